@@ -1,0 +1,1 @@
+//! A WAMR host that runs a filter module the way Fluent Bit's wasm filter does.

@@ -1,0 +1,1 @@
+//! `selfscrape replay`: run the module over logs and report what it saves.
