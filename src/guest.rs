@@ -195,11 +195,13 @@ impl Guest {
                 };
             }
         };
-        let reason = if is_json_object_start(bytes) {
-            rule::evaluate(bytes, &mut self.scratch)
-        } else {
+        let reason = if !is_json_object_start(bytes) {
             self.scratch.clear();
             Reason::NotJsonObject
+        } else if export == Export::Explain {
+            rule::explain(bytes, &mut self.scratch)
+        } else {
+            rule::evaluate(bytes, &mut self.scratch)
         };
         match export {
             Export::Explain => self.explain(reason),

@@ -2,46 +2,528 @@
 //! scrape, refused, of the emitting pod's own node.
 //!
 //! Two stages. [`scan`] looks for `: connect: connection refused`, which every
-//! droppable record must contain, with a strided word probe that touches a
-//! small fraction of the bytes; almost every record stops there. Only records
-//! that contain it are walked structurally (iteratively, no recursion, no
-//! allocation once the scratch buffers have grown).
+//! droppable record contains, with a strided word probe that touches a small
+//! fraction of the bytes; almost every record stops there. Records that
+//! contain it are walked structurally: iteratively, without recursion, and
+//! without allocating once the [`Scratch`] buffers have grown.
+//!
+//! Where the message can be: `log` or `message` (text, or a JSON object as
+//! text: JSON logging), the record's root (`msg`/`err`/`node` merged by the
+//! kubernetes filter) or any top-level object that has a `msg` (a
+//! `Merge_Log_Key`). The own node is `kubernetes.host`, or, when the record
+//! has no string `kubernetes.host`, `kubernetes.pod_ip` compared with the
+//! dialled IP. Any doubt keeps the record.
 
+mod cause;
+mod json;
 mod reason;
+mod scan;
+mod text;
 
 pub use reason::{Cause, Reason};
+pub use scan::NEEDLE;
 
-/// Reusable buffers for the structural stage. Keep one per thread (the module
-/// keeps one for its whole life) so that steady state allocates nothing.
+use cause::Failure;
+use json::{Malformed, Value};
+use text::Message;
+
+/// Reusable buffers for the structural stage. Keep one for many records (the
+/// module keeps one for its whole life): steady state allocates nothing.
 #[derive(Debug, Default)]
 pub struct Scratch {
     /// The failing node of the last evaluation, for explanations.
-    pub(crate) node: Vec<u8>,
+    node: Vec<u8>,
+    /// A decoded `log`/`message` value.
+    text: Vec<u8>,
+    /// A decoded error string.
+    err: Vec<u8>,
+    /// The decoded `kubernetes.host`.
+    own_host: Vec<u8>,
+    /// The decoded `kubernetes.pod_ip`.
+    own_ip: Vec<u8>,
+    /// For comparisons of escaped strings.
+    tmp: Vec<u8>,
 }
 
 impl Scratch {
-    /// An empty scratch.
+    /// Empty buffers.
     pub const fn new() -> Scratch {
-        Scratch { node: Vec::new() }
+        Scratch {
+            node: Vec::new(),
+            text: Vec::new(),
+            err: Vec::new(),
+            own_host: Vec::new(),
+            own_ip: Vec::new(),
+            tmp: Vec::new(),
+        }
     }
 
     /// The failing node named by the last evaluated record, when it had one.
     pub fn failing_node(&self) -> &[u8] {
         &self.node
     }
-}
 
-/// The verdict on one JSON-mode record (the body as JSON object text, without
-/// the NUL). Never panics, whatever the bytes.
-pub fn evaluate(record: &[u8], scratch: &mut Scratch) -> Reason {
-    let _ = record;
-    scratch.node.clear();
-    Reason::NotScrapeFailure
-}
-
-impl Scratch {
-    /// Forgets the last evaluation.
+    /// Forgets the last evaluation (keeps the capacity).
     pub(crate) fn clear(&mut self) {
         self.node.clear();
     }
+
+    /// Bytes of capacity held, for leak checks.
+    pub fn capacity(&self) -> usize {
+        [
+            &self.node,
+            &self.text,
+            &self.err,
+            &self.own_host,
+            &self.own_ip,
+            &self.tmp,
+        ]
+        .iter()
+        .map(|v| v.capacity())
+        .sum()
+    }
 }
+
+/// The verdict on one JSON-mode record: the body as JSON object text, without
+/// the NUL. Never panics, whatever the bytes.
+pub fn evaluate(record: &[u8], scratch: &mut Scratch) -> Reason {
+    scratch.clear();
+    if !scan::contains_refused(record) {
+        return Reason::NotScrapeFailure;
+    }
+    judge_record(record, scratch)
+}
+
+/// The same verdict as [`evaluate`], with a precise reason also for records
+/// that the fast path keeps (a timeout, say). For explanations; slower.
+pub fn explain(record: &[u8], scratch: &mut Scratch) -> Reason {
+    scratch.clear();
+    let candidate = scan::contains_refused(record);
+    match judge_record(record, scratch) {
+        // Only reachable when the refusal text is escaped in the record,
+        // which no Fluent Bit does: evaluate() keeps such a record.
+        reason if reason.drops() && !candidate => Reason::Ambiguous,
+        reason => reason,
+    }
+}
+
+/// What a record says about its own node.
+#[derive(Debug, Clone, Copy)]
+struct Own<'s> {
+    host: Option<&'s [u8]>,
+    ip: Option<&'s [u8]>,
+}
+
+/// `msg`/`err`/`node` members of a JSON-logging object (or the record root).
+#[derive(Debug, Clone, Copy, Default)]
+struct Fields<'a> {
+    msg: Option<Value<'a>>,
+    err: Option<Value<'a>>,
+    node: Option<Value<'a>>,
+    repeated: bool,
+}
+
+impl<'a> Fields<'a> {
+    /// Takes `key: value` if it is one of the three; false if it is not.
+    fn take(&mut self, key: &[u8], value: Value<'a>) -> bool {
+        let slot = match key {
+            b"msg" => &mut self.msg,
+            b"err" => &mut self.err,
+            b"node" => &mut self.node,
+            _ => return false,
+        };
+        self.repeated |= slot.replace(value).is_some();
+        true
+    }
+
+    fn of(obj: &'a [u8]) -> Result<Fields<'a>, Malformed> {
+        let mut fields = Fields::default();
+        json::members(obj, true, |k, v| {
+            fields.take(k, v);
+            true
+        })?;
+        Ok(fields)
+    }
+}
+
+/// Where the message may be in one record.
+#[derive(Debug, Default)]
+struct Found<'r> {
+    texts: [Option<&'r [u8]>; 2],
+    root: Fields<'r>,
+    objects: [Option<&'r [u8]>; 4],
+    kubernetes: Option<&'r [u8]>,
+    ambiguous: bool,
+}
+
+/// Combines the verdicts on every message found in a record: drop only when
+/// there is at least one and all of them drop.
+#[derive(Debug, Default)]
+struct Tally {
+    any: bool,
+    keep: Option<Reason>,
+}
+
+impl Tally {
+    fn add(&mut self, reason: Option<Reason>) {
+        if let Some(r) = reason {
+            self.any = true;
+            if !r.drops() && self.keep.is_none() {
+                self.keep = Some(r);
+            }
+        }
+    }
+
+    fn reason(&self) -> Reason {
+        match (self.any, self.keep) {
+            (false, _) => Reason::NotScrapeFailure,
+            (true, Some(keep)) => keep,
+            (true, None) => Reason::OwnNodeRefused,
+        }
+    }
+}
+
+fn judge_record(record: &[u8], scratch: &mut Scratch) -> Reason {
+    let Ok(found) = find_candidates(record) else {
+        return Reason::NotJsonObject;
+    };
+    if found.ambiguous {
+        return Reason::Ambiguous;
+    }
+    let Scratch {
+        node,
+        text,
+        err,
+        own_host,
+        own_ip,
+        tmp,
+    } = scratch;
+    let Ok(own) = own_node(found.kubernetes, own_host, own_ip) else {
+        return Reason::Ambiguous;
+    };
+    let mut tally = Tally::default();
+    if found.root.msg.is_some() {
+        tally.add(judge_fields(&found.root, own, node, err, tmp));
+    }
+    for obj in found.objects.iter().flatten() {
+        tally.add(match Fields::of(obj) {
+            Ok(fields) => judge_fields(&fields, own, node, err, tmp),
+            Err(Malformed) => Some(Reason::Ambiguous),
+        });
+    }
+    for raw in found.texts.iter().flatten() {
+        if json::decode_into(raw, text).is_err() {
+            tally.add(Some(Reason::Ambiguous));
+            continue;
+        }
+        tally.add(judge_text(text, own, node, err, tmp));
+    }
+    tally.reason()
+}
+
+fn find_candidates(record: &[u8]) -> Result<Found<'_>, Malformed> {
+    let mut found = Found::default();
+    json::members(record, true, |key, value| {
+        match (key, value) {
+            (b"log" | b"message", Value::Str(raw)) => {
+                let slot = usize::from(key == b"message");
+                if let Some(s) = found.texts.get_mut(slot) {
+                    found.ambiguous |= s.replace(raw).is_some();
+                }
+            }
+            (b"kubernetes", _) => {
+                found.ambiguous |= found.kubernetes.is_some();
+                found.kubernetes = Some(match value {
+                    Value::Obj(o) => o,
+                    _ => b"",
+                });
+            }
+            (_, _) if found.root.take(key, value) => {}
+            (_, Value::Obj(obj)) => {
+                let mut has_msg = false;
+                let walked = json::members(obj, true, |k, _| {
+                    has_msg = k == b"msg";
+                    !has_msg
+                });
+                if walked.is_err() {
+                    found.ambiguous = true;
+                } else if has_msg {
+                    match found.objects.iter_mut().find(|o| o.is_none()) {
+                        Some(slot) => *slot = Some(obj),
+                        None => found.ambiguous = true,
+                    }
+                }
+            }
+            _ => {}
+        }
+        true
+    })?;
+    found.ambiguous |= found.root.repeated;
+    Ok(found)
+}
+
+/// Decodes `kubernetes.host` and `kubernetes.pod_ip`. A non-object
+/// `kubernetes` says nothing; a repeated `host` or `pod_ip` is a doubt.
+fn own_node<'s>(
+    kubernetes: Option<&[u8]>,
+    host: &'s mut Vec<u8>,
+    ip: &'s mut Vec<u8>,
+) -> Result<Own<'s>, Malformed> {
+    let (mut host_raw, mut ip_raw, mut repeated) = (None, None, false);
+    if let Some(obj) = kubernetes.filter(|o| !o.is_empty()) {
+        json::members(obj, true, |k, v| {
+            if let Value::Str(s) = v {
+                match k {
+                    b"host" => repeated |= host_raw.replace(s).is_some(),
+                    b"pod_ip" => repeated |= ip_raw.replace(s).is_some(),
+                    _ => {}
+                }
+            }
+            true
+        })?;
+    }
+    if repeated {
+        return Err(Malformed);
+    }
+    if let Some(raw) = host_raw {
+        json::decode_into(raw, host)?;
+    }
+    if let Some(raw) = ip_raw {
+        json::decode_into(raw, ip)?;
+    }
+    Ok(Own {
+        host: host_raw.map(|_| host.as_slice()),
+        ip: ip_raw.map(|_| ip.as_slice()),
+    })
+}
+
+const SCRAPE_MSG: &[u8] = b"Failed to scrape node";
+
+/// A JSON-logging object: `msg` must be exactly the scrape message.
+fn judge_fields(
+    fields: &Fields<'_>,
+    own: Own<'_>,
+    node: &mut Vec<u8>,
+    err: &mut Vec<u8>,
+    tmp: &mut Vec<u8>,
+) -> Option<Reason> {
+    let Some(Value::Str(msg)) = fields.msg else {
+        return None;
+    };
+    if !json::str_eq(msg, SCRAPE_MSG, tmp) {
+        json::decode_into(msg, tmp).ok()?;
+        let variant = tmp.strip_prefix(SCRAPE_MSG)?.strip_prefix(b", ")?;
+        let cause = if variant.starts_with(b"timeout") {
+            Cause::Timeout
+        } else {
+            Cause::Other
+        };
+        return Some(Reason::NotRefused {
+            cause,
+            own_node: false,
+        });
+    }
+    if fields.repeated {
+        return Some(Reason::Ambiguous);
+    }
+    let (Some(Value::Str(err_raw)), Some(node_value)) = (fields.err, fields.node) else {
+        return Some(Reason::Ambiguous);
+    };
+    let node_raw = match node_value {
+        Value::Str(s) => Some(s),
+        Value::Obj(o) => {
+            let mut name = None;
+            let mut repeated = false;
+            let walked = json::members(o, true, |k, v| {
+                if k == b"name" {
+                    repeated |= name.is_some();
+                    name = Some(v);
+                }
+                true
+            });
+            match (walked, name, repeated) {
+                (Ok(()), Some(Value::Str(s)), false) => Some(s),
+                _ => None,
+            }
+        }
+        Value::Other => None,
+    };
+    let Some(node_raw) = node_raw else {
+        return Some(Reason::Ambiguous);
+    };
+    if json::decode_into(node_raw, node).is_err() || json::decode_into(err_raw, err).is_err() {
+        return Some(Reason::Ambiguous);
+    }
+    Some(judge_one(own, node, err))
+}
+
+/// A `log`/`message` text.
+fn judge_text(
+    text: &[u8],
+    own: Own<'_>,
+    node: &mut Vec<u8>,
+    err: &mut Vec<u8>,
+    tmp: &mut Vec<u8>,
+) -> Option<Reason> {
+    match text::locate(text) {
+        Message::None => None,
+        Message::Partial => Some(Reason::Ambiguous),
+        Message::ScrapeVariant { timeout } => Some(Reason::NotRefused {
+            cause: if timeout {
+                Cause::Timeout
+            } else {
+                Cause::Other
+            },
+            own_node: false,
+        }),
+        Message::Json(obj) => match Fields::of(obj) {
+            Ok(fields) => judge_fields(&fields, own, node, err, tmp),
+            Err(Malformed) => None,
+        },
+        Message::Structured(kvs) => Some(judge_structured(kvs, own, node, err)),
+        Message::AggregateV04(body) => Some(judge_aggregate(body, false, own, node)),
+        Message::AggregateV03(body) => Some(judge_aggregate(body, true, own, node)),
+    }
+}
+
+/// `err="..." node="..."` after `"Failed to scrape node"`.
+fn judge_structured(kvs: &[u8], own: Own<'_>, node: &mut Vec<u8>, err: &mut Vec<u8>) -> Reason {
+    let (mut err_pair, mut node_pair, mut repeated) = (None, None, false);
+    let well_formed = text::pairs(kvs, |p| match p.key {
+        b"err" => repeated |= err_pair.replace(p).is_some(),
+        b"node" => repeated |= node_pair.replace(p).is_some(),
+        _ => {}
+    });
+    let (true, false, Some(e), Some(n)) = (well_formed, repeated, err_pair, node_pair) else {
+        return Reason::Ambiguous;
+    };
+    let decode = |p: text::Pair<'_>, out: &mut Vec<u8>| {
+        if p.quoted {
+            text::go_unquote_into(p.value, out)
+        } else {
+            out.clear();
+            out.extend_from_slice(p.value);
+            true
+        }
+    };
+    if !decode(e, err) || !decode(n, node) {
+        return Reason::Ambiguous;
+    }
+    judge_one(own, node, err)
+}
+
+/// A v0.3/v0.4 aggregate: one failure bare, several as `[e1, e2]`. Drops only
+/// when every failure in it is an own-node refusal.
+fn judge_aggregate(body: &[u8], v03: bool, own: Own<'_>, node: &mut Vec<u8>) -> Reason {
+    let item_prefix: &[u8] = if v03 {
+        b"unable to fully scrape metrics from source kubelet_summary:"
+    } else {
+        b"unable to fully scrape metrics from node "
+    };
+    let (mut rest, many) = match body.strip_prefix(b"[").and_then(|b| b.strip_suffix(b"]")) {
+        Some(inner) => (inner, true),
+        None => (body, false),
+    };
+    // The same reason for every failure, or MixedAggregate.
+    let mut verdict = None;
+    let mut count = 0usize;
+    loop {
+        let Some(item) = rest.strip_prefix(item_prefix) else {
+            return Reason::Ambiguous;
+        };
+        let (item, next) = match next_item(item, item_prefix) {
+            Some(at) => (item.get(..at).unwrap_or_default(), item.get(at + 2..)),
+            None => (item, None),
+        };
+        let Some(reason) = judge_item(item, v03, own, node, count == 0) else {
+            return Reason::Ambiguous;
+        };
+        count += 1;
+        verdict = match verdict {
+            None => Some(reason),
+            Some(r) if r == reason => Some(r),
+            Some(_) => Some(Reason::MixedAggregate),
+        };
+        match next {
+            Some(n) => rest = n,
+            None => break,
+        }
+    }
+    if !many && count != 1 {
+        return Reason::Ambiguous;
+    }
+    verdict.unwrap_or(Reason::Ambiguous)
+}
+
+/// Index of the `, ` that starts the next aggregate item.
+fn next_item(item: &[u8], item_prefix: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    loop {
+        let at = from + text::find(item.get(from..)?, b", ")?;
+        if item.get(at + 2..)?.starts_with(item_prefix) {
+            return Some(at);
+        }
+        from = at + 2;
+    }
+}
+
+/// One aggregate item after its prefix: `<node>: [unable to fetch metrics from
+/// node <node>: | ... Kubelet <node> (<ip>): ]<error>`.
+fn judge_item(
+    item: &[u8],
+    v03: bool,
+    own: Own<'_>,
+    node: &mut Vec<u8>,
+    first: bool,
+) -> Option<Reason> {
+    let (name, mut err) = text::split_once(item, b": ")?;
+    if name.is_empty() || name.contains(&b' ') {
+        return None;
+    }
+    let inner: &[u8] = if v03 {
+        b"unable to fetch metrics from Kubelet "
+    } else {
+        b"unable to fetch metrics from node "
+    };
+    if let Some(rest) = err.strip_prefix(inner) {
+        let (named, rest) = text::split_once(rest, if v03 { b" (" } else { b": " })?;
+        if named != name {
+            return None;
+        }
+        err = if v03 {
+            text::split_once(rest, b"): ")?.1
+        } else {
+            rest
+        };
+    }
+    if first {
+        node.clear();
+        node.extend_from_slice(name);
+    }
+    Some(judge_one(own, name, err))
+}
+
+/// One failure of `node` with error `err`, judged against the own node.
+fn judge_one(own: Own<'_>, node: &[u8], err: &[u8]) -> Reason {
+    let (refused, ip) = match cause::classify(err) {
+        Failure::Refused { ip } => (None, Some(ip)),
+        Failure::NotRefused { cause, ip } => (Some(cause), ip),
+    };
+    let is_own = match (own.host, own.ip) {
+        (Some(host), _) => Some(host == node),
+        (None, Some(own_ip)) => ip.map(|ip| ip == own_ip),
+        (None, None) => None,
+    };
+    match (refused, is_own) {
+        (None, Some(true)) => Reason::OwnNodeRefused,
+        (None, Some(false)) => Reason::OtherNode,
+        (None, None) => Reason::OwnNodeUnknown,
+        (Some(cause), own_node) => Reason::NotRefused {
+            cause,
+            own_node: own_node == Some(true),
+        },
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;

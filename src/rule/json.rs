@@ -1,0 +1,295 @@
+//! Just enough JSON for the rule: walk an object's members without recursion,
+//! find string ends eight bytes at a time, and decode string contents.
+//!
+//! Nothing here allocates except [`decode_into`], which only grows the
+//! caller's buffer. Depth is a counter, so hostile nesting costs time, never
+//! stack.
+
+/// The input is not well-formed enough to judge: the record is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Malformed;
+
+/// A member's value, as far as the rule cares.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Value<'a> {
+    /// A string: the raw bytes between the quotes, escapes undecoded.
+    Str(&'a [u8]),
+    /// An object, braces included.
+    Obj(&'a [u8]),
+    /// Anything else (number, array, bool, null).
+    Other,
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+#[inline(always)]
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(LO) & !x & HI
+}
+
+/// Index of the first `"` or `\` at or after `i`, eight bytes at a time.
+#[inline]
+fn find_quote_or_backslash(b: &[u8], mut i: usize) -> Option<usize> {
+    while let Some(chunk) = b.get(i..i.wrapping_add(8)) {
+        let w = u64::from_le_bytes(chunk.try_into().ok()?);
+        let m = zero_bytes(w ^ (LO * u64::from(b'"'))) | zero_bytes(w ^ (LO * u64::from(b'\\')));
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b.get(i..)?
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|p| i + p)
+}
+
+/// `i` is just past an opening quote; returns the index of the closing one.
+pub(crate) fn string_end(b: &[u8], mut i: usize) -> Result<usize, Malformed> {
+    loop {
+        let j = find_quote_or_backslash(b, i).ok_or(Malformed)?;
+        if b.get(j) == Some(&b'"') {
+            return Ok(j);
+        }
+        // A backslash escapes the next byte, whatever it is.
+        i = j + 2;
+    }
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// `i` is at the first byte of a value; returns the index just past it.
+/// Containers are skipped with a depth counter, not recursion.
+fn value_end(b: &[u8], i: usize) -> Result<usize, Malformed> {
+    match b.get(i).ok_or(Malformed)? {
+        b'"' => Ok(string_end(b, i + 1)? + 1),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match b.get(j).ok_or(Malformed)? {
+                    b'"' => j = string_end(b, j + 1)?,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Ok(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let mut j = i;
+            while let Some(&c) = b.get(j) {
+                if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                    break;
+                }
+                j += 1;
+            }
+            if j == i { Err(Malformed) } else { Ok(j) }
+        }
+    }
+}
+
+/// Calls `f(raw_key, value)` for each member of the object that starts at the
+/// first non-blank byte of `obj`, in order. With `whole`, nothing but blanks
+/// may follow the object. Stops early when `f` returns false.
+pub(crate) fn members<'a>(
+    obj: &'a [u8],
+    whole: bool,
+    mut f: impl FnMut(&'a [u8], Value<'a>) -> bool,
+) -> Result<(), Malformed> {
+    let mut i = skip_ws(obj, 0);
+    if obj.get(i) != Some(&b'{') {
+        return Err(Malformed);
+    }
+    i = skip_ws(obj, i + 1);
+    if obj.get(i) == Some(&b'}') {
+        return finish(obj, i + 1, whole);
+    }
+    loop {
+        if obj.get(i) != Some(&b'"') {
+            return Err(Malformed);
+        }
+        let key_end = string_end(obj, i + 1)?;
+        let key = obj.get(i + 1..key_end).ok_or(Malformed)?;
+        i = skip_ws(obj, key_end + 1);
+        if obj.get(i) != Some(&b':') {
+            return Err(Malformed);
+        }
+        let start = skip_ws(obj, i + 1);
+        let end = value_end(obj, start)?;
+        let value = match obj.get(start) {
+            Some(b'"') => Value::Str(obj.get(start + 1..end - 1).ok_or(Malformed)?),
+            Some(b'{') => Value::Obj(obj.get(start..end).ok_or(Malformed)?),
+            _ => Value::Other,
+        };
+        if !f(key, value) {
+            return Ok(());
+        }
+        i = skip_ws(obj, end);
+        match obj.get(i) {
+            Some(b',') => i = skip_ws(obj, i + 1),
+            Some(b'}') => return finish(obj, i + 1, whole),
+            _ => return Err(Malformed),
+        }
+    }
+}
+
+fn finish(b: &[u8], i: usize, whole: bool) -> Result<(), Malformed> {
+    if whole && skip_ws(b, i) != b.len() {
+        return Err(Malformed);
+    }
+    Ok(())
+}
+
+fn hex4(b: &[u8], i: usize) -> Option<u32> {
+    let digits = b.get(i..i + 4)?;
+    let mut v = 0u32;
+    for &d in digits {
+        v = v * 16 + char::from(d).to_digit(16)?;
+    }
+    Some(v)
+}
+
+/// Decodes JSON string contents (`raw`, between the quotes) into `out`
+/// (cleared first) as UTF-8 bytes. Lone surrogates become U+FFFD.
+pub(crate) fn decode_into(raw: &[u8], out: &mut Vec<u8>) -> Result<(), Malformed> {
+    out.clear();
+    let mut i = 0;
+    while let Some(j) = find_quote_or_backslash(raw, i) {
+        out.extend_from_slice(raw.get(i..j).ok_or(Malformed)?);
+        if raw.get(j) != Some(&b'\\') {
+            return Err(Malformed);
+        }
+        let esc = *raw.get(j + 1).ok_or(Malformed)?;
+        i = j + 2;
+        let simple = match esc {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let mut cp = hex4(raw, i).ok_or(Malformed)?;
+                i += 4;
+                if (0xD800..0xDC00).contains(&cp)
+                    && raw.get(i..i + 2) == Some(b"\\u")
+                    && let Some(lo) = hex4(raw, i + 2).filter(|lo| (0xDC00..0xE000).contains(lo))
+                {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    i += 6;
+                }
+                let c = char::from_u32(cp).unwrap_or('\u{FFFD}');
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                continue;
+            }
+            _ => return Err(Malformed),
+        };
+        out.push(simple);
+    }
+    out.extend_from_slice(raw.get(i..).ok_or(Malformed)?);
+    Ok(())
+}
+
+/// True when the JSON string contents `raw` decode to exactly `plain`.
+/// Fast when `raw` has no escapes, which is the usual case.
+pub(crate) fn str_eq(raw: &[u8], plain: &[u8], tmp: &mut Vec<u8>) -> bool {
+    if !raw.contains(&b'\\') {
+        return raw == plain;
+    }
+    decode_into(raw, tmp).is_ok() && tmp.as_slice() == plain
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(obj: &[u8]) -> Result<Vec<(String, String)>, Malformed> {
+        let mut v = Vec::new();
+        members(obj, true, |k, val| {
+            let shown = match val {
+                Value::Str(s) => format!("s:{}", String::from_utf8_lossy(s)),
+                Value::Obj(o) => format!("o:{}", String::from_utf8_lossy(o)),
+                Value::Other => "other".to_string(),
+            };
+            v.push((String::from_utf8_lossy(k).into_owned(), shown));
+            true
+        })?;
+        Ok(v)
+    }
+
+    #[test]
+    fn walks_members_of_compact_and_spaced_objects() {
+        let got = collect(br#"{"a":"x\"y","b":{"c":[1,{"d":"}"}]},"e":12.5e3,"f":null}"#).unwrap();
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[0], ("a".into(), r#"s:x\"y"#.into()));
+        assert_eq!(got[1], ("b".into(), r#"o:{"c":[1,{"d":"}"}]}"#.into()));
+        assert_eq!(got[2].1, "other");
+        let spaced = collect(b" { \"a\" : \"1\" ,\n\t\"b\":true } \n").unwrap();
+        assert_eq!(spaced.len(), 2);
+        assert_eq!(collect(b"{}").unwrap().len(), 0);
+    }
+
+    #[test]
+    fn rejects_malformed_objects() {
+        for bad in [
+            &b""[..],
+            b"[]",
+            b"{",
+            b"{\"a\"}",
+            b"{\"a\":}",
+            b"{\"a\":\"x}",
+            b"{\"a\":1,}",
+            b"{\"a\":1} x",
+            b"{\"a\":{\"b\":1}",
+            b"\"str\"",
+        ] {
+            assert_eq!(
+                collect(bad),
+                Err(Malformed),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_a_counter_not_recursion() {
+        let depth = 100_000;
+        let mut obj = b"{\"a\":".to_vec();
+        obj.extend(std::iter::repeat_n(b'[', depth));
+        obj.extend(std::iter::repeat_n(b']', depth));
+        obj.push(b'}');
+        assert_eq!(collect(&obj).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn decodes_every_escape() {
+        let mut out = Vec::new();
+        decode_into(
+            br#"a\"b\\c\/d\b\f\n\r\t\u00e9\ud83d\ude00\ud800x"#,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out, "a\"b\\c/d\u{8}\u{c}\n\r\té😀\u{FFFD}x".as_bytes());
+        assert_eq!(decode_into(br"\x", &mut out), Err(Malformed));
+        assert_eq!(decode_into(br"\u12", &mut out), Err(Malformed));
+        assert!(str_eq(br"\u0066oo", b"foo", &mut out));
+        assert!(str_eq(b"foo", b"foo", &mut out));
+        assert!(!str_eq(b"foo", b"fo", &mut out));
+    }
+}

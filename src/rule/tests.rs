@@ -1,0 +1,143 @@
+//! Sanity checks of the rule on the main shapes; the full case corpus is in
+//! tests/corpus and runs against this code and against the built module.
+
+use super::*;
+
+const OWN: &str = "fargate-ip-10-1-2-3.eu-west-2.compute.internal";
+const OTHER: &str = "fargate-ip-10-9-9-9.eu-west-2.compute.internal";
+
+fn klog(node: &str, ip: &str, tail: &str) -> String {
+    format!(
+        r#"E0912 01:02:03.456789       1 scraper.go:140] "Failed to scrape node" err="Get \"https://{ip}:10250/metrics/resource\": dial tcp {ip}:10250: {tail}" node="{node}""#
+    )
+}
+
+fn record(log: &str, kubernetes: &str) -> Vec<u8> {
+    let log = serde_json::to_string(log).unwrap();
+    format!(r#"{{"time":"2026-11-28T06:00:00.1Z","stream":"stderr","_p":"F","log":{log},"kubernetes":{kubernetes}}}"#)
+        .into_bytes()
+}
+
+fn verdict(rec: &[u8]) -> Reason {
+    let r = evaluate(rec, &mut Scratch::new());
+    assert_eq!(
+        explain(rec, &mut Scratch::new()).drops(),
+        r.drops(),
+        "explain agrees"
+    );
+    r
+}
+
+#[test]
+fn own_node_refusal_drops_other_node_keeps() {
+    let k = format!(r#"{{"pod_name":"metrics-server-1","host":"{OWN}"}}"#);
+    let own = klog(OWN, "10.1.2.3", "connect: connection refused");
+    assert_eq!(verdict(&record(&own, &k)), Reason::OwnNodeRefused);
+    let other = klog(OTHER, "10.9.9.9", "connect: connection refused");
+    assert_eq!(verdict(&record(&other, &k)), Reason::OtherNode);
+    let timeout = klog(OWN, "10.1.2.3", "i/o timeout");
+    assert_eq!(
+        explain(&record(&timeout, &k), &mut Scratch::new()),
+        Reason::NotRefused {
+            cause: Cause::Timeout,
+            own_node: true
+        }
+    );
+    assert_eq!(
+        verdict(&record(&timeout, &k)),
+        Reason::NotScrapeFailure,
+        "fast path"
+    );
+}
+
+#[test]
+fn pod_ip_is_the_fallback_only_without_a_string_host() {
+    let own = klog(OWN, "10.1.2.3", "connect: connection refused");
+    assert_eq!(
+        verdict(&record(&own, r#"{"pod_ip":"10.1.2.3"}"#)),
+        Reason::OwnNodeRefused
+    );
+    assert_eq!(
+        verdict(&record(&own, r#"{"host":5,"pod_ip":"10.1.2.3"}"#)),
+        Reason::OwnNodeRefused
+    );
+    assert_eq!(
+        verdict(&record(&own, r#"{"pod_ip":"10.1.2.4"}"#)),
+        Reason::OtherNode
+    );
+    let host = format!(r#"{{"host":"{OTHER}","pod_ip":"10.1.2.3"}}"#);
+    assert_eq!(
+        verdict(&record(&own, &host)),
+        Reason::OtherNode,
+        "host decides"
+    );
+    assert_eq!(verdict(&record(&own, r#"{}"#)), Reason::OwnNodeUnknown);
+    assert_eq!(verdict(&record(&own, r#""x""#)), Reason::OwnNodeUnknown);
+}
+
+#[test]
+fn envelopes_and_json_logging() {
+    let k = format!(r#"{{"host":"{OWN}"}}"#);
+    let line = klog(OWN, "10.1.2.3", "connect: connection refused");
+    for log in [
+        format!("{line}\n"),
+        format!("2026-11-28T06:00:00.123Z stderr F {line}"),
+        format!("2026-11-28T06:00:00.123Z {line}"),
+    ] {
+        assert_eq!(verdict(&record(&log, &k)), Reason::OwnNodeRefused, "{log}");
+    }
+    let json_line = format!(
+        r#"{{"ts":1764312065431.2817,"caller":"scraper/scraper.go:149","msg":"Failed to scrape node","node":{{"name":"{OWN}"}},"err":"Get \"https://10.1.2.3:10250/metrics/resource\": dial tcp 10.1.2.3:10250: connect: connection refused"}}"#
+    );
+    assert_eq!(
+        verdict(&record(&format!("{json_line}\n"), &k)),
+        Reason::OwnNodeRefused
+    );
+    // Merged at the root, and under a Merge_Log_Key.
+    let inner = &json_line[1..json_line.len() - 1];
+    let root = format!(r#"{{"stream":"stderr",{inner},"kubernetes":{k}}}"#);
+    assert_eq!(verdict(root.as_bytes()), Reason::OwnNodeRefused);
+    let nested = format!(r#"{{"stream":"stderr","log_processed":{json_line},"kubernetes":{k}}}"#);
+    assert_eq!(verdict(nested.as_bytes()), Reason::OwnNodeRefused);
+}
+
+#[test]
+fn aggregates_drop_only_when_every_failure_qualifies() {
+    let item = |n: &str, ip: &str| {
+        format!(
+            r#"unable to fully scrape metrics from node {n}: unable to fetch metrics from node {n}: Get "https://{ip}:10250/stats/summary?only_cpu_and_memory=true": dial tcp {ip}:10250: connect: connection refused"#
+        )
+    };
+    let k = format!(r#"{{"host":"{OWN}"}}"#);
+    let head = "E0518 09:43:53.060171       1 server.go:132] unable to fully scrape metrics: ";
+    let one = format!("{head}{}", item(OWN, "10.1.2.3"));
+    assert_eq!(verdict(&record(&one, &k)), Reason::OwnNodeRefused);
+    let mixed = format!(
+        "{head}[{}, {}]",
+        item(OWN, "10.1.2.3"),
+        item(OTHER, "10.9.9.9")
+    );
+    assert_eq!(verdict(&record(&mixed, &k)), Reason::MixedAggregate);
+    let v03 = format!(
+        "E0306 03:58:11.940331       1 manager.go:111] unable to fully collect metrics: unable to fully scrape metrics from source kubelet_summary:{OWN}: unable to fetch metrics from Kubelet {OWN} (10.1.2.3): Get https://10.1.2.3:10250/stats/summary/: dial tcp 10.1.2.3:10250: connect: connection refused"
+    );
+    assert_eq!(verdict(&record(&v03, &k)), Reason::OwnNodeRefused);
+}
+
+#[test]
+fn doubts_keep() {
+    let k = format!(r#"{{"host":"{OWN}"}}"#);
+    let line = klog(OWN, "10.1.2.3", "connect: connection refused");
+    let log = serde_json::to_string(&line).unwrap();
+    let twice = format!(r#"{{"log":{log},"log":"x","kubernetes":{k}}}"#);
+    assert_eq!(verdict(twice.as_bytes()), Reason::Ambiguous);
+    let partial = format!("2026-11-28T06:00:00.123Z stderr P {line}");
+    assert_eq!(verdict(&record(&partial, &k)), Reason::Ambiguous);
+    let truncated = record(&line, &k);
+    assert_eq!(
+        verdict(&truncated[..truncated.len() - 1]),
+        Reason::NotJsonObject
+    );
+    let contained = format!("retrying after: {line}");
+    assert_eq!(verdict(&record(&contained, &k)), Reason::NotScrapeFailure);
+}

@@ -1,0 +1,417 @@
+//! Where a metrics-server message sits in a line of text, and which shape it
+//! has. The text is a decoded `log`/`message` value: maybe a container
+//! runtime's prefix, maybe a klog header, then the message, maybe a newline.
+
+/// What a line of text holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Message<'t> {
+    /// No metrics-server failed-scrape message.
+    None,
+    /// A CRI partial line (`P`): the message is cut, so it is not judged.
+    Partial,
+    /// v0.5+ `"Failed to scrape node" err="..." node="..."`: the key/value
+    /// pairs after the message.
+    Structured(&'t [u8]),
+    /// v0.7+ `"Failed to scrape node, timeout to access kubelet"` and v0.9's
+    /// `"Failed to scrape node, node is not ready"`: scrape failures that are
+    /// never refusals. True for the timeout one.
+    ScrapeVariant { timeout: bool },
+    /// v0.4 `unable to fully scrape metrics: ...` (the part after the colon).
+    AggregateV04(&'t [u8]),
+    /// v0.3 `unable to fully collect metrics: ...` (the part after the colon).
+    AggregateV03(&'t [u8]),
+    /// A JSON object (JSON logging, `--logging-format=json`).
+    Json(&'t [u8]),
+}
+
+const SCRAPE_MSG: &[u8] = b"\"Failed to scrape node\"";
+const SCRAPE_VARIANT: &[u8] = b"\"Failed to scrape node, ";
+const V04_HEAD: &[u8] = b"unable to fully scrape metrics: ";
+const V03_HEAD: &[u8] = b"unable to fully collect metrics: ";
+
+/// Finds the message in `text`: after an optional RFC3339 timestamp (CRI or
+/// `kubectl logs --timestamps`), stream and CRI flag, an optional klog
+/// header, and before an optional trailing newline. The message must start
+/// right there: its words elsewhere in a line do not count.
+pub(crate) fn locate(text: &[u8]) -> Message<'_> {
+    let mut t = strip_newline(text);
+    if let Some(rest) = rfc3339(t) {
+        t = rest;
+        for stream in [&b"stderr "[..], b"stdout "] {
+            if let Some(rest) = t.strip_prefix(stream) {
+                match rest.split_first() {
+                    Some((b'F', r)) if r.first() == Some(&b' ') => {
+                        t = r.get(1..).unwrap_or_default()
+                    }
+                    Some((b'P', r)) if r.first() == Some(&b' ') => return Message::Partial,
+                    _ => return Message::None,
+                }
+            }
+        }
+    }
+    let headed = klog_header(t);
+    if let Some(rest) = headed {
+        t = rest;
+    }
+    if let Some(rest) = t.strip_prefix(SCRAPE_MSG) {
+        return match rest.first() {
+            None | Some(b' ') => Message::Structured(rest),
+            _ => Message::None,
+        };
+    }
+    if let Some(rest) = t.strip_prefix(SCRAPE_VARIANT) {
+        return Message::ScrapeVariant {
+            timeout: rest.starts_with(b"timeout"),
+        };
+    }
+    if let Some(rest) = t.strip_prefix(V04_HEAD) {
+        return Message::AggregateV04(rest);
+    }
+    if let Some(rest) = t.strip_prefix(V03_HEAD) {
+        return Message::AggregateV03(rest);
+    }
+    if headed.is_none() && t.first() == Some(&b'{') {
+        return Message::Json(t);
+    }
+    Message::None
+}
+
+fn strip_newline(t: &[u8]) -> &[u8] {
+    let t = t.strip_suffix(b"\n").unwrap_or(t);
+    t.strip_suffix(b"\r").unwrap_or(t)
+}
+
+fn digits(t: &[u8], n: usize) -> Option<&[u8]> {
+    let (head, rest) = t.split_at_checked(n)?;
+    head.iter().all(u8::is_ascii_digit).then_some(rest)
+}
+
+fn byte(t: &[u8], b: u8) -> Option<&[u8]> {
+    t.strip_prefix(&[b])
+}
+
+fn some_digits(t: &[u8]) -> Option<&[u8]> {
+    let n = t.iter().take_while(|c| c.is_ascii_digit()).count();
+    if n == 0 { None } else { t.get(n..) }
+}
+
+/// `2026-11-28T06:00:00.123456789Z ` or with a `+hh:mm` offset; the rest.
+fn rfc3339(t: &[u8]) -> Option<&[u8]> {
+    let t = digits(t, 4)?;
+    let t = digits(byte(t, b'-')?, 2)?;
+    let t = digits(byte(t, b'-')?, 2)?;
+    let t = digits(byte(t, b'T')?, 2)?;
+    let t = digits(byte(t, b':')?, 2)?;
+    let mut t = digits(byte(t, b':')?, 2)?;
+    if let Some(frac) = byte(t, b'.') {
+        t = some_digits(frac)?;
+    }
+    let t = match t.split_first()? {
+        (b'Z', rest) => rest,
+        (b'+' | b'-', rest) => digits(byte(digits(rest, 2)?, b':')?, 2)?,
+        _ => return None,
+    };
+    byte(t, b' ')
+}
+
+/// `E0912 01:02:03.456789       1 scraper.go:140] `; the rest.
+fn klog_header(t: &[u8]) -> Option<&[u8]> {
+    let (level, t) = t.split_first()?;
+    if !matches!(level, b'I' | b'W' | b'E' | b'F') {
+        return None;
+    }
+    let t = digits(t, 4)?;
+    let t = digits(byte(t, b' ')?, 2)?;
+    let t = digits(byte(t, b':')?, 2)?;
+    let t = digits(byte(t, b':')?, 2)?;
+    let t = some_digits(byte(t, b'.')?)?;
+    let spaces = t.iter().take_while(|&&c| c == b' ').count();
+    if spaces == 0 {
+        return None;
+    }
+    let t = some_digits(t.get(spaces..)?)?;
+    let t = byte(t, b' ')?;
+    // file:line]
+    let close = t.iter().position(|&c| c == b']' || c == b' ')?;
+    let (source, t) = t.split_at_checked(close)?;
+    let (_, line) = split_once(source, b":")?;
+    if line.is_empty() || !line.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let t = byte(t, b']')?;
+    byte(t, b' ')
+}
+
+/// Splits at the first `sep`.
+pub(crate) fn split_once<'a>(t: &'a [u8], sep: &[u8]) -> Option<(&'a [u8], &'a [u8])> {
+    let at = find(t, sep)?;
+    Some((t.get(..at)?, t.get(at + sep.len()..)?))
+}
+
+/// Index of the first `needle` in `t`.
+pub(crate) fn find(t: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    t.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Index of the last `needle` in `t`.
+pub(crate) fn rfind(t: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(t.len());
+    }
+    t.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// One `key=value` of klog's structured output. `quoted` values are Go
+/// string literals, still escaped (without the quotes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pair<'t> {
+    pub key: &'t [u8],
+    pub value: &'t [u8],
+    pub quoted: bool,
+}
+
+/// Calls `f` on each ` key=value` pair of klog structured output. Returns
+/// false when the text is not a well-formed sequence of pairs.
+pub(crate) fn pairs<'t>(mut t: &'t [u8], mut f: impl FnMut(Pair<'t>)) -> bool {
+    loop {
+        let spaces = t.iter().take_while(|&&c| c == b' ').count();
+        t = t.get(spaces..).unwrap_or_default();
+        if t.is_empty() {
+            return true;
+        }
+        if spaces == 0 {
+            return false;
+        }
+        let Some(eq) = t.iter().position(|&c| c == b'=') else {
+            return false;
+        };
+        let (key, rest) = t.split_at(eq);
+        if key.is_empty()
+            || !key
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || b"_-.".contains(c))
+        {
+            return false;
+        }
+        let rest = rest.get(1..).unwrap_or_default();
+        if let Some(body) = rest.strip_prefix(b"\"") {
+            let Some(end) = go_string_end(body) else {
+                return false;
+            };
+            let Some((value, after)) = body.split_at_checked(end) else {
+                return false;
+            };
+            f(Pair {
+                key,
+                value,
+                quoted: true,
+            });
+            t = after.get(1..).unwrap_or_default();
+        } else {
+            let end = rest.iter().position(|&c| c == b' ').unwrap_or(rest.len());
+            let (value, after) = rest.split_at(end);
+            f(Pair {
+                key,
+                value,
+                quoted: false,
+            });
+            t = after;
+        }
+    }
+}
+
+/// Index of the closing quote of a Go string literal body.
+fn go_string_end(body: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    loop {
+        match body.get(i)? {
+            b'"' => return Some(i),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+}
+
+/// Decodes a Go string literal body (`strconv.Quote` output) into `out`.
+/// False on an escape Go would not print.
+pub(crate) fn go_unquote_into(body: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    let mut i = 0;
+    while let Some(&c) = body.get(i) {
+        i += 1;
+        if c != b'\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(&e) = body.get(i) else {
+            return false;
+        };
+        i += 1;
+        let simple = match e {
+            b'a' => 0x07,
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'v' => 0x0b,
+            b'\\' => b'\\',
+            b'\'' => b'\'',
+            b'"' => b'"',
+            b'x' | b'u' | b'U' => {
+                let n = match e {
+                    b'x' => 2,
+                    b'u' => 4,
+                    _ => 8,
+                };
+                let Some(v) = body.get(i..i + n).and_then(hex) else {
+                    return false;
+                };
+                i += n;
+                if e == b'x' {
+                    out.push(v as u8);
+                } else {
+                    let ch = char::from_u32(v).unwrap_or('\u{FFFD}');
+                    out.extend_from_slice(ch.encode_utf8(&mut [0u8; 4]).as_bytes());
+                }
+                continue;
+            }
+            b'0'..=b'7' => {
+                let Some(v) = body.get(i - 1..i + 2).and_then(octal) else {
+                    return false;
+                };
+                i += 2;
+                v
+            }
+            _ => return false,
+        };
+        out.push(simple);
+    }
+    true
+}
+
+fn hex(d: &[u8]) -> Option<u32> {
+    d.iter()
+        .try_fold(0u32, |v, &c| Some(v * 16 + char::from(c).to_digit(16)?))
+}
+
+fn octal(d: &[u8]) -> Option<u8> {
+    let v = d
+        .iter()
+        .try_fold(0u32, |v, &c| Some(v * 8 + char::from(c).to_digit(8)?))?;
+    u8::try_from(v).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINE: &[u8] = br#"E0912 01:02:03.456789       1 scraper.go:140] "Failed to scrape node" err="x" node="n""#;
+
+    #[test]
+    fn finds_the_message_behind_every_envelope() {
+        let want = Message::Structured(br#" err="x" node="n""#);
+        assert_eq!(locate(LINE), want);
+        let mut docker = LINE.to_vec();
+        docker.extend_from_slice(b"\n");
+        assert_eq!(locate(&docker), want);
+        for prefix in [
+            &b"2026-11-28T06:00:00.123456789Z stderr F "[..],
+            b"2026-11-28T06:00:00Z stdout F ",
+            b"2026-11-28T06:00:00.123+09:00 stderr F ",
+            b"2026-11-28T06:00:00.123Z ",
+        ] {
+            let mut t = prefix.to_vec();
+            t.extend_from_slice(LINE);
+            assert_eq!(locate(&t), want, "{}", String::from_utf8_lossy(prefix));
+        }
+        assert_eq!(locate(&LINE[46..]), want, "no header");
+        let mut partial = b"2026-11-28T06:00:00Z stderr P ".to_vec();
+        partial.extend_from_slice(LINE);
+        assert_eq!(locate(&partial), Message::Partial);
+    }
+
+    #[test]
+    fn the_message_must_start_the_line() {
+        assert_eq!(
+            locate(br#"msg: "Failed to scrape node" err="x" node="n""#),
+            Message::None
+        );
+        assert_eq!(
+            locate(br#"E0912 01:02:03.456789 1 x.go:1] retry: "Failed to scrape node""#),
+            Message::None
+        );
+        assert_eq!(
+            locate(br#""Failed to scrape nodes" err="x""#),
+            Message::None
+        );
+        assert_eq!(locate(b"{\"msg\":1}"), Message::Json(b"{\"msg\":1}"));
+        assert_eq!(
+            locate(b"E0912 01:02:03.456789 1 x.go:1] {\"msg\":1}"),
+            Message::None
+        );
+        assert_eq!(
+            locate(br#"E0912 01:02:03.456789 1 scraper.go:147] "Failed to scrape node, timeout to access kubelet" err="x""#),
+            Message::ScrapeVariant { timeout: true }
+        );
+    }
+
+    #[test]
+    fn klog_header_variants() {
+        for h in [
+            &b"E0912 01:02:03.456789       1 scraper.go:140] "[..],
+            b"E0101 00:00:00.000000 12345 server.go:132] ",
+            b"W1231 23:59:59.999999 7 a/b_c.go:9] ",
+        ] {
+            assert_eq!(
+                klog_header(h),
+                Some(&b""[..]),
+                "{}",
+                String::from_utf8_lossy(h)
+            );
+        }
+        for h in [
+            &b"E0912 01:02:03.456789 scraper.go:140] "[..],
+            b"X0912 01:02:03.456789 1 a.go:1] ",
+            b"E0912 01:02:03.456789 1 a.go:x] ",
+        ] {
+            assert_eq!(klog_header(h), None, "{}", String::from_utf8_lossy(h));
+        }
+    }
+
+    #[test]
+    fn klog_pairs_and_go_unquoting() {
+        let mut got = Vec::new();
+        let ok = pairs(br#" err="Get \"https://a:1/x\": dial tcp a:1: connect: connection refused" node="n-1" timeout=10s"#, |p| {
+            got.push(p)
+        });
+        assert!(ok);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].key, b"err");
+        let mut out = Vec::new();
+        assert!(go_unquote_into(got[0].value, &mut out));
+        assert_eq!(
+            out,
+            br#"Get "https://a:1/x": dial tcp a:1: connect: connection refused"#
+        );
+        assert_eq!(
+            got[2],
+            Pair {
+                key: b"timeout",
+                value: b"10s",
+                quoted: false
+            }
+        );
+        assert!(!pairs(br#" err="unterminated"#, |_| {}));
+        assert!(
+            !pairs(br#"err="x""#, |_| {}),
+            "a pair needs a leading space"
+        );
+        assert!(go_unquote_into(br#"\x41\u00e9\101\t"#, &mut out));
+        assert_eq!(out, "Aé".bytes().chain(*b"A\t").collect::<Vec<_>>());
+        assert!(!go_unquote_into(br"\q", &mut out));
+    }
+}
