@@ -1,1 +1,15 @@
-//! `selfscrape replay`: run the module over logs and report what it saves.
+//! `selfscrape replay`: run the module over logs the way Fluent Bit would,
+//! print the records it passes on, and report what it drops and saves.
+//!
+//! One concern per module:
+//! - [`lines`]: files, stdin and gzip, split into lines, every error kept.
+//! - [`input`]: each line's format, and the record Fluent Bit would build.
+//! - [`time`]: timestamps in lines and records.
+//! - [`savings`]: CloudWatch ingestion saved.
+//! - [`summary`]: the tally and the report on stderr.
+
+pub mod input;
+pub mod lines;
+pub mod savings;
+pub mod summary;
+pub mod time;
