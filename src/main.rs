@@ -1,7 +1,163 @@
 //! `selfscrape`: a thin binary over the library.
+//!
+//! `selfscrape replay [OPTIONS] [FILE|-]...` runs the filter module over logs
+//! the way Fluent Bit would. Exit status: 0 success; 1 a record was lost, an
+//! input could not be read (in full), or the host misbehaved; 2 bad usage;
+//! 3 the module is missing or does not load.
 
 #[cfg(not(target_arch = "wasm32"))]
-fn main() {}
+mod cli {
+    use clap::{Parser, Subcommand, ValueEnum};
+    use selfscrape_filter::host::{HostConfig, HostFrees};
+    use selfscrape_filter::replay::{self, Function, Options, run::parse_price, run::parse_size};
+    use std::io::{IsTerminal, Write};
+    use std::path::PathBuf;
+    use std::process::ExitCode;
+
+    #[derive(Parser)]
+    #[command(
+        name = "selfscrape",
+        version,
+        about = "Fluent Bit wasm filter for metrics-server's own-node scrape failures on EKS Fargate"
+    )]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    #[derive(Subcommand)]
+    enum Command {
+        /// Run the filter module over logs as Fluent Bit would: the records it
+        /// passes on go to stdout, one JSON object per line; a summary (and,
+        /// with --explain, one line per record) goes to stderr.
+        Replay(ReplayArgs),
+    }
+
+    #[derive(Clone, Copy, ValueEnum)]
+    enum FunctionArg {
+        #[value(name = "drop_self_scrape")]
+        Drop,
+        #[value(name = "mark_self_scrape")]
+        Mark,
+    }
+
+    #[derive(Clone, Copy, ValueEnum)]
+    enum FreesArg {
+        /// Fluent Bit 4.0.14, 4.1.2 and later.
+        #[value(name = "after-call")]
+        AfterCall,
+        /// Fluent Bit 4.1.0 and 4.1.1 (the input copies leak).
+        Never,
+    }
+
+    #[derive(clap::Args)]
+    struct ReplayArgs {
+        /// The filter module [default: this checkout's
+        /// target/wasm32-unknown-unknown/release/selfscrape_filter.wasm,
+        /// under $CARGO_TARGET_DIR when set]
+        #[arg(long, value_name = "PATH")]
+        wasm: Option<PathBuf>,
+        /// The export to run: drop_self_scrape drops, mark_self_scrape (dry
+        /// run) adds "self_scrape":true to the records it would drop.
+        #[arg(long, value_enum, default_value = "drop_self_scrape")]
+        function: FunctionArg,
+        /// The node the logs come from: records without kubernetes metadata
+        /// get "kubernetes":{"host":NAME}, as the sidecar config adds it.
+        /// Without it, such records cannot be matched to their own node and
+        /// are kept.
+        #[arg(long, value_name = "NAME", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        node: Option<String>,
+        /// One line per record on stderr: file:line, verdict, reason code,
+        /// failing node, description (stdout stays the records).
+        #[arg(long)]
+        explain: bool,
+        /// CloudWatch Logs ingestion price for the savings estimate.
+        #[arg(long, value_name = "USD_PER_GB", default_value = "0.50", value_parser = parse_price)]
+        price: f64,
+        /// Fluent Bit's wasm_stack_size (bytes, or K/M/G in powers of 1000;
+        /// below 8192 raised to 8192 as Fluent Bit does) [default: 8192]
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        wasm_stack_size: Option<u32>,
+        /// Fluent Bit's wasm_heap_size (the app heap, only used by modules
+        /// without malloc/free exports) [default: 8192]
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        wasm_heap_size: Option<u32>,
+        /// Who frees the host's input copies after each call.
+        #[arg(long, value_enum, default_value = "after-call")]
+        host_frees: FreesArg,
+        /// Emulate Fluent Bit before 4.1: a fresh instance for every batch of
+        /// N records, input copies never freed within a batch.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        instance_per_batch: Option<u64>,
+        /// Inputs: NDJSON, CRI, docker json-file or text (klog) lines, plain
+        /// or gzip; `-` (or none) reads stdin.
+        #[arg(value_name = "FILE|-")]
+        inputs: Vec<PathBuf>,
+    }
+
+    pub fn main() -> ExitCode {
+        let cli = match Cli::try_parse() {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = e.print();
+                return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            }
+        };
+        let Command::Replay(args) = cli.command;
+        let defaults = HostConfig::default();
+        let opts = Options {
+            wasm: args.wasm,
+            function: match args.function {
+                FunctionArg::Drop => Function::Drop,
+                FunctionArg::Mark => Function::Mark,
+            },
+            node: args.node,
+            explain: args.explain,
+            price: args.price,
+            inputs: args.inputs,
+            host: HostConfig {
+                stack_size: args.wasm_stack_size.unwrap_or(defaults.stack_size),
+                heap_size: args.wasm_heap_size.unwrap_or(defaults.heap_size),
+                host_frees: match args.host_frees {
+                    FreesArg::AfterCall => HostFrees::AfterEachCall,
+                    FreesArg::Never => HostFrees::Never,
+                },
+                instance_per_batch: args
+                    .instance_per_batch
+                    .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+                ..defaults
+            },
+            progress: !args.explain && std::io::stderr().is_terminal(),
+            klog_year: None,
+        };
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::with_capacity(256 << 10, stdout.lock());
+        let stderr = std::io::stderr();
+        let mut err = std::io::BufWriter::new(stderr.lock());
+        let result = replay::run(&opts, &mut out, &mut err);
+        let _ = out.flush();
+        match result {
+            Ok(summary) => {
+                let _ = err.flush();
+                if summary.success() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                }
+            }
+            Err(e) => {
+                let _ = writeln!(err, "selfscrape replay: error: {e}");
+                let _ = err.flush();
+                ExitCode::from(3)
+            }
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    cli::main()
+}
 
 #[cfg(target_arch = "wasm32")]
 fn main() {}

@@ -7,9 +7,16 @@
 //! - [`time`]: timestamps in lines and records.
 //! - [`savings`]: CloudWatch ingestion saved.
 //! - [`summary`]: the tally and the report on stderr.
+//! - [`run`]: the loop: records through the module (filter and explain).
 
 pub mod input;
 pub mod lines;
+pub mod run;
 pub mod savings;
 pub mod summary;
 pub mod time;
+
+pub use run::{
+    BUILD_COMMAND, Engine, Function, HostEngine, Options, SetupError, default_wasm_path, replay,
+    run,
+};

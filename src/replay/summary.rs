@@ -342,7 +342,7 @@ impl Summary {
             } => {
                 let _ = writeln!(
                     s,
-                    "  savings    dropping {would} ~{} GB/month of CloudWatch ingestion, ~{} USD/month at {} USD/GB \
+                    "  savings    dropping {would} ~{} GB/month of CloudWatch ingestion, ~{} USD/month at {:.2} USD/GB \
                      (~{} events/month), extrapolated from the {} the input covers",
                     sig(gb),
                     sig(usd),
@@ -454,7 +454,7 @@ mod tests {
             "{r}"
         );
         assert!(r.contains("assumed to be in 2026"), "{r}");
-        assert!(r.contains("USD/month at 0.5 USD/GB"), "{r}");
+        assert!(r.contains("USD/month at 0.50 USD/GB"), "{r}");
         assert!(r.contains("result     ok"), "{r}");
         assert!(!r.contains("ERROR"), "{r}");
     }

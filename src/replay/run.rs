@@ -1,0 +1,726 @@
+//! The replay loop: inputs -> records -> the module (filter and explain) ->
+//! stdout and the summary.
+
+use super::input::{self, Parsed, Record, TimeSource};
+use super::lines::{self, Lines, Step};
+use super::savings;
+use super::summary::Summary;
+use super::time;
+use crate::host::{self, Host, HostConfig, HostError, Loss, Verdict};
+use std::cell::Cell;
+use std::fmt;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// The tag every record is replayed with (the module ignores tags).
+pub const TAG: &str = "replay";
+
+/// The command that builds the module.
+pub const BUILD_COMMAND: &str = "cargo build --release --lib --target wasm32-unknown-unknown";
+
+/// Inputs larger than this (in total) get a progress bar on a terminal.
+pub const PROGRESS_MIN_BYTES: u64 = 32 << 20;
+
+/// The filter function to replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    /// `drop_self_scrape`.
+    Drop,
+    /// `mark_self_scrape` (dry run).
+    Mark,
+}
+
+impl Function {
+    /// The export's name.
+    pub const fn export(self) -> &'static str {
+        match self {
+            Function::Drop => "drop_self_scrape",
+            Function::Mark => "mark_self_scrape",
+        }
+    }
+}
+
+/// A size as Fluent Bit reads `wasm_stack_size` / `wasm_heap_size`
+/// (`flb_utils_size_to_bytes`): bytes, or a number with `K`, `M`, `G`
+/// (optionally followed by `B`), in powers of 1000: `32K` is 32000 bytes.
+pub fn parse_size(text: &str) -> Result<u32, String> {
+    let t = text.trim();
+    let upper = t.to_ascii_uppercase();
+    let body = upper
+        .strip_suffix('B')
+        .filter(|b| b.ends_with(['K', 'M', 'G']));
+    let body = body.unwrap_or(&upper);
+    let (number, scale) = match body.as_bytes().last() {
+        Some(b'K') => (&body[..body.len() - 1], 1e3),
+        Some(b'M') => (&body[..body.len() - 1], 1e6),
+        Some(b'G') => (&body[..body.len() - 1], 1e9),
+        _ => (body, 1.0),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (bytes, or a number with K, M or G)"))?;
+    let bytes = (value * scale).floor();
+    if !(0.0..=f64::from(u32::MAX)).contains(&bytes) {
+        return Err(format!("{text:?} is out of range (0 to 4G)"));
+    }
+    Ok(bytes as u32)
+}
+
+/// A price in USD per GB: a finite number, not negative.
+pub fn parse_price(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("{text:?} is not a price in USD per GB (e.g. 0.50)")),
+    }
+}
+
+/// The explain export.
+pub const EXPLAIN: &str = "explain_self_scrape";
+
+/// Everything the replay needs to know.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The module; `None`: [`default_wasm_path`].
+    pub wasm: Option<PathBuf>,
+    /// The filter function.
+    pub function: Function,
+    /// The node the logs come from, for records without kubernetes metadata.
+    pub node: Option<String>,
+    /// One explanation line per record on stderr.
+    pub explain: bool,
+    /// USD per GB of CloudWatch ingestion.
+    pub price: f64,
+    /// Files; `-` is stdin; empty means stdin.
+    pub inputs: Vec<PathBuf>,
+    /// The host's configuration (stack, heap, frees, batches).
+    pub host: HostConfig,
+    /// Show a progress bar when the input is large (the caller checks that
+    /// stderr is a terminal).
+    pub progress: bool,
+    /// The year assumed for klog headers; `None`: the current year.
+    pub klog_year: Option<i64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            wasm: None,
+            function: Function::Drop,
+            node: None,
+            explain: false,
+            price: savings::DEFAULT_PRICE,
+            inputs: Vec::new(),
+            host: HostConfig::default(),
+            progress: false,
+            klog_year: None,
+        }
+    }
+}
+
+/// The module this checkout builds: `$CARGO_TARGET_DIR` (at run time) or
+/// `<checkout>/target`, then `wasm32-unknown-unknown/release/selfscrape_filter.wasm`.
+pub fn default_wasm_path() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    target.join("wasm32-unknown-unknown/release/selfscrape_filter.wasm")
+}
+
+/// Why the replay could not start.
+#[derive(Debug)]
+pub enum SetupError {
+    /// The module file is missing or unreadable.
+    Module {
+        /// Its path.
+        path: PathBuf,
+        /// The I/O error.
+        message: String,
+        /// Whether it is the default path (then say how to build it).
+        default: bool,
+    },
+    /// The host refused the module.
+    Host {
+        /// Its path.
+        path: PathBuf,
+        /// The host's error.
+        error: HostError,
+    },
+    /// The module lacks an export the replay calls.
+    MissingExport {
+        /// Its path.
+        path: PathBuf,
+        /// The export.
+        name: &'static str,
+    },
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetupError::Module {
+                path,
+                message,
+                default: true,
+            } => write!(
+                f,
+                "cannot read the module {}: {message}\n\
+                 build it from this checkout with `{BUILD_COMMAND}`, or pass --wasm PATH",
+                path.display()
+            ),
+            SetupError::Module { path, message, .. } => {
+                write!(f, "cannot read the module {}: {message}", path.display())
+            }
+            SetupError::Host { path, error } => write!(
+                f,
+                "the module {} does not load: {error} (Fluent Bit 4.1+ would refuse to start; \
+                 older versions would pass every record unfiltered)",
+                path.display()
+            ),
+            SetupError::MissingExport { path, name } => write!(
+                f,
+                "the module {} has no `{name}` export: is it the selfscrape filter? \
+                 (rebuild it with `{BUILD_COMMAND}`)",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+/// What the replay asks of a module: the filter call as Fluent Bit makes it,
+/// and the explanation of the same record.
+pub trait Engine {
+    /// The filter call; a kept record's reply goes into `reply`.
+    fn filter(
+        &mut self,
+        function: Function,
+        sec: u32,
+        nsec: u32,
+        record: &[u8],
+        reply: &mut Vec<u8>,
+    ) -> Verdict;
+
+    /// `explain_self_scrape` on the same record: its reply into `reply`.
+    fn explain(
+        &mut self,
+        sec: u32,
+        nsec: u32,
+        record: &[u8],
+        reply: &mut Vec<u8>,
+    ) -> Result<(), Loss>;
+}
+
+/// The real thing: two instances of the module on WAMR, one that sees
+/// exactly Fluent Bit's sequence of filter calls, one for explanations (so
+/// that explaining never changes what the filter instance goes through).
+pub struct HostEngine {
+    filter: Host,
+    explain: Host,
+}
+
+impl HostEngine {
+    /// Loads the module twice with the same configuration.
+    pub fn new(wasm: &[u8], config: &HostConfig) -> Result<HostEngine, HostError> {
+        Ok(HostEngine {
+            filter: Host::new(wasm, config.clone())?,
+            explain: Host::new(wasm, config.clone())?,
+        })
+    }
+
+    /// The filter instance.
+    pub fn filter_host(&self) -> &Host {
+        &self.filter
+    }
+}
+
+impl Engine for HostEngine {
+    fn filter(
+        &mut self,
+        function: Function,
+        sec: u32,
+        nsec: u32,
+        record: &[u8],
+        reply: &mut Vec<u8>,
+    ) -> Verdict {
+        self.filter
+            .filter_json_into(function.export(), TAG, sec, nsec, record, reply)
+    }
+
+    fn explain(
+        &mut self,
+        sec: u32,
+        nsec: u32,
+        record: &[u8],
+        reply: &mut Vec<u8>,
+    ) -> Result<(), Loss> {
+        let out = self
+            .explain
+            .call_raw(EXPLAIN, TAG, sec, nsec, record, true)?;
+        reply.clear();
+        reply.extend_from_slice(&out);
+        Ok(())
+    }
+}
+
+/// Loads the module and replays the inputs: kept records to `out`, the
+/// explanations (with `--explain`) and the summary to `err`.
+pub fn run(
+    opts: &Options,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Summary, SetupError> {
+    let default = opts.wasm.is_none();
+    let path = opts.wasm.clone().unwrap_or_else(default_wasm_path);
+    let wasm = std::fs::read(&path).map_err(|e| SetupError::Module {
+        path: path.clone(),
+        message: lines::io_message(&e),
+        default,
+    })?;
+    let mut engine = HostEngine::new(&wasm, &opts.host).map_err(|error| SetupError::Host {
+        path: path.clone(),
+        error,
+    })?;
+    for name in [opts.function.export(), EXPLAIN] {
+        if !engine.filter.has_function(name) {
+            return Err(SetupError::MissingExport {
+                path: path.clone(),
+                name,
+            });
+        }
+    }
+    let summary = replay(opts, &path.display().to_string(), &mut engine, out, err);
+    let _ = err.write_all(summary.render().as_bytes());
+    let _ = err.flush();
+    Ok(summary)
+}
+
+/// The explain reply, parsed.
+#[derive(Debug, serde::Deserialize)]
+struct Explanation<'a> {
+    #[serde(borrow)]
+    verdict: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    reason: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    node: std::borrow::Cow<'a, str>,
+}
+
+/// Per-run state of the loop.
+struct Replay<'a> {
+    opts: &'a Options,
+    engine: &'a mut dyn Engine,
+    out: &'a mut dyn Write,
+    err: &'a mut dyn Write,
+    summary: Summary,
+    record_json: Vec<u8>,
+    reply: Vec<u8>,
+    explain_reply: Vec<u8>,
+    stopped: bool,
+}
+
+/// Replays the inputs through `engine`; returns the tally (not yet printed).
+pub fn replay(
+    opts: &Options,
+    module: &str,
+    engine: &mut dyn Engine,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Summary {
+    let klog_year = opts.klog_year.unwrap_or_else(current_year);
+    let summary = Summary {
+        function: opts.function.export().to_owned(),
+        module: module.to_owned(),
+        mark_mode: opts.function == Function::Mark,
+        node: opts.node.clone(),
+        price: opts.price,
+        klog_year,
+        ..Summary::default()
+    };
+    let mut r = Replay {
+        opts,
+        engine,
+        out,
+        err,
+        summary,
+        record_json: Vec::new(),
+        reply: Vec::with_capacity(4096),
+        explain_reply: Vec::with_capacity(256),
+        stopped: false,
+    };
+    let stdin = [PathBuf::from("-")];
+    let inputs: &[PathBuf] = if opts.inputs.is_empty() {
+        &stdin
+    } else {
+        &opts.inputs
+    };
+    let progress = Progress::new(opts.progress, inputs);
+    for name in inputs {
+        if r.stopped {
+            break;
+        }
+        r.input(name, klog_year, &progress);
+    }
+    progress.finish();
+    if let Err(e) = r.out.flush() {
+        r.stdout_failed(&e);
+    }
+    let _ = r.err.flush();
+    r.summary
+}
+
+fn display_name(name: &Path) -> String {
+    if lines::is_stdin(name) {
+        "<stdin>".into()
+    } else {
+        name.display().to_string()
+    }
+}
+
+impl Replay<'_> {
+    fn input(&mut self, name: &Path, klog_year: i64, progress: &Progress) {
+        let shown = display_name(name);
+        let counter = progress.counter();
+        let input = match lines::open(name, counter) {
+            Ok(i) => i,
+            Err(e) => {
+                self.summary
+                    .input_errors
+                    .push(format!("cannot read {shown}: {e} (skipped)"));
+                return;
+            }
+        };
+        self.summary.inputs += 1;
+        self.summary.gzip_inputs += u64::from(input.gzip);
+        let mut parser = input::Parser::new(klog_year);
+        let mut lines = Lines::new(input.reader, lines::MAX_LINE);
+        loop {
+            if self.stopped {
+                return;
+            }
+            let step = lines.next_step();
+            let line_no = lines.line_no();
+            match step {
+                Step::Line => {
+                    self.summary.lines += 1;
+                    match parser.parse(lines.line(), line_no) {
+                        Parsed::Record(rec) => self.record(rec, &shown),
+                        Parsed::Held => {}
+                        Parsed::Blank => self.summary.blank += 1,
+                        Parsed::Unreadable(p) => {
+                            self.summary
+                                .unreadable
+                                .add(|| format!("{shown}:{line_no}: {p}"));
+                        }
+                    }
+                }
+                Step::TooLong(n) => {
+                    self.summary.lines += 1;
+                    let p = input::Problem::TooLong(n);
+                    self.summary
+                        .unreadable
+                        .add(|| format!("{shown}:{line_no}: {p}"));
+                }
+                Step::Error { message, cut } => {
+                    if cut {
+                        self.summary.lines += 1;
+                        let p = input::Problem::Cut(message.clone());
+                        self.summary
+                            .unreadable
+                            .add(|| format!("{shown}:{line_no}: {p}"));
+                    }
+                    let what = if input.gzip {
+                        "truncated or corrupt gzip?"
+                    } else {
+                        "read error"
+                    };
+                    self.summary.input_errors.push(format!(
+                        "cannot read {shown} to its end: {message} ({what}) after line {}; the lines before were replayed",
+                        line_no - u64::from(cut)
+                    ));
+                    break;
+                }
+                Step::Eof => break,
+            }
+            progress.tick(self.summary.lines);
+        }
+        for rec in parser.finish() {
+            self.record(rec, &shown);
+        }
+        self.summary.partial_lines += parser.partial_lines;
+    }
+
+    fn record(&mut self, mut rec: Record, file: &str) {
+        let s = &mut self.summary;
+        s.records += 1;
+        s.formats[rec.format.index()] += 1;
+        if let Some(node) = &self.opts.node {
+            if input::add_own_node(&mut rec.value, node) {
+                s.node_added += 1;
+            }
+        }
+        let nanos = rec.time.map(|(t, _)| t);
+        s.span
+            .add(nanos, matches!(rec.time, Some((_, TimeSource::KlogNoYear))));
+        let (sec, nsec) = time::to_sec_nsec(nanos);
+
+        self.record_json = host::fluent_bit_json(&rec.value);
+        let record = &self.record_json[..];
+        let function = self.opts.function;
+
+        let verdict = self
+            .engine
+            .filter(function, sec, nsec, record, &mut self.reply);
+        let explained = self
+            .engine
+            .explain(sec, nsec, record, &mut self.explain_reply);
+
+        let at = |line: u64| format!("{file}:{line}");
+        let s = &mut self.summary;
+        let mut marked = false;
+        match &verdict {
+            Verdict::Keep => {
+                s.kept += 1;
+                if self.reply[..] != *record {
+                    if function == Function::Mark {
+                        marked = true;
+                    } else {
+                        s.host_errors.add(|| {
+                            format!(
+                                "{}: {} changed a record it kept: {}",
+                                at(rec.line),
+                                function.export(),
+                                String::from_utf8_lossy(&self.reply)
+                            )
+                        });
+                    }
+                }
+            }
+            Verdict::Drop => {}
+            Verdict::Lost(loss) => {
+                s.lost.add(|| format!("{}: {loss}", at(rec.line)));
+            }
+        }
+        let removed = matches!(verdict, Verdict::Drop);
+        if removed || marked {
+            s.dropped += 1;
+            s.dropped_bytes += record.len() as u64;
+            s.dropped_billed += savings::billed_size(record.len());
+        }
+        if marked {
+            s.kept -= 1;
+        }
+
+        let explanation = match &explained {
+            Ok(()) => match serde_json::from_slice::<Explanation<'_>>(&self.explain_reply) {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    s.host_errors.add(|| {
+                        format!(
+                            "{}: {EXPLAIN} returned no explanation ({e}): {}",
+                            at(rec.line),
+                            String::from_utf8_lossy(&self.explain_reply)
+                        )
+                    });
+                    None
+                }
+            },
+            Err(loss) => {
+                s.host_errors
+                    .add(|| format!("{}: {EXPLAIN} failed: {loss}", at(rec.line)));
+                None
+            }
+        };
+
+        if let Some(e) = &explanation {
+            s.count_reason(&e.reason);
+            if e.reason.starts_with("own_node_not_refused") {
+                s.self_scraping.add(|| {
+                    format!(
+                        "{}: {} (node {})",
+                        at(rec.line),
+                        e.reason,
+                        if e.node.is_empty() { "?" } else { &e.node }
+                    )
+                });
+            }
+            let says_drop = e.verdict == "drop";
+            if e.verdict != "drop" && e.verdict != "keep" {
+                s.host_errors.add(|| {
+                    format!(
+                        "{}: {EXPLAIN} gave the verdict {:?}",
+                        at(rec.line),
+                        e.verdict
+                    )
+                });
+            } else if !matches!(verdict, Verdict::Lost(_)) && says_drop != (removed || marked) {
+                s.host_errors.add(|| {
+                    format!(
+                        "{}: {EXPLAIN} says {} ({}) but {} {}",
+                        at(rec.line),
+                        e.verdict,
+                        e.reason,
+                        function.export(),
+                        if removed || marked {
+                            if marked { "marked it" } else { "dropped it" }
+                        } else {
+                            "kept it unchanged"
+                        }
+                    )
+                });
+            }
+        }
+
+        if self.opts.explain {
+            let line = explain_line(
+                &at(rec.line),
+                &verdict,
+                removed || marked,
+                function,
+                explanation.as_ref(),
+            );
+            let _ = self.err.write_all(line.as_bytes());
+        }
+
+        if matches!(verdict, Verdict::Keep) {
+            let res = self
+                .out
+                .write_all(&self.reply)
+                .and_then(|()| self.out.write_all(b"\n"));
+            if let Err(e) = res {
+                self.stdout_failed(&e);
+            }
+        }
+    }
+
+    fn stdout_failed(&mut self, e: &io::Error) {
+        if self.summary.stdout_closed.is_none() {
+            self.summary.stdout_closed = Some(lines::io_message(e));
+        }
+        self.stopped = true;
+    }
+}
+
+/// One `--explain` line: `file:line: drop own_node_refused node=N: text`.
+fn explain_line(
+    at: &str,
+    verdict: &Verdict,
+    dropped: bool,
+    function: Function,
+    e: Option<&Explanation<'_>>,
+) -> String {
+    let outcome = match verdict {
+        Verdict::Lost(loss) => format!("LOST ({loss})"),
+        _ if dropped && function == Function::Mark => "mark".to_owned(),
+        _ if dropped => "drop".to_owned(),
+        _ => "keep".to_owned(),
+    };
+    match e {
+        Some(e) => {
+            let describe = crate::rule::Reason::from_code(&e.reason)
+                .map_or("unknown reason code", |r| r.describe());
+            let node = if e.node.is_empty() {
+                String::new()
+            } else {
+                format!(" node={}", e.node)
+            };
+            format!("{at}: {outcome} {}{node}: {describe}\n", e.reason)
+        }
+        None => format!("{at}: {outcome} (no explanation: see the host errors)\n"),
+    }
+}
+
+fn current_year() -> i64 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    time::year_of(
+        i64::try_from(secs)
+            .unwrap_or(0)
+            .saturating_mul(1_000_000_000),
+    )
+}
+
+/// The progress bar: only when asked, and when the files are large.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    done: Cell<u64>,
+    current: Rc<Cell<u64>>,
+}
+
+impl Progress {
+    fn new(enabled: bool, inputs: &[PathBuf]) -> Progress {
+        let total: u64 = inputs
+            .iter()
+            .filter(|p| !lines::is_stdin(p))
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum();
+        let bar = (enabled && total >= PROGRESS_MIN_BYTES).then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Progress {
+            bar,
+            done: Cell::new(0),
+            current: Rc::new(Cell::new(0)),
+        }
+    }
+
+    /// A fresh byte counter for the next input.
+    fn counter(&self) -> Rc<Cell<u64>> {
+        self.done.set(self.done.get() + self.current.get());
+        self.current.set(0);
+        self.current.clone()
+    }
+
+    fn tick(&self, lines: u64) {
+        if let Some(bar) = &self.bar {
+            if lines % 4096 == 0 {
+                bar.set_position(self.done.get() + self.current.get());
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_as_fluent_bit_reads_them() {
+        assert_eq!(parse_size("8192"), Ok(8192));
+        assert_eq!(parse_size("32K"), Ok(32_000));
+        assert_eq!(parse_size("32kb"), Ok(32_000));
+        assert_eq!(parse_size("1.5M"), Ok(1_500_000));
+        assert_eq!(parse_size("2G"), Ok(2_000_000_000));
+        assert!(parse_size("5G").is_err());
+        assert!(parse_size("-1").is_err());
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("").is_err());
+        assert!(parse_size("12B").is_err());
+    }
+
+    #[test]
+    fn prices() {
+        assert_eq!(parse_price("0.50"), Ok(0.5));
+        assert_eq!(parse_price("0"), Ok(0.0));
+        assert!(parse_price("-1").is_err());
+        assert!(parse_price("inf").is_err());
+        assert!(parse_price("cheap").is_err());
+    }
+}
