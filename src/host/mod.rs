@@ -1,1 +1,526 @@
 //! A WAMR host that runs a filter module the way Fluent Bit's wasm filter does.
+//!
+//! [`Host::filter_json`] follows `flb_wasm_call_function_format_json`
+//! (src/wasm/flb_wasm.c) and the JSON branch of `cb_wasm_filter`
+//! (plugins/filter_wasm/filter_wasm.c) call for call:
+//!
+//! 1. look the function up by name (every call, as Fluent Bit does);
+//! 2. copy the tag and the record, NUL-terminated, into guest memory with
+//!    WAMR's module malloc: the module's own `malloc` when it exports both
+//!    `malloc: (i32)->i32` and `free: (i32)->()`, else WAMR's app heap of
+//!    `heap_size` bytes. A failed allocation passes offset 0 with the real
+//!    length, unchecked;
+//! 3. call it with `(tag, tag_len, sec, nsec, record, record_len)`;
+//! 4. on a trap: take the exception text, clear it, keep the instance;
+//! 5. validate the returned offset (`wasm_runtime_validate_app_str_addr`: a
+//!    NUL must come before the end of linear memory) and copy the string;
+//! 6. free the two copies (unless [`HostFrees::Never`] or per-batch mode);
+//! 7. classify: `""` drops the record; text that is not JSON, or whose root
+//!    is not an object, loses it with Fluent Bit's "invalid JSON format".
+//!
+//! Versions differ in three ways, all in [`HostConfig`]: one instance per
+//! batch (before 4.1) or for life (4.1+), who frees the input copies, and
+//! the stack/heap sizes (configurable from 3.1.5, never below 8192).
+//!
+//! WAMR quirks that this host reproduces because it makes Fluent Bit's exact
+//! calls (see `tests/host.rs`):
+//! - a failed return validation leaves "out of bounds memory access" pending
+//!   and Fluent Bit does not clear it, so the NEXT call also fails ("Got
+//!   exception running wasm code: Exception: out of bounds memory access")
+//!   after running the guest, and with a guest allocator its input copies
+//!   come back as offset 0;
+//! - where the app heap lives depends on the module: before `__heap_base`
+//!   when the module exports `__heap_base`/`__data_end` (Rust modules do: the
+//!   heap is exactly `heap_size`), else on new pages (a module without those
+//!   exports gets whole 64 KiB pages minus 1 KiB).
+
+mod fbjson;
+mod wamr;
+
+pub use fbjson::fluent_bit_json;
+
+use std::fmt;
+use wamr::{Live, LiveError, Loaded, Runtime};
+
+/// Fluent Bit's `FLB_WASM_DEFAULT_STACK_SIZE` and `FLB_WASM_DEFAULT_HEAP_SIZE`,
+/// also the floor it raises smaller settings to.
+pub const FLUENT_BIT_MIN_SIZE: u32 = 8192;
+
+/// Who frees the host's copies of tag and record after a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HostFrees {
+    /// Fluent Bit 4.0.14 and 4.1.2+: freed after every call, trap or not.
+    AfterEachCall,
+    /// Fluent Bit 4.1.0 and 4.1.1: never freed (and copied before the
+    /// function lookup, as those versions do). With a persistent instance
+    /// this leaks unless the guest reclaims them.
+    Never,
+}
+
+/// How the host sizes and manages the instance.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HostConfig {
+    /// WAMR interpreter stack in bytes, used for both `wasm_runtime_instantiate`
+    /// and `wasm_runtime_create_exec_env` (Fluent Bit's `wasm_stack_size`).
+    pub stack_size: u32,
+    /// WAMR app heap in bytes (Fluent Bit's `wasm_heap_size`); only used when
+    /// the module does not export both `malloc` and `free`.
+    pub heap_size: u32,
+    /// Who frees the input copies (ignored in per-batch mode: never freed).
+    pub host_frees: HostFrees,
+    /// `None`: one instance for the host's life (Fluent Bit 4.1+).
+    /// `Some(n)`: a fresh instance (module reloaded, as Fluent Bit re-reads
+    /// and reloads it per filter callback) every `n` records, emulating one
+    /// batch of `n` records per callback before 4.1; the input copies are
+    /// never freed within a batch (before 4.0.14). `Some(0)` counts as 1.
+    pub instance_per_batch: Option<usize>,
+    /// Test only: use `stack_size` as given even below 8192, to force a
+    /// stack overflow. Fluent Bit never does this.
+    pub exact_stack: bool,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            stack_size: FLUENT_BIT_MIN_SIZE,
+            heap_size: FLUENT_BIT_MIN_SIZE,
+            host_frees: HostFrees::AfterEachCall,
+            instance_per_batch: None,
+            exact_stack: false,
+        }
+    }
+}
+
+impl HostConfig {
+    /// The default configuration with a stack of exactly `bytes` (not raised
+    /// to 8192): for robustness tests that must force a trap.
+    pub fn unclamped_stack(bytes: u32) -> HostConfig {
+        HostConfig {
+            stack_size: bytes,
+            exact_stack: true,
+            ..HostConfig::default()
+        }
+    }
+
+    /// The sizes Fluent Bit would actually use: below 8192 raised to 8192
+    /// (the stack only unless `exact_stack`); `Some(0)` batches become 1.
+    pub fn effective(&self) -> HostConfig {
+        HostConfig {
+            stack_size: if self.exact_stack {
+                self.stack_size
+            } else {
+                self.stack_size.max(FLUENT_BIT_MIN_SIZE)
+            },
+            heap_size: self.heap_size.max(FLUENT_BIT_MIN_SIZE),
+            host_frees: self.host_frees,
+            instance_per_batch: self.instance_per_batch.map(|n| n.max(1)),
+            exact_stack: self.exact_stack,
+        }
+    }
+}
+
+/// Why a module cannot run, worded as Fluent Bit logs it. Before 4.1 every
+/// batch then passes unfiltered; from 4.1 Fluent Bit refuses to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostError {
+    /// `wasm_runtime_full_init` failed.
+    RuntimeInit,
+    /// Neither wasm bytecode nor a WAMR AOT object.
+    NotWasm,
+    /// `wasm_runtime_load` failed; WAMR's message (at most 127 bytes, as in
+    /// Fluent Bit's buffer), e.g. "WASM module load failed: zero byte expected".
+    Load(String),
+    /// `wasm_runtime_instantiate` failed; WAMR's message.
+    Instantiate(String),
+    /// `wasm_runtime_create_exec_env` failed.
+    ExecEnv,
+}
+
+impl fmt::Display for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HostError::RuntimeInit => f.write_str("Init runtime environment failed."),
+            HostError::NotWasm => {
+                f.write_str("WASM bytecode or AOT object is expected but other file format")
+            }
+            HostError::Load(e) => write!(f, "Load wasm module failed. error: {e}"),
+            HostError::Instantiate(e) => write!(f, "Instantiate wasm module failed. error: {e}"),
+            HostError::ExecEnv => f.write_str("Create wasm execution environment failed."),
+        }
+    }
+}
+
+impl std::error::Error for HostError {}
+
+impl From<LiveError> for HostError {
+    fn from(e: LiveError) -> Self {
+        match e {
+            LiveError::Instantiate(m) => HostError::Instantiate(m),
+            LiveError::ExecEnv => HostError::ExecEnv,
+        }
+    }
+}
+
+/// Why a record did not come through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Loss {
+    /// No export of that name (Fluent Bit drops every record then).
+    FunctionNotFound(String),
+    /// The call trapped; WAMR's exception text, e.g.
+    /// "Exception: wasm operand stack overflow".
+    Trap(String),
+    /// The returned offset has no NUL before the end of linear memory.
+    InvalidReturn,
+    /// The reply is not JSON or its root is not an object; the full message
+    /// Fluent Bit logs ("invalid JSON format. ret: -1, buf: ...").
+    InvalidJson { message: String },
+    /// Per-batch mode only: re-creating the instance for a new batch failed
+    /// (Fluent Bit before 4.1 would pass that batch unfiltered).
+    Instance(HostError),
+}
+
+impl fmt::Display for Loss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Loss::FunctionNotFound(name) => write!(f, "The {name} wasm function is not found."),
+            Loss::Trap(e) => write!(f, "Got exception running wasm code: {e}"),
+            Loss::InvalidReturn => f.write_str("[wasm] returned value is invalid"),
+            Loss::InvalidJson { message } => f.write_str(message),
+            Loss::Instance(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Loss {}
+
+/// What happened to one record in JSON mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Kept; the reply (a JSON object text) exactly as the module returned it.
+    Keep(Vec<u8>),
+    /// The module returned "": dropped on purpose.
+    Drop,
+    /// Lost by accident (trap, invalid reply, missing function...).
+    Lost(Loss),
+}
+
+/// [`Outcome`] without the reply bytes, for [`Host::filter_json_into`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Keep,
+    Drop,
+    Lost(Loss),
+}
+
+/// Counters since the host was created.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostStats {
+    /// Records handed to the call path (`filter_json*` and `call_raw`).
+    pub calls: u64,
+    /// Calls that trapped.
+    pub traps: u64,
+    /// Calls whose returned offset failed validation.
+    pub invalid_returns: u64,
+    /// Calls to a function name the module does not export.
+    pub functions_not_found: u64,
+    /// Input copies (tag or record) whose module malloc failed, so the guest
+    /// got offset 0 (WAMR logs "allocate N bytes memory failed").
+    pub alloc_failures: u64,
+    /// Instances created (1 + one per new batch).
+    pub instances_created: u64,
+    /// JSON-mode classification of the replies.
+    pub kept: u64,
+    pub dropped: u64,
+    pub invalid_json: u64,
+}
+
+/// One filter module running as Fluent Bit runs it. Not `Send`: a WAMR
+/// instance and its exec env stay on the thread that created them.
+pub struct Host {
+    // Field order is drop order: instance, then module, then the runtime.
+    live: Live,
+    loaded: Loaded,
+    /// Pristine module bytes, reloaded for every batch in per-batch mode.
+    wasm: Box<[u8]>,
+    config: HostConfig,
+    /// Free the input copies after each call (4.0.14, 4.1.2+), which also
+    /// means looking the function up before copying.
+    frees_after_call: bool,
+    calls_in_instance: usize,
+    /// Reused buffer for the NUL-terminated function name.
+    name: Vec<u8>,
+    stats: HostStats,
+    _runtime: Runtime,
+}
+
+impl Host {
+    /// Loads, instantiates and creates the exec env as `flb_wasm_instantiate`
+    /// does, with the sizes of [`HostConfig::effective`].
+    pub fn new(wasm: &[u8], config: HostConfig) -> Result<Host, HostError> {
+        let config = config.effective();
+        let runtime = Runtime::acquire().ok_or(HostError::RuntimeInit)?;
+        wamr::quiet_logs();
+        if !wamr::is_wasm_or_aot(wasm) {
+            return Err(HostError::NotWasm);
+        }
+        let loaded = Loaded::load(wasm).map_err(HostError::Load)?;
+        let live = Live::new(&loaded, config.stack_size, config.heap_size)?;
+        let frees_after_call =
+            config.host_frees == HostFrees::AfterEachCall && config.instance_per_batch.is_none();
+        Ok(Host {
+            live,
+            loaded,
+            wasm: wasm.into(),
+            config,
+            frees_after_call,
+            calls_in_instance: 0,
+            name: Vec::with_capacity(64),
+            stats: HostStats {
+                instances_created: 1,
+                ..HostStats::default()
+            },
+            _runtime: runtime,
+        })
+    }
+
+    /// The configuration in force (after Fluent Bit's clamping).
+    pub fn config(&self) -> &HostConfig {
+        &self.config
+    }
+
+    /// Whether the module exports a function of that name (any signature).
+    pub fn has_function(&self, name: &str) -> bool {
+        let mut buf = Vec::with_capacity(name.len() + 1);
+        match nul_terminated(&mut buf, name) {
+            Some(c) => !self.live.lookup(c).is_null(),
+            None => false,
+        }
+    }
+
+    /// One record, exactly as filter_wasm does it in JSON mode (see the
+    /// module docs). `record_json` is the record body as JSON text without
+    /// NUL, e.g. from [`fluent_bit_json`].
+    pub fn filter_json(
+        &mut self,
+        function: &str,
+        tag: &str,
+        sec: u32,
+        nsec: u32,
+        record_json: &[u8],
+    ) -> Outcome {
+        let mut reply = Vec::new();
+        match self.filter_json_into(function, tag, sec, nsec, record_json, &mut reply) {
+            Verdict::Keep => Outcome::Keep(reply),
+            Verdict::Drop => Outcome::Drop,
+            Verdict::Lost(loss) => Outcome::Lost(loss),
+        }
+    }
+
+    /// [`Host::filter_json`] writing the reply into a reused buffer (cleared
+    /// first; holds the kept JSON on [`Verdict::Keep`]), so a loop over many
+    /// records allocates nothing per record in steady state.
+    pub fn filter_json_into(
+        &mut self,
+        function: &str,
+        tag: &str,
+        sec: u32,
+        nsec: u32,
+        record_json: &[u8],
+        reply: &mut Vec<u8>,
+    ) -> Verdict {
+        if let Err(loss) = self.call_into(function, tag, sec, nsec, record_json, true, reply) {
+            return Verdict::Lost(loss);
+        }
+        if reply.is_empty() {
+            self.stats.dropped += 1;
+            return Verdict::Drop;
+        }
+        match json_object_check(reply) {
+            Ok(()) => {
+                self.stats.kept += 1;
+                Verdict::Keep
+            }
+            Err(ret) => {
+                self.stats.invalid_json += 1;
+                Verdict::Lost(Loss::InvalidJson {
+                    message: format!(
+                        "invalid JSON format. ret: {ret}, buf: {}",
+                        String::from_utf8_lossy(reply)
+                    ),
+                })
+            }
+        }
+    }
+
+    /// The same call path as [`Host::filter_json`] but returns the reply
+    /// bytes (up to the first NUL) without classifying them.
+    /// `nul_terminate = false` passes the record without NUL and with its
+    /// exact length, as msgpack mode does (the tag is always NUL-terminated).
+    pub fn call_raw(
+        &mut self,
+        function: &str,
+        tag: &str,
+        sec: u32,
+        nsec: u32,
+        record: &[u8],
+        nul_terminate: bool,
+    ) -> Result<Vec<u8>, Loss> {
+        let mut reply = Vec::new();
+        self.call_into(function, tag, sec, nsec, record, nul_terminate, &mut reply)?;
+        Ok(reply)
+    }
+
+    /// Current linear memory size in 64 KiB pages (rounded up).
+    pub fn memory_pages(&self) -> u64 {
+        self.live.memory_bytes().div_ceil(65536)
+    }
+
+    /// Counters since creation.
+    pub fn stats(&self) -> &HostStats {
+        &self.stats
+    }
+
+    /// Per-batch mode: a fresh instance when the current one has served its
+    /// batch, reloading the module as Fluent Bit does per callback.
+    fn next_batch_if_due(&mut self) -> Result<(), Loss> {
+        let Some(n) = self.config.instance_per_batch else {
+            return Ok(());
+        };
+        if self.calls_in_instance < n {
+            return Ok(());
+        }
+        let loaded = Loaded::load(&self.wasm).map_err(|e| Loss::Instance(HostError::Load(e)))?;
+        let live = Live::new(&loaded, self.config.stack_size, self.config.heap_size)
+            .map_err(|e| Loss::Instance(e.into()))?;
+        // Old instance before its module (assignment order matters).
+        self.live = live;
+        self.loaded = loaded;
+        self.calls_in_instance = 0;
+        self.stats.instances_created += 1;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn call_into(
+        &mut self,
+        function: &str,
+        tag: &str,
+        sec: u32,
+        nsec: u32,
+        record: &[u8],
+        nul: bool,
+        reply: &mut Vec<u8>,
+    ) -> Result<(), Loss> {
+        reply.clear();
+        self.stats.calls += 1;
+        self.next_batch_if_due()?;
+        self.calls_in_instance += 1;
+
+        let live = &self.live;
+        // Before 4.0.14 and in 4.1.0/4.1.1 the copies come before the lookup
+        // (and are never freed); from 4.0.14/4.1.2 the lookup comes first.
+        let mut copies = [0u32; 2];
+        let copy = |stats: &mut HostStats, copies: &mut [u32; 2]| {
+            copies[0] = live.dup(tag.as_bytes(), true);
+            copies[1] = live.dup(record, nul);
+            stats.alloc_failures += copies.iter().filter(|&&c| c == 0).count() as u64;
+        };
+        if !self.frees_after_call {
+            copy(&mut self.stats, &mut copies);
+        }
+        let func = match nul_terminated(&mut self.name, function) {
+            Some(name) => live.lookup(name),
+            None => std::ptr::null_mut(),
+        };
+        if func.is_null() {
+            self.stats.functions_not_found += 1;
+            return Err(Loss::FunctionNotFound(function.to_string()));
+        }
+        if self.frees_after_call {
+            copy(&mut self.stats, &mut copies);
+        }
+        let free = |copies: &[u32; 2]| {
+            if self.frees_after_call {
+                live.free(copies[0]);
+                live.free(copies[1]);
+            }
+        };
+
+        // Fluent Bit passes size_t lengths and time fields as uint32_t.
+        let mut args = [
+            copies[0],
+            tag.len() as u32,
+            sec,
+            nsec,
+            copies[1],
+            record.len() as u32,
+        ];
+        if !live.call(func, &mut args) {
+            let exception = live.exception().unwrap_or_default();
+            live.clear_exception();
+            free(&copies);
+            self.stats.traps += 1;
+            return Err(Loss::Trap(exception));
+        }
+        match live.c_str_at(args[0]) {
+            Some(text) => reply.extend_from_slice(text),
+            None => {
+                // Fluent Bit leaves the exception WAMR just set pending.
+                free(&copies);
+                self.stats.invalid_returns += 1;
+                return Err(Loss::InvalidReturn);
+            }
+        }
+        free(&copies);
+        Ok(())
+    }
+}
+
+/// Writes `name` plus NUL into `buf` (reusing its capacity); None when the
+/// name contains a NUL (no export can match it).
+fn nul_terminated<'a>(buf: &'a mut Vec<u8>, name: &str) -> Option<&'a std::ffi::CStr> {
+    buf.clear();
+    buf.extend_from_slice(name.as_bytes());
+    buf.push(0);
+    std::ffi::CStr::from_bytes_with_nul(buf).ok()
+}
+
+/// filter_wasm's test of a reply before packing it: `flb_pack_json` must
+/// succeed and the root must be an object. Returns the `ret` Fluent Bit logs
+/// when it fails: -1 for text that does not parse, 0 for a parsed non-object.
+///
+/// Modelled on the yyjson backend (Fluent Bit 4.1+): leading whitespace is
+/// skipped, the first value must parse, anything after it is ignored.
+/// Whitespace-only text is reported as `ret: 0` (Fluent Bit leaves the root
+/// type unset there). serde_json limits nesting to 128 levels where yyjson
+/// has no limit; strings are not checked for valid UTF-8 (yyjson replaces).
+fn json_object_check(text: &[u8]) -> Result<(), i32> {
+    let start = text
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .ok_or(0)?;
+    let rest = &text[start..];
+    let mut values =
+        serde_json::Deserializer::from_slice(rest).into_iter::<serde::de::IgnoredAny>();
+    match values.next() {
+        Some(Ok(_)) if rest[0] == b'{' => Ok(()),
+        Some(Ok(_)) => Err(0),
+        _ => Err(-1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_object_check;
+
+    #[test]
+    fn json_check_follows_filter_wasm() {
+        assert_eq!(json_object_check(br#"{"a":1}"#), Ok(()));
+        assert_eq!(json_object_check(b" \n{\"a\":[1,{}]} trailing"), Ok(()));
+        assert_eq!(json_object_check(b"[1,2]"), Err(0));
+        assert_eq!(json_object_check(b"\"s\""), Err(0));
+        assert_eq!(json_object_check(b"hello"), Err(-1));
+        assert_eq!(json_object_check(b"{\"a\":"), Err(-1));
+        assert_eq!(json_object_check(b"  "), Err(0));
+    }
+}
