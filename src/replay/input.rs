@@ -190,10 +190,9 @@ impl Parser {
                     return parsed;
                 }
                 if let Some(map) = prefixed_json(rest) {
-                    let mut rec = self.json_record(map, line);
-                    rec.format = Format::PrefixedJson;
-                    if rec.time.is_none() {
-                        rec.time = Some((nanos, TimeSource::Absolute));
+                    let mut rec = self.json_record_at(map, line, Some(nanos));
+                    if rec.format == Format::Json {
+                        rec.format = Format::PrefixedJson;
                     }
                     return Parsed::Record(rec);
                 }
@@ -233,15 +232,28 @@ impl Parser {
     }
 
     fn json_record(&self, map: Map<String, Value>, line: u64) -> Record {
+        self.json_record_at(map, line, None)
+    }
+
+    /// A record from a JSON object; `envelope` is the time of what carried
+    /// it (an aws logs event, an RFC 3339 prefix), which ranks below the
+    /// record's own time keys and above times read from its text.
+    fn json_record_at(
+        &self,
+        map: Map<String, Value>,
+        line: u64,
+        envelope: Option<Nanos>,
+    ) -> Record {
         if let Some((map, ts)) = unwrap_aws_event(&map) {
-            let mut rec = self.json_record(map, line);
+            let ts = time::from_epoch_json(&ts).or(envelope);
+            let mut rec = self.json_record_at(map, line, ts);
             rec.format = Format::AwsEvent;
-            if rec.time.is_none() {
-                rec.time = time::from_epoch_json(&ts).map(|t| (t, TimeSource::Absolute));
-            }
             return rec;
         }
-        let time = record_time(&map, self.klog_year);
+        let time = key_time(&map)
+            .or(envelope)
+            .map(|t| (t, TimeSource::Absolute))
+            .or_else(|| text_time(&map, self.klog_year));
         Record {
             value: Value::Object(map),
             time,
@@ -373,21 +385,27 @@ const TIME_KEYS: [&str; 5] = ["time", "@timestamp", "timestamp", "ts", "date"];
 /// The time a record carries: a top-level time key (RFC 3339 string or epoch
 /// number), else an RFC 3339 or klog prefix of its `log` / `message` text.
 pub fn record_time(map: &Map<String, Value>, klog_year: i64) -> Option<(Nanos, TimeSource)> {
-    for key in TIME_KEYS {
-        let t = match map.get(key) {
-            Some(Value::String(s)) => time::parse_rfc3339(s).or_else(|| {
-                s.trim()
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(time::from_epoch_number)
-            }),
-            Some(Value::Number(n)) => time::from_epoch_json(n),
-            _ => None,
-        };
-        if let Some(t) = t {
-            return Some((t, TimeSource::Absolute));
-        }
-    }
+    key_time(map)
+        .map(|t| (t, TimeSource::Absolute))
+        .or_else(|| text_time(map, klog_year))
+}
+
+/// A top-level time key: an RFC 3339 string or an epoch number.
+fn key_time(map: &Map<String, Value>) -> Option<Nanos> {
+    TIME_KEYS.iter().find_map(|key| match map.get(*key) {
+        Some(Value::String(s)) => time::parse_rfc3339(s).or_else(|| {
+            s.trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(time::from_epoch_number)
+        }),
+        Some(Value::Number(n)) => time::from_epoch_json(n),
+        _ => None,
+    })
+}
+
+/// An RFC 3339 or klog prefix of the `log` / `message` text.
+fn text_time(map: &Map<String, Value>, klog_year: i64) -> Option<(Nanos, TimeSource)> {
     for key in ["log", "message"] {
         if let Some(Value::String(s)) = map.get(key) {
             let b = s.as_bytes();
@@ -546,6 +564,14 @@ mod tests {
         assert_eq!(r.format, Format::AwsEvent);
         assert_eq!(r.value, json!({"log":"x","kubernetes":{"host":"n"}}));
         assert_eq!(r.time.unwrap().0, 1_764_312_065_431_000_000);
+        // The event's timestamp ranks above a klog header in the message.
+        let inner = json!({ "log": KLOG }).to_string();
+        let line =
+            json!({"timestamp":1764312065431u64,"message":inner,"ingestionTime":1}).to_string();
+        assert_eq!(
+            record(&line).time,
+            Some((1_764_312_065_431_000_000, TimeSource::Absolute))
+        );
         // A text message becomes {"log": message}.
         let line =
             json!({"timestamp":1764312065431u64,"message":"plain","ingestionTime":1}).to_string();
