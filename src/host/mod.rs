@@ -29,10 +29,14 @@
 //!   exception running wasm code: Exception: out of bounds memory access")
 //!   after running the guest, and with a guest allocator its input copies
 //!   come back as offset 0;
-//! - where the app heap lives depends on the module: before `__heap_base`
-//!   when the module exports `__heap_base`/`__data_end` (Rust modules do: the
-//!   heap is exactly `heap_size`), else on new pages (a module without those
-//!   exports gets whole 64 KiB pages minus 1 KiB).
+//! - the app heap's real size depends on the module's shape: exactly
+//!   `heap_size` when the module exports `__heap_base`/`__data_end` (Rust
+//!   modules do; the heap goes in before `__heap_base`) or cannot grow its
+//!   memory (appended), but whole new 64 KiB pages minus 1 KiB (63 KiB for
+//!   the default 8 KiB) for a growable memory without those exports;
+//! - a reference-types module fails to load with WAMR's "zero byte
+//!   expected. The module uses reference types feature which is disabled in
+//!   the runtime." (Fluent Bit 2.0 to 4.0.2; reference types are off here).
 
 mod fbjson;
 mod wamr;
