@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod corpus;
+
 /// The command that builds the module the tests run.
 pub const BUILD_COMMAND: &str = "cargo build --release --lib --target wasm32-unknown-unknown";
 

@@ -1,0 +1,564 @@
+//! The engine-independent case corpus: `tests/corpus/*.toml`.
+//!
+//! Each file holds `[[case]]` tables:
+//!
+//! ```toml
+//! [[case]]
+//! name = "v06-cri-own-refused"   # unique across the corpus
+//! why = "what this case guards"
+//! record = '''{"log":"..."}'''    # the record body as Fluent Bit's JSON mode passes it
+//! verdict = "drop"                # or "keep"
+//! reason = "own_node_refused"     # optional: a `Reason::code()`
+//! node = "fargate-ip-..."         # optional: the failing node `explain` reports
+//! ```
+//!
+//! Instead of `record`, a case may give `record_hex` (arbitrary bytes, for
+//! invalid UTF-8, NUL, msgpack) or `gen = { kind = "...", ... }`, a
+//! deterministic generator defined below (hostile sizes and shapes).
+#![allow(dead_code)]
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// What the filter must do with a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Drop,
+    Keep,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Drop => "drop",
+            Verdict::Keep => "keep",
+        }
+    }
+}
+
+/// One case, loaded and generated.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// `shapes_klog.toml`, ...
+    pub file: String,
+    pub name: String,
+    pub why: String,
+    /// The record body, without the NUL the host appends.
+    pub record: Vec<u8>,
+    pub verdict: Verdict,
+    /// Expected `Reason::code()`, when the case pins it.
+    pub reason: Option<String>,
+    /// Expected failing node in `explain_self_scrape`, when the case pins it.
+    pub node: Option<String>,
+    /// How the record was given: "record", "record_hex" or "gen:<kind>".
+    pub source: String,
+}
+
+impl Case {
+    /// True when Fluent Bit could send this record in its JSON event format:
+    /// UTF-8 text without NUL (the host's buffer is NUL-terminated text).
+    /// Other records can only arrive raw (msgpack format, a broken host).
+    pub fn json_mode(&self) -> bool {
+        !self.record.contains(&0) && std::str::from_utf8(&self.record).is_ok()
+    }
+
+    /// `file:name`, for failure reports.
+    pub fn id(&self) -> String {
+        format!("{}:{}", self.file, self.name)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    case: Vec<RawCase>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    name: String,
+    why: String,
+    record: Option<String>,
+    record_hex: Option<String>,
+    #[serde(rename = "gen")]
+    generator: Option<Gen>,
+    verdict: String,
+    reason: Option<String>,
+    node: Option<String>,
+}
+
+/// Bracket style for [`Gen::Nested`].
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bracket {
+    /// `[[[...]]]`
+    Array,
+    /// `{"log":{"kubernetes":{"host":...}}}`: keys the rule reads, nested
+    Object,
+    /// arrays and objects alternating
+    Mixed,
+}
+
+/// The generator kinds. Every one is deterministic; sizes are of the part
+/// named, the whole record is a little larger.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Gen {
+    /// `{"deep":<depth levels>}`, then the symptom keys when `with_line`.
+    /// With `closed = false` the levels are never closed (invalid JSON) and
+    /// the symptom keys, if any, come first.
+    Nested {
+        depth: usize,
+        bracket: Bracket,
+        with_line: bool,
+        #[serde(default = "yes")]
+        closed: bool,
+    },
+    /// `{"log":"<bytes of plain text>[<symptom line>]","kubernetes":{own}}`.
+    BigLog {
+        bytes: usize,
+        #[serde(default)]
+        line_at_end: bool,
+    },
+    /// `{"filler":"<bytes of x>",<symptom keys>}` (or without the symptom).
+    BigValue { bytes: usize, with_line: bool },
+    /// `{"k0":"v0",...,"k<count-1>":"v..."[,<symptom keys>]}`.
+    ManyKeys { count: usize, with_line: bool },
+    /// `count` repetitions of `"log":"<symptom line>"`, then kubernetes.
+    DupLog { count: usize },
+    /// `{"<bytes of k>":"v"[,<symptom keys>]}`.
+    BigKey { bytes: usize, with_line: bool },
+    /// `bytes` of JSON text `\"\\` repeated: in log (no symptom), or in an
+    /// unrelated value before the symptom keys.
+    QuotesBackslashes { bytes: usize, with_line: bool },
+    /// An unrelated string holding `count` escaped copies of the symptom
+    /// keys' text; the real log is harmless.
+    FakeKeysInString { count: usize },
+    /// The symptom with a node name of `bytes` bytes (63-byte labels) that
+    /// kubernetes.host repeats.
+    LongNode { bytes: usize },
+    /// `{"log":"\u00e9..."}`: `bytes` of escapes.
+    UnicodeEscapes { bytes: usize },
+    /// The symptom whose kubernetes map has `count` labels before host.
+    BigLabels { count: usize },
+    /// `bytes` pseudo-random bytes (xorshift64*, `seed`), after a `{` when `brace`.
+    RandomBytes {
+        bytes: usize,
+        seed: u64,
+        #[serde(default)]
+        brace: bool,
+    },
+    /// log holds the symptom line `count` times, joined by `\n`.
+    RepeatLine { count: usize },
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The own node of the generated records (same as in the TOML cases).
+pub const OWN: &str = "fargate-ip-10-6-194-69.eu-west-2.compute.internal";
+pub const OWN_IP: &str = "10.6.194.69";
+
+/// The v0.7 klog symptom line (text, not yet JSON-escaped) for `node`.
+pub fn symptom_line(node: &str) -> String {
+    format!(
+        "E1128 06:00:05.123456       1 scraper.go:149] \"Failed to scrape node\" \
+         err=\"Get \\\"https://{OWN_IP}:10250/metrics/resource\\\": dial tcp {OWN_IP}:10250: \
+         connect: connection refused\" node=\"{}\"",
+        node.replace('\\', "\\\\").replace('"', "\\\"")
+    )
+}
+
+/// JSON string content for `s` (no surrounding quotes), escaped the way
+/// Fluent Bit escapes: `"`, `\`, control characters, non-ASCII as `\uXXXX`.
+pub fn json_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `"log":"<symptom line>","kubernetes":{"host":"<node>","pod_ip":"<own ip>"}`
+fn symptom_keys(node: &str) -> String {
+    format!(
+        "\"log\":\"{}\",\"kubernetes\":{{\"host\":\"{}\",\"pod_ip\":\"{OWN_IP}\"}}",
+        json_escape(&symptom_line(node)),
+        json_escape(node)
+    )
+}
+
+fn own_kubernetes() -> String {
+    format!("\"kubernetes\":{{\"host\":\"{OWN}\",\"pod_ip\":\"{OWN_IP}\"}}")
+}
+
+/// Plain text filler of exactly `bytes` bytes.
+fn filler(bytes: usize) -> String {
+    const UNIT: &str =
+        "I1128 06:00:05.123456       1 httplog.go:132] HTTP verb=GET URI=/livez resp=200 ";
+    UNIT.chars().cycle().take(bytes).collect()
+}
+
+impl Gen {
+    /// The record bytes.
+    pub fn generate(&self) -> Vec<u8> {
+        match *self {
+            Gen::Nested {
+                depth,
+                bracket,
+                with_line,
+                closed,
+            } => {
+                let mut open = String::with_capacity(depth * 16);
+                let mut close = String::with_capacity(depth * 2);
+                const KEYS: [&str; 3] = ["log", "kubernetes", "host"];
+                for i in 0..depth {
+                    let object = match bracket {
+                        Bracket::Array => false,
+                        Bracket::Object => true,
+                        Bracket::Mixed => i % 2 == 1,
+                    };
+                    if object {
+                        let _ = write!(open, "{{\"{}\":", KEYS[i % 3]);
+                        close.push('}');
+                    } else {
+                        open.push('[');
+                        close.push(']');
+                    }
+                }
+                let inner = format!("\"{OWN}\"");
+                let close: String = close.chars().rev().collect();
+                if closed {
+                    let mut s = format!("{{\"deep\":{open}{inner}{close}");
+                    if with_line {
+                        s.push(',');
+                        s.push_str(&symptom_keys(OWN));
+                    }
+                    s.push('}');
+                    s.into_bytes()
+                } else if with_line {
+                    format!("{{{},\"deep\":{open}{inner}", symptom_keys(OWN)).into_bytes()
+                } else {
+                    format!("{{\"deep\":{open}{inner}").into_bytes()
+                }
+            }
+            Gen::BigLog { bytes, line_at_end } => {
+                let mut log = filler(bytes);
+                if line_at_end {
+                    log.push_str(&json_escape(&symptom_line(OWN)));
+                }
+                format!("{{\"log\":\"{log}\",{}}}", own_kubernetes()).into_bytes()
+            }
+            Gen::BigValue { bytes, with_line } => {
+                let mut s = format!("{{\"filler\":\"{}\"", "x".repeat(bytes));
+                if with_line {
+                    s.push(',');
+                    s.push_str(&symptom_keys(OWN));
+                }
+                s.push('}');
+                s.into_bytes()
+            }
+            Gen::ManyKeys { count, with_line } => {
+                let mut s = String::with_capacity(count * 16 + 1024);
+                s.push('{');
+                for i in 0..count {
+                    if i > 0 {
+                        s.push(',');
+                    }
+                    let _ = write!(s, "\"k{i}\":\"v{i}\"");
+                }
+                if with_line {
+                    if count > 0 {
+                        s.push(',');
+                    }
+                    s.push_str(&symptom_keys(OWN));
+                }
+                s.push('}');
+                s.into_bytes()
+            }
+            Gen::DupLog { count } => {
+                let log = format!("\"log\":\"{}\",", json_escape(&symptom_line(OWN)));
+                format!("{{{}{}}}", log.repeat(count), own_kubernetes()).into_bytes()
+            }
+            Gen::BigKey { bytes, with_line } => {
+                let mut s = format!("{{\"{}\":\"v\"", "k".repeat(bytes));
+                if with_line {
+                    s.push(',');
+                    s.push_str(&symptom_keys(OWN));
+                }
+                s.push('}');
+                s.into_bytes()
+            }
+            Gen::QuotesBackslashes { bytes, with_line } => {
+                // `\"\\` is a quote and a backslash; the string ends on an
+                // escaped backslash right before its closing quote.
+                let units = "\\\"\\\\".repeat(bytes / 4);
+                if with_line {
+                    format!("{{\"x\":\"{units}\",{}}}", symptom_keys(OWN)).into_bytes()
+                } else {
+                    format!("{{\"log\":\"{units}\",{}}}", own_kubernetes()).into_bytes()
+                }
+            }
+            Gen::FakeKeysInString { count } => {
+                // The text `","log":"..","kubernetes":{..},"x":"`, escaped
+                // once more so that it stays inside the string.
+                let fake = json_escape(&format!("\",{},\"x\":\"", symptom_keys(OWN)));
+                format!(
+                    "{{\"x\":\"{}\",\"log\":\"all good\",{}}}",
+                    fake.repeat(count),
+                    own_kubernetes()
+                )
+                .into_bytes()
+            }
+            Gen::LongNode { bytes } => {
+                let label = "a".repeat(63);
+                let mut node = String::with_capacity(bytes + 64);
+                while node.len() < bytes {
+                    if !node.is_empty() {
+                        node.push('.');
+                    }
+                    node.push_str(&label);
+                }
+                node.truncate(bytes);
+                while node.ends_with('.') {
+                    node.pop();
+                    node.push('b');
+                }
+                format!("{{{}}}", symptom_keys(&node)).into_bytes()
+            }
+            Gen::UnicodeEscapes { bytes } => format!(
+                "{{\"log\":\"{}\",{}}}",
+                "\\u00e9".repeat(bytes / 6),
+                own_kubernetes()
+            )
+            .into_bytes(),
+            Gen::BigLabels { count } => {
+                let mut labels = String::with_capacity(count * 24);
+                for i in 0..count {
+                    if i > 0 {
+                        labels.push(',');
+                    }
+                    let _ = write!(labels, "\"example.com/label-{i}\":\"value-{i}\"");
+                }
+                format!(
+                    "{{\"log\":\"{}\",\"kubernetes\":{{\"labels\":{{{labels}}},\"host\":\"{OWN}\",\"pod_ip\":\"{OWN_IP}\"}}}}",
+                    json_escape(&symptom_line(OWN))
+                )
+                .into_bytes()
+            }
+            Gen::RandomBytes { bytes, seed, brace } => {
+                let mut out = Vec::with_capacity(bytes + 1);
+                if brace {
+                    out.push(b'{');
+                }
+                // xorshift64*; the seed is mixed so that 0 works too.
+                let mut x = seed ^ 0x9e37_79b9_7f4a_7c15;
+                while out.len() < bytes + usize::from(brace) {
+                    x ^= x >> 12;
+                    x ^= x << 25;
+                    x ^= x >> 27;
+                    let v = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
+                out.truncate(bytes + usize::from(brace));
+                out
+            }
+            Gen::RepeatLine { count } => {
+                let line = json_escape(&symptom_line(OWN));
+                let log = vec![line; count].join("\\n");
+                format!("{{\"log\":\"{log}\",{}}}", own_kubernetes()).into_bytes()
+            }
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Gen::Nested { .. } => "nested",
+            Gen::BigLog { .. } => "big_log",
+            Gen::BigValue { .. } => "big_value",
+            Gen::ManyKeys { .. } => "many_keys",
+            Gen::DupLog { .. } => "dup_log",
+            Gen::BigKey { .. } => "big_key",
+            Gen::QuotesBackslashes { .. } => "quotes_backslashes",
+            Gen::FakeKeysInString { .. } => "fake_keys_in_string",
+            Gen::LongNode { .. } => "long_node",
+            Gen::UnicodeEscapes { .. } => "unicode_escapes",
+            Gen::BigLabels { .. } => "big_labels",
+            Gen::RandomBytes { .. } => "random_bytes",
+            Gen::RepeatLine { .. } => "repeat_line",
+        }
+    }
+}
+
+/// `tests/corpus` of this checkout.
+pub fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
+}
+
+fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
+    let s: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    if s.len() % 2 != 0 {
+        return Err("odd number of hex digits".into());
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| {
+            s.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| format!("bad hex at {i}"))
+        })
+        .collect()
+}
+
+/// Loads every `tests/corpus/*.toml`, in file name order, generating the
+/// generated records. Panics (fails the test) on any malformed case: a
+/// corpus that does not load must not pass for an empty one.
+pub fn load() -> Vec<Case> {
+    let dir = corpus_dir();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty(), "no corpus files in {}", dir.display());
+    let mut cases = Vec::new();
+    let mut problems = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    for path in paths {
+        let file = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let parsed: File =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
+        assert!(!parsed.case.is_empty(), "{file} has no [[case]]");
+        for raw in parsed.case {
+            let id = format!("{file}:{}", raw.name);
+            if let Some(first) = seen.insert(raw.name.clone(), file.clone()) {
+                problems.push(format!("{id}: name already used in {first}"));
+            }
+            if raw.why.trim().is_empty() {
+                problems.push(format!("{id}: empty why"));
+            }
+            let verdict = match raw.verdict.as_str() {
+                "drop" => Verdict::Drop,
+                "keep" => Verdict::Keep,
+                other => {
+                    problems.push(format!("{id}: verdict {other:?} is not drop/keep"));
+                    continue;
+                }
+            };
+            if verdict == Verdict::Drop
+                && raw
+                    .reason
+                    .as_deref()
+                    .is_some_and(|r| r != "own_node_refused")
+            {
+                problems.push(format!(
+                    "{id}: a drop can only have reason own_node_refused"
+                ));
+            }
+            if verdict == Verdict::Keep && raw.reason.as_deref() == Some("own_node_refused") {
+                problems.push(format!("{id}: keep with reason own_node_refused"));
+            }
+            let (record, source) = match (raw.record, raw.record_hex, raw.generator) {
+                (Some(r), None, None) => (r.into_bytes(), "record".to_string()),
+                (None, Some(h), None) => match decode_hex(&h) {
+                    Ok(b) => (b, "record_hex".to_string()),
+                    Err(e) => {
+                        problems.push(format!("{id}: record_hex: {e}"));
+                        continue;
+                    }
+                },
+                (None, None, Some(g)) => (g.generate(), format!("gen:{}", g.kind())),
+                _ => {
+                    problems.push(format!("{id}: give exactly one of record, record_hex, gen"));
+                    continue;
+                }
+            };
+            cases.push(Case {
+                file: file.clone(),
+                name: raw.name,
+                why: raw.why,
+                record,
+                verdict,
+                reason: raw.reason,
+                node: raw.node,
+                source,
+            });
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "malformed corpus:\n{}",
+        problems.join("\n")
+    );
+    cases
+}
+
+/// Collects failures and reports them all at once.
+#[derive(Debug, Default)]
+pub struct Failures {
+    lines: Vec<String>,
+    failed_cases: std::collections::BTreeSet<String>,
+}
+
+impl Failures {
+    pub fn add(&mut self, case: &Case, what: impl std::fmt::Display) {
+        self.failed_cases.insert(case.id());
+        self.lines.push(format!(
+            "{} [{}] ({}): {what}",
+            case.id(),
+            case.verdict.as_str(),
+            case.why
+        ));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Panics with every failure when there is any.
+    pub fn assert_none(&self, what: &str, total: usize) {
+        if !self.lines.is_empty() {
+            panic!(
+                "{what}: {} of {total} cases disagree ({} findings):\n{}",
+                self.failed_cases.len(),
+                self.lines.len(),
+                self.lines.join("\n")
+            );
+        }
+    }
+}
+
+/// A short, printable excerpt of bytes for messages.
+pub fn excerpt(bytes: &[u8]) -> String {
+    let head: Vec<u8> = bytes.iter().copied().take(160).collect();
+    let mut s = String::from_utf8_lossy(&head).into_owned();
+    if bytes.len() > head.len() {
+        let _ = write!(s, "... ({} bytes)", bytes.len());
+    }
+    s
+}

@@ -1,0 +1,398 @@
+//! Every corpus case (tests/corpus/*.toml) through the native rule and the
+//! native guest: `rule::evaluate` must give the verdict (and the reason, when
+//! the case pins one); `Guest::call` must drop with `""`, keep the input byte
+//! for byte, mark exactly the dropped records with `"self_scrape":true`, and
+//! explain the same verdict, reason and node. All disagreements are reported
+//! at once.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use common::corpus::{self, Case, Failures, Verdict};
+use selfscrape_filter::guest::{Export, Guest, Input, MSGPACK_PLACEHOLDER, Reply};
+use selfscrape_filter::rule::{self, Reason, Scratch};
+use serde_json::Value;
+
+/// The reply's bytes, without the NUL that terminates the guest's buffer.
+/// (JSON-mode records hold no NUL, so this is what the host copies; for raw
+/// records it is the whole reply, to compare with the input.)
+fn reply_bytes<'a>(guest: &'a Guest, reply: Reply, input: &'a [u8]) -> &'a [u8] {
+    match reply {
+        Reply::Empty => b"",
+        Reply::Input => input,
+        Reply::Buffer => {
+            let buf = guest.buffer();
+            buf.strip_suffix(&[0]).unwrap_or(buf)
+        }
+    }
+}
+
+/// One host-style call: a fresh call begins, the host copies the record
+/// (NUL-terminated when `terminated`) into guest memory and calls.
+fn call(guest: &mut Guest, export: Export, record: &[u8], terminated: bool) -> (Reply, Vec<u8>) {
+    guest.begin_call();
+    // Exercise the arena the way the host does (tag, then record); the
+    // record itself is passed from our own buffer, which is what the guest
+    // reads in either case.
+    let _tag = guest.malloc(b"kube.var.log.containers".len() + 1);
+    let _rec = guest.malloc(record.len() + 1);
+    let mut owned = record.to_vec();
+    if terminated {
+        owned.push(0);
+    }
+    let bytes = &owned[..record.len()];
+    let reply = guest.call(export, Input::Bytes { bytes, terminated });
+    let seen = reply_bytes(guest, reply, bytes).to_vec();
+    (reply, seen)
+}
+
+/// `rule::evaluate`: the verdict; for a drop, the failing node.
+fn check_rule(case: &Case, scratch: &mut Scratch, f: &mut Failures) -> Reason {
+    let reason = rule::evaluate(&case.record, scratch);
+    let got = if reason.drops() {
+        Verdict::Drop
+    } else {
+        Verdict::Keep
+    };
+    if got != case.verdict {
+        f.add(
+            case,
+            format!(
+                "rule::evaluate says {} ({}), expected {}; record: {}",
+                got.as_str(),
+                reason.code(),
+                case.verdict.as_str(),
+                corpus::excerpt(&case.record)
+            ),
+        );
+    }
+    reason
+}
+
+/// What `explain_self_scrape` said.
+struct Explained {
+    verdict: String,
+    reason: String,
+    node: String,
+}
+
+/// `explain_self_scrape`: valid JSON, a known reason that agrees with its
+/// verdict, and the expected verdict.
+fn check_explain(case: &Case, guest: &mut Guest, f: &mut Failures) -> Option<Explained> {
+    let (reply, seen) = call(guest, Export::Explain, &case.record, case.json_mode());
+    if reply != Reply::Buffer {
+        f.add(
+            case,
+            format!("explain replied {reply:?}, expected its buffer"),
+        );
+        return None;
+    }
+    let v: Value = match serde_json::from_slice(&seen) {
+        Ok(v) => v,
+        Err(e) => {
+            f.add(
+                case,
+                format!(
+                    "explain output is not JSON ({e}): {}",
+                    corpus::excerpt(&seen)
+                ),
+            );
+            return None;
+        }
+    };
+    let field = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("<none>")
+            .to_string()
+    };
+    let e = Explained {
+        verdict: field("verdict"),
+        reason: field("reason"),
+        node: field("node"),
+    };
+    if e.verdict != case.verdict.as_str() {
+        f.add(
+            case,
+            format!(
+                "explain verdict {}, expected {}: {}",
+                e.verdict,
+                case.verdict.as_str(),
+                corpus::excerpt(&seen)
+            ),
+        );
+    }
+    match Reason::from_code(&e.reason) {
+        None => f.add(
+            case,
+            format!("explain reason {:?} is not a Reason code", e.reason),
+        ),
+        Some(r) if r.drops() != (e.verdict == "drop") => f.add(
+            case,
+            format!(
+                "explain reason {} contradicts verdict {}",
+                e.reason, e.verdict
+            ),
+        ),
+        Some(_) => {}
+    }
+    Some(e)
+}
+
+/// `"self_scrape":true` added to the input object, nothing else changed.
+fn check_mark_output(case: &Case, out: &[u8], f: &mut Failures) {
+    let input = serde_json::from_slice::<Value>(&case.record);
+    if input.is_err() {
+        // Deeper than serde_json's recursion limit: compare the text.
+        let close = case.record.iter().rposition(|&b| b == b'}').unwrap_or(0);
+        let ok = out.starts_with(&case.record[..close])
+            && out.ends_with(b"\"self_scrape\":true}")
+            && out.len() <= close + b",\"self_scrape\":true}".len();
+        if !ok {
+            f.add(
+                case,
+                format!(
+                    "mark output is not the input plus \"self_scrape\":true: ...{}",
+                    String::from_utf8_lossy(&out[out.len().saturating_sub(120)..])
+                ),
+            );
+        }
+        return;
+    }
+    match (input, serde_json::from_slice::<Value>(out)) {
+        (_, Err(e)) => f.add(
+            case,
+            format!("mark output is not JSON ({e}): {}", corpus::excerpt(out)),
+        ),
+        (Ok(Value::Object(mut want)), Ok(got)) => {
+            if want.contains_key("self_scrape") {
+                f.add(
+                    case,
+                    "the input already has self_scrape; the case is unusable",
+                );
+                return;
+            }
+            want.insert("self_scrape".into(), Value::Bool(true));
+            if got != Value::Object(want) {
+                f.add(
+                    case,
+                    format!(
+                        "mark output is not the input plus \"self_scrape\":true: {}",
+                        corpus::excerpt(out)
+                    ),
+                );
+            }
+        }
+        (Ok(_), Ok(_)) => f.add(case, "a dropped record that is not a JSON object"),
+        (Err(_), Ok(_)) => unreachable!("handled above"),
+    }
+}
+
+fn check_guest(case: &Case, guest: &mut Guest, f: &mut Failures) {
+    let json_mode = case.json_mode();
+    let record = &case.record;
+
+    // drop_self_scrape
+    let (reply, seen) = call(guest, Export::Drop, record, json_mode);
+    match (case.verdict, json_mode) {
+        (Verdict::Drop, _) => {
+            if reply != Reply::Empty {
+                f.add(
+                    case,
+                    format!(
+                        "drop_self_scrape replied {reply:?} ({}), expected \"\"",
+                        corpus::excerpt(&seen)
+                    ),
+                );
+            }
+        }
+        (Verdict::Keep, true) => {
+            if reply != Reply::Input {
+                f.add(
+                    case,
+                    format!(
+                        "drop_self_scrape replied {reply:?} ({}), expected the input itself",
+                        corpus::excerpt(&seen)
+                    ),
+                );
+            }
+        }
+        (Verdict::Keep, false) => {
+            // Raw bytes (msgpack format): never dropped; what the host sees
+            // is the input, or the placeholder when the input has a 0x00 the
+            // host would cut at.
+            let placeholder = record.contains(&0) && seen == MSGPACK_PLACEHOLDER;
+            if reply == Reply::Empty || (seen != *record && !placeholder) {
+                f.add(
+                    case,
+                    format!(
+                        "drop_self_scrape on raw bytes replied {reply:?}: {}",
+                        corpus::excerpt(&seen)
+                    ),
+                );
+            }
+        }
+    }
+
+    // mark_self_scrape
+    let (reply, seen) = call(guest, Export::Mark, record, json_mode);
+    match case.verdict {
+        Verdict::Drop => {
+            if reply != Reply::Buffer {
+                f.add(
+                    case,
+                    format!("mark_self_scrape replied {reply:?}, expected a marked copy"),
+                );
+            } else {
+                check_mark_output(case, &seen, f);
+            }
+        }
+        Verdict::Keep => {
+            let same = seen == *record
+                || (!json_mode && record.contains(&0) && seen == MSGPACK_PLACEHOLDER);
+            if reply == Reply::Empty || !same || (json_mode && reply != Reply::Input) {
+                f.add(
+                    case,
+                    format!(
+                        "mark_self_scrape changed a kept record ({reply:?}): {}",
+                        corpus::excerpt(&seen)
+                    ),
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn corpus_is_large_and_covers_both_verdicts() {
+    let cases = corpus::load();
+    let drops = cases.iter().filter(|c| c.verdict == Verdict::Drop).count();
+    let keeps = cases.len() - drops;
+    assert!(cases.len() >= 150, "only {} cases", cases.len());
+    assert!(drops >= 40 && keeps >= 100, "{drops} drops, {keeps} keeps");
+}
+
+#[test]
+fn corpus_records_parse_as_their_files_say() {
+    // Files other than not_json.toml and hostile.toml hold well-formed
+    // JSON objects (or whitespace-padded ones), so a verdict there is never
+    // about malformed input by accident.
+    let mut bad = Vec::new();
+    for c in corpus::load() {
+        if c.file == "not_json.toml" || c.file == "hostile.toml" {
+            continue;
+        }
+        match serde_json::from_slice::<Value>(&c.record) {
+            Ok(Value::Object(_)) => {}
+            Ok(_) => bad.push(format!("{}: not an object", c.id())),
+            Err(e) => bad.push(format!("{}: {e}", c.id())),
+        }
+    }
+    assert!(bad.is_empty(), "malformed records:\n{}", bad.join("\n"));
+}
+
+#[test]
+fn every_verdict_through_rule_and_guest() {
+    let cases = corpus::load();
+    let mut f = Failures::default();
+    let mut scratch = Scratch::new();
+    // One guest for the whole run, like one long-lived Fluent Bit instance
+    // (4.1+): state carried between calls must not change any verdict.
+    let mut guest = Guest::new();
+    for case in &cases {
+        let reason = check_rule(case, &mut scratch, &mut f);
+        check_guest(case, &mut guest, &mut f);
+        if let Some(e) = check_explain(case, &mut guest, &mut f) {
+            if reason.drops() != (e.verdict == "drop") {
+                f.add(
+                    case,
+                    format!(
+                        "rule::evaluate ({}) and explain ({}) disagree",
+                        reason.code(),
+                        e.reason
+                    ),
+                );
+            }
+        }
+    }
+    f.assert_none("verdicts through rule::evaluate and Guest", cases.len());
+}
+
+#[test]
+fn every_pinned_reason_and_node() {
+    // Cases may pin the reason code explain_self_scrape reports and, for
+    // drops, the failing node (from explain and from Scratch::failing_node).
+    let cases = corpus::load();
+    let mut f = Failures::default();
+    let mut scratch = Scratch::new();
+    let mut guest = Guest::new();
+    let mut unchecked = Failures::default();
+    for case in &cases {
+        if let Some(want) = &case.reason {
+            if Reason::from_code(want).is_none() {
+                f.add(case, format!("reason {want:?} is not a Reason code"));
+            }
+        }
+        let reason = rule::evaluate(&case.record, &mut scratch);
+        if let (true, Some(want)) = (reason.drops(), &case.node) {
+            let failing = String::from_utf8_lossy(scratch.failing_node()).into_owned();
+            if &failing != want {
+                f.add(
+                    case,
+                    format!("Scratch::failing_node {failing:?}, expected {want:?}"),
+                );
+            }
+        }
+        let Some(e) = check_explain(case, &mut guest, &mut unchecked) else {
+            continue;
+        };
+        if let Some(want) = &case.reason {
+            if &e.reason != want {
+                f.add(
+                    case,
+                    format!("explain reason {}, expected {want}", e.reason),
+                );
+            }
+        }
+        if let (Verdict::Drop, Some(want)) = (case.verdict, &case.node) {
+            if &e.node != want {
+                f.add(
+                    case,
+                    format!("explain node {:?}, expected {want:?}", e.node),
+                );
+            }
+        }
+    }
+    f.assert_none("pinned reasons and nodes", cases.len());
+}
+
+#[test]
+fn every_case_in_a_fresh_guest_matches_the_shared_one() {
+    // A verdict must not depend on what came before: each case in its own
+    // guest and scratch gives the same explain output as in reverse order
+    // through one guest.
+    let cases = corpus::load();
+    let mut f = Failures::default();
+    let mut shared = Guest::new();
+    let mut from_shared = Vec::with_capacity(cases.len());
+    for case in cases.iter().rev() {
+        let (_, seen) = call(&mut shared, Export::Explain, &case.record, case.json_mode());
+        from_shared.push(seen);
+    }
+    from_shared.reverse();
+    for (case, shared_seen) in cases.iter().zip(&from_shared) {
+        let mut fresh = Guest::new();
+        let (_, seen) = call(&mut fresh, Export::Explain, &case.record, case.json_mode());
+        if seen != *shared_seen {
+            f.add(
+                case,
+                format!(
+                    "explain differs: fresh {} vs shared {}",
+                    corpus::excerpt(&seen),
+                    corpus::excerpt(shared_seen)
+                ),
+            );
+        }
+    }
+    f.assert_none("explain, fresh guest vs shared guest", cases.len());
+}
