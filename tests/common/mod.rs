@@ -42,16 +42,32 @@ pub fn module_bytes() -> Vec<u8> {
     };
     consider(root.join("Cargo.toml"));
     consider(root.join(".cargo/config.toml"));
-    let mut dirs = vec![root.join("src")];
+    // The sources cargo compiled into the module, from its dep-info file.
+    let dep_info = std::fs::read_to_string(path.with_extension("d")).unwrap_or_default();
+    let sources = dep_info
+        .split_once(": ")
+        .map(|(_, s)| s)
+        .unwrap_or_default();
+    let listed: Vec<PathBuf> = sources.split_whitespace().map(PathBuf::from).collect();
+    assert!(
+        !listed.is_empty(),
+        "{} has no dep-info next to it: rebuild it with `{BUILD_COMMAND}`",
+        path.display()
+    );
+    for source in listed {
+        consider(source);
+    }
+    // A module source added since the build is not listed: catch it too.
+    let mut dirs = vec![root.join("src/rule")];
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let p = entry.path();
             if p.is_dir() {
-                // The native-only parts are not in the module.
-                if !p.ends_with("host") && !p.ends_with("replay") {
-                    dirs.push(p);
-                }
-            } else if p.extension().is_some_and(|e| e == "rs") && !p.ends_with("main.rs") {
+                dirs.push(p);
+            } else if !dep_info.contains(p.to_string_lossy().as_ref())
+                && p.extension().is_some_and(|e| e == "rs")
+                && !p.ends_with("tests.rs")
+            {
                 consider(p);
             }
         }
