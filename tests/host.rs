@@ -198,6 +198,28 @@ fn invalid_return_offset_loses_the_record_and_poisons_the_next_call() {
 }
 
 #[test]
+fn pending_exception_also_fails_the_guest_allocator() {
+    // With a guest malloc, the pending "out of bounds memory access" makes
+    // WAMR report the next record's two mallocs as failed although the guest
+    // allocated: the guest runs with two null pointers, the record is lost,
+    // and the two allocations leak in guest memory.
+    let mut h = host("counting_alloc.wat", HostConfig::default());
+    assert_eq!(counts(&mut h), json!({"mallocs": 2, "frees": 0}));
+    assert_eq!(
+        lost(h.filter_json("dangling", TAG, 0, 0, b"{}")),
+        Loss::InvalidReturn
+    );
+    assert_eq!(
+        lost(h.filter_json("null_probe", TAG, 0, 0, b"{}")),
+        Loss::Trap("Exception: out of bounds memory access".into())
+    );
+    assert_eq!(h.stats().alloc_failures, 2);
+    // counts, dangling (copies freed after the failed validation: the guest's
+    // free still runs), the poisoned call (allocated, never freed), counts.
+    assert_eq!(counts(&mut h), json!({"mallocs": 8, "frees": 4}));
+}
+
+#[test]
 fn trap_once_then_recover() {
     let mut h = host("replies.wat", HostConfig::default());
     let loss = lost(h.filter_json("trap_once", TAG, 0, 0, b"{\"n\":1}"));
