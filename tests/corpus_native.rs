@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::corpus::{self, Case, Failures, Verdict};
+use common::corpus::{self, Case, Explained, Failures, Verdict};
 use selfscrape_filter::guest::{Export, Guest, Input, MSGPACK_PLACEHOLDER, Reply};
 use selfscrape_filter::rule::{self, Reason, Scratch};
 use serde_json::Value;
@@ -69,13 +69,6 @@ fn check_rule(case: &Case, scratch: &mut Scratch, f: &mut Failures) -> Reason {
     reason
 }
 
-/// What `explain_self_scrape` said.
-struct Explained {
-    verdict: String,
-    reason: String,
-    node: String,
-}
-
 /// `explain_self_scrape`: valid JSON, a known reason that agrees with its
 /// verdict, and the expected verdict.
 fn check_explain(case: &Case, guest: &mut Guest, f: &mut Failures) -> Option<Explained> {
@@ -87,29 +80,12 @@ fn check_explain(case: &Case, guest: &mut Guest, f: &mut Failures) -> Option<Exp
         );
         return None;
     }
-    let v: Value = match serde_json::from_slice(&seen) {
-        Ok(v) => v,
+    let e = match corpus::parse_explain(&seen) {
+        Ok(e) => e,
         Err(e) => {
-            f.add(
-                case,
-                format!(
-                    "explain output is not JSON ({e}): {}",
-                    corpus::excerpt(&seen)
-                ),
-            );
+            f.add(case, e);
             return None;
         }
-    };
-    let field = |k: &str| {
-        v.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or("<none>")
-            .to_string()
-    };
-    let e = Explained {
-        verdict: field("verdict"),
-        reason: field("reason"),
-        node: field("node"),
     };
     if e.verdict != case.verdict.as_str() {
         f.add(
@@ -141,50 +117,8 @@ fn check_explain(case: &Case, guest: &mut Guest, f: &mut Failures) -> Option<Exp
 
 /// `"self_scrape":true` added to the input object, nothing else changed.
 fn check_mark_output(case: &Case, out: &[u8], f: &mut Failures) {
-    let input = serde_json::from_slice::<Value>(&case.record);
-    if input.is_err() {
-        // Deeper than serde_json's recursion limit: compare the text.
-        let close = case.record.iter().rposition(|&b| b == b'}').unwrap_or(0);
-        let ok = out.starts_with(&case.record[..close])
-            && out.ends_with(b"\"self_scrape\":true}")
-            && out.len() <= close + b",\"self_scrape\":true}".len();
-        if !ok {
-            f.add(
-                case,
-                format!(
-                    "mark output is not the input plus \"self_scrape\":true: ...{}",
-                    String::from_utf8_lossy(&out[out.len().saturating_sub(120)..])
-                ),
-            );
-        }
-        return;
-    }
-    match (input, serde_json::from_slice::<Value>(out)) {
-        (_, Err(e)) => f.add(
-            case,
-            format!("mark output is not JSON ({e}): {}", corpus::excerpt(out)),
-        ),
-        (Ok(Value::Object(mut want)), Ok(got)) => {
-            if want.contains_key("self_scrape") {
-                f.add(
-                    case,
-                    "the input already has self_scrape; the case is unusable",
-                );
-                return;
-            }
-            want.insert("self_scrape".into(), Value::Bool(true));
-            if got != Value::Object(want) {
-                f.add(
-                    case,
-                    format!(
-                        "mark output is not the input plus \"self_scrape\":true: {}",
-                        corpus::excerpt(out)
-                    ),
-                );
-            }
-        }
-        (Ok(_), Ok(_)) => f.add(case, "a dropped record that is not a JSON object"),
-        (Err(_), Ok(_)) => unreachable!("handled above"),
+    if let Err(e) = corpus::check_marked(&case.record, out) {
+        f.add(case, e);
     }
 }
 

@@ -562,3 +562,66 @@ pub fn excerpt(bytes: &[u8]) -> String {
     }
     s
 }
+
+/// Checks that `out` is `record` with exactly `"self_scrape":true` added at
+/// the top level (as JSON values; by text when `record` is deeper than
+/// serde_json's recursion limit).
+pub fn check_marked(record: &[u8], out: &[u8]) -> Result<(), String> {
+    use serde_json::Value;
+    let Ok(input) = serde_json::from_slice::<Value>(record) else {
+        let close = record.iter().rposition(|&b| b == b'}').unwrap_or(0);
+        let ok = out.starts_with(&record[..close])
+            && out.ends_with(b"\"self_scrape\":true}")
+            && out.len() <= close + b",\"self_scrape\":true}".len();
+        return if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "mark output is not the input plus \"self_scrape\":true: ...{}",
+                String::from_utf8_lossy(&out[out.len().saturating_sub(120)..])
+            ))
+        };
+    };
+    let Value::Object(mut want) = input else {
+        return Err("a marked record that is not a JSON object".into());
+    };
+    if want.contains_key("self_scrape") {
+        return Err("the input already has self_scrape; the case is unusable".into());
+    }
+    let got: Value = serde_json::from_slice(out)
+        .map_err(|e| format!("mark output is not JSON ({e}): {}", excerpt(out)))?;
+    want.insert("self_scrape".into(), Value::Bool(true));
+    if got != Value::Object(want) {
+        return Err(format!(
+            "mark output is not the input plus \"self_scrape\":true: {}",
+            excerpt(out)
+        ));
+    }
+    Ok(())
+}
+
+/// What `explain_self_scrape` said.
+#[derive(Debug, Clone)]
+pub struct Explained {
+    pub verdict: String,
+    pub reason: String,
+    pub node: String,
+}
+
+/// Parses an `explain_self_scrape` reply.
+pub fn parse_explain(out: &[u8]) -> Result<Explained, String> {
+    use serde_json::Value;
+    let v: Value = serde_json::from_slice(out)
+        .map_err(|e| format!("explain output is not JSON ({e}): {}", excerpt(out)))?;
+    let field = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| format!("explain output has no string {k}: {}", excerpt(out)))
+    };
+    Ok(Explained {
+        verdict: field("verdict")?,
+        reason: field("reason")?,
+        node: field("node")?,
+    })
+}
