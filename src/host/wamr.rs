@@ -170,6 +170,11 @@ impl Live {
     /// allocation failed (nothing is copied then, as in WAMR).
     pub(crate) fn dup(&self, data: &[u8], nul: bool) -> u32 {
         let size = data.len() as u64 + u64::from(nul);
+        if size > u64::from(u32::MAX) {
+            // More than wasm32 can address (WAMR asserts on it): fails like
+            // any other allocation.
+            return 0;
+        }
         let mut native: *mut c_void = ptr::null_mut();
         // SAFETY: `inst` is live; `native` is a valid out-pointer.
         let offset = unsafe { sys::wasm_runtime_module_malloc(self.inst, size, &mut native) };
