@@ -36,7 +36,16 @@
 //!   the default 8 KiB) for a growable memory without those exports;
 //! - a reference-types module fails to load with WAMR's "zero byte
 //!   expected. The module uses reference types feature which is disabled in
-//!   the runtime." (Fluent Bit 2.0 to 4.0.2; reference types are off here).
+//!   the runtime." (Fluent Bit 2.0 to 4.0.2; reference types are off here);
+//! - every module malloc/free through a guest's exports runs in a temporary
+//!   exec env that WAMR creates and destroys per call (4 per record), a
+//!   cost Fluent Bit pays too.
+//!
+//! Limits of the emulation: the WAMR is `wamrx-sys`'s 2.4.3 (Fluent Bit 4.1+
+//! bundles 2.4.1, 3.x 1.3.3: exception and loader texts can differ); the
+//! reply check models 4.1+'s yyjson parser (jsmn before); 2.0.0 treated ""
+//! as invalid JSON, 2.1+ drops, as here; per-batch mode reloads the module
+//! but keeps the runtime (Fluent Bit also re-inits it per callback).
 
 mod fbjson;
 mod wamr;
