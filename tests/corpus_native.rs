@@ -330,3 +330,42 @@ fn every_case_in_a_fresh_guest_matches_the_shared_one() {
     }
     f.assert_none("explain, fresh guest vs shared guest", cases.len());
 }
+
+#[test]
+fn runner_reports_every_flipped_verdict() {
+    // The checks above are not vacuous: with the verdict flipped, every
+    // case the rule currently agrees with must produce a finding. (Cases it
+    // disagrees with are already reported by every_verdict_through_rule_and_guest.)
+    let cases = corpus::load();
+    let mut scratch = Scratch::new();
+    let mut guest = Guest::new();
+    let mut silent = Vec::new();
+    let mut checked = 0;
+    for case in &cases {
+        let mut agree = Failures::default();
+        check_rule(case, &mut scratch, &mut agree);
+        check_guest(case, &mut guest, &mut agree);
+        if !agree.is_empty() {
+            continue;
+        }
+        let mut flipped = case.clone();
+        flipped.verdict = match case.verdict {
+            Verdict::Drop => Verdict::Keep,
+            Verdict::Keep => Verdict::Drop,
+        };
+        let mut f = Failures::default();
+        check_rule(&flipped, &mut scratch, &mut f);
+        check_guest(&flipped, &mut guest, &mut f);
+        check_explain(&flipped, &mut guest, &mut f);
+        checked += 1;
+        if f.is_empty() {
+            silent.push(case.id());
+        }
+    }
+    assert!(checked >= 150, "only {checked} cases agreed with the rule");
+    assert!(
+        silent.is_empty(),
+        "flipped verdicts that no check reported:\n{}",
+        silent.join("\n")
+    );
+}
