@@ -5,6 +5,8 @@
 //! examples/README.md agrees with the `.expect` files.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
 use selfscrape_filter::rule::{self, Reason, Scratch};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -295,4 +297,57 @@ fn readme_table_matches_the_expect_files() {
             "examples/README.md row {name}: (lines, drops, keeps) disagree with {name}.expect"
         );
     }
+}
+
+/// The real replay (`selfscrape replay --node NAME --explain FILE`, the
+/// module in the WAMR host) explains every line as its `.expect` file says,
+/// and passes on exactly the kept records.
+#[test]
+fn replay_explains_what_each_expect_file_says() {
+    // Fails loudly when the module is missing or stale.
+    common::module_bytes();
+    let mut wrong = Vec::new();
+    for (path, expect) in samples() {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_selfscrape"));
+        cmd.arg("replay").arg("--explain");
+        if let Some(node) = &expect.node {
+            cmd.arg("--node").arg(node);
+        }
+        let out = cmd.arg(&path).output().expect("runs selfscrape");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "{}: replay failed ({}):\n{stderr}",
+            path.display(),
+            out.status
+        );
+        let prefix = format!("{}:", path.display());
+        let explained: Vec<(bool, String)> = stderr
+            .lines()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .filter_map(|rest| {
+                let (_line, rest) = rest.split_once(": ")?;
+                let mut words = rest.split([' ', ':']);
+                let verdict = words.next()?;
+                let code = words.next()?;
+                Some((verdict == "drop", code.to_string()))
+            })
+            .collect();
+        if explained != expect.verdicts {
+            wrong.push(format!(
+                "{}: replay explains\n  {explained:?}\nexpected\n  {:?}",
+                path.display(),
+                expect.verdicts
+            ));
+        }
+        let kept = expect.verdicts.iter().filter(|(d, _)| !d).count();
+        let passed = String::from_utf8_lossy(&out.stdout).lines().count();
+        if passed != kept {
+            wrong.push(format!(
+                "{}: replay passed on {passed} records, expected {kept}",
+                path.display()
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
