@@ -10,7 +10,42 @@ use selfscrape_filter::host::{
     fluent_bit_json,
 };
 use serde_json::json;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::path::Path;
+
+/// Counts this thread's Rust heap allocations (WAMR's own C allocations are
+/// not counted: they are Fluent Bit's cost too).
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; only bumps a thread-local counter.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
 
 const TAG: &str = "kube.var.log.containers.x";
 
@@ -484,4 +519,35 @@ fn real_module_keeps_a_trivial_record_byte_for_byte() {
     );
     assert_eq!(h.stats().traps, 0);
     assert_eq!(h.stats().alloc_failures, 0);
+}
+
+#[test]
+fn filter_json_into_allocates_nothing_per_record_in_steady_state() {
+    let record = fluent_bit_json(&json!({"log": "x".repeat(1000), "stream": "stderr"}));
+    let mut cases = vec![
+        (host("no_alloc.wat", HostConfig::default()), "echo"),
+        (host("counting_alloc.wat", HostConfig::default()), "echo"),
+    ];
+    cases.push((
+        Host::new(&common::module_bytes(), HostConfig::default()).unwrap(),
+        "drop_self_scrape",
+    ));
+    for (mut h, function) in cases {
+        let mut reply = Vec::with_capacity(4096);
+        for _ in 0..10 {
+            assert_eq!(
+                h.filter_json_into(function, TAG, 1, 2, &record, &mut reply),
+                Verdict::Keep
+            );
+        }
+        let before = allocations();
+        for _ in 0..1000 {
+            assert_eq!(
+                h.filter_json_into(function, TAG, 1, 2, &record, &mut reply),
+                Verdict::Keep
+            );
+        }
+        assert_eq!(allocations() - before, 0, "{function}");
+        assert_eq!(reply, record);
+    }
 }
