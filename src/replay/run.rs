@@ -701,6 +701,202 @@ impl Progress {
 mod tests {
     use super::*;
 
+    type FilterFn = fn(&[u8]) -> (Verdict, Vec<u8>);
+    type ExplainFn = fn(&[u8]) -> Result<Vec<u8>, Loss>;
+
+    /// A scripted module.
+    struct Fake {
+        filter: FilterFn,
+        explain: ExplainFn,
+    }
+
+    impl Engine for Fake {
+        fn filter(
+            &mut self,
+            _: Function,
+            _: u32,
+            _: u32,
+            rec: &[u8],
+            reply: &mut Vec<u8>,
+        ) -> Verdict {
+            let (v, bytes) = (self.filter)(rec);
+            *reply = bytes;
+            v
+        }
+
+        fn explain(&mut self, _: u32, _: u32, rec: &[u8], reply: &mut Vec<u8>) -> Result<(), Loss> {
+            *reply = (self.explain)(rec)?;
+            Ok(())
+        }
+    }
+
+    fn has(rec: &[u8], needle: &str) -> bool {
+        rec.windows(needle.len()).any(|w| w == needle.as_bytes())
+    }
+
+    fn keep_all(rec: &[u8]) -> (Verdict, Vec<u8>) {
+        (Verdict::Keep, rec.to_vec())
+    }
+
+    fn explain_keep(_: &[u8]) -> Result<Vec<u8>, Loss> {
+        Ok(br#"{"verdict":"keep","reason":"not_scrape_failure","node":""}"#.to_vec())
+    }
+
+    fn run_fake(fake: &mut Fake, input: &str, function: Function) -> (Summary, String, String) {
+        let dir = std::env::temp_dir().join(format!(
+            "selfscrape-run-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("in.log");
+        std::fs::write(&file, input).unwrap();
+        let opts = Options {
+            inputs: vec![file],
+            function,
+            explain: true,
+            klog_year: Some(2026),
+            ..Options::default()
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let summary = replay(&opts, "fake.wasm", fake, &mut out, &mut err);
+        std::fs::remove_dir_all(&dir).unwrap();
+        (
+            summary,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    #[test]
+    fn traps_are_lost_records_and_fail() {
+        let mut fake = Fake {
+            filter: |rec| {
+                if has(rec, "boom") {
+                    (
+                        Verdict::Lost(Loss::Trap("Exception: unreachable".into())),
+                        Vec::new(),
+                    )
+                } else {
+                    keep_all(rec)
+                }
+            },
+            explain: explain_keep,
+        };
+        let (s, out, err) = run_fake(
+            &mut fake,
+            "{\"log\":\"a\"}\n{\"log\":\"boom\"}\n",
+            Function::Drop,
+        );
+        assert_eq!(out, "{\"log\":\"a\"}\n");
+        assert_eq!((s.records, s.kept, s.dropped, s.lost.count), (2, 1, 0, 1));
+        assert!(
+            s.lost.examples[0]
+                .ends_with("in.log:2: Got exception running wasm code: Exception: unreachable")
+        );
+        assert!(
+            err.contains("in.log:2: LOST (Got exception running wasm code"),
+            "{err}"
+        );
+        assert!(!s.success());
+        assert!(s.render().contains("ERROR: 1 RECORD LOST"));
+    }
+
+    #[test]
+    fn explain_disagreeing_with_drop_is_a_host_error() {
+        let mut fake = Fake {
+            filter: |rec| {
+                if has(rec, "x") {
+                    (Verdict::Drop, Vec::new())
+                } else {
+                    keep_all(rec)
+                }
+            },
+            explain: explain_keep,
+        };
+        let (s, out, _) = run_fake(
+            &mut fake,
+            "{\"log\":\"x\"}\n{\"log\":\"y\"}\n",
+            Function::Drop,
+        );
+        assert_eq!(out, "{\"log\":\"y\"}\n");
+        assert_eq!(s.host_errors.count, 1);
+        assert!(
+            s.host_errors.examples[0].contains(
+                "explain_self_scrape says keep (not_scrape_failure) but drop_self_scrape dropped it"
+            ),
+            "{:?}",
+            s.host_errors
+        );
+        assert!(!s.success());
+    }
+
+    #[test]
+    fn a_changed_kept_record_and_a_bad_explanation_are_host_errors() {
+        let mut fake = Fake {
+            filter: |_| (Verdict::Keep, b"{\"changed\":1}".to_vec()),
+            explain: |_| Ok(b"not json".to_vec()),
+        };
+        let (s, out, err) = run_fake(&mut fake, "{\"log\":\"a\"}\n", Function::Drop);
+        assert_eq!(
+            out, "{\"changed\":1}\n",
+            "stdout is what the module returned"
+        );
+        assert_eq!(s.host_errors.count, 2, "{:?}", s.host_errors);
+        assert!(
+            err.contains("(no explanation: see the host errors)"),
+            "{err}"
+        );
+        assert!(!s.success());
+
+        let mut fake = Fake {
+            filter: keep_all,
+            explain: |_| Err(Loss::Trap("Exception: wasm operand stack overflow".into())),
+        };
+        let (s, _, _) = run_fake(&mut fake, "{\"log\":\"a\"}\n", Function::Drop);
+        assert_eq!(s.host_errors.count, 1);
+        assert!(s.host_errors.examples[0].contains("explain_self_scrape failed: Got exception"));
+    }
+
+    #[test]
+    fn mark_mode_counts_changed_records_as_marked() {
+        let mut fake = Fake {
+            filter: |rec| {
+                if has(rec, "x") {
+                    (
+                        Verdict::Keep,
+                        b"{\"log\":\"x\",\"self_scrape\":true}".to_vec(),
+                    )
+                } else {
+                    keep_all(rec)
+                }
+            },
+            explain: |rec| {
+                Ok(if has(rec, "x") {
+                    br#"{"verdict":"drop","reason":"own_node_refused","node":"n"}"#.to_vec()
+                } else {
+                    br#"{"verdict":"keep","reason":"not_scrape_failure","node":""}"#.to_vec()
+                })
+            },
+        };
+        let (s, out, err) = run_fake(
+            &mut fake,
+            "{\"log\":\"x\"}\n{\"log\":\"y\"}\n",
+            Function::Mark,
+        );
+        assert_eq!(
+            out,
+            "{\"log\":\"x\",\"self_scrape\":true}\n{\"log\":\"y\"}\n"
+        );
+        assert_eq!((s.kept, s.dropped, s.host_errors.count), (1, 1, 0));
+        assert_eq!(s.dropped_billed, 11 + 26);
+        assert!(
+            err.contains("in.log:1: mark own_node_refused node=n: own-node refusal"),
+            "{err}"
+        );
+        assert!(s.success());
+    }
+
     #[test]
     fn sizes_as_fluent_bit_reads_them() {
         assert_eq!(parse_size("8192"), Ok(8192));
