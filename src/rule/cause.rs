@@ -15,7 +15,9 @@ pub(crate) enum Failure<'e> {
 
 /// Classifies a Go error string of a failed kubelet request.
 pub(crate) fn classify(err: &[u8]) -> Failure<'_> {
-    if let Some(before) = err.strip_suffix(&NEEDLE[..]) {
+    // Through an HTTP proxy the refused dial is the proxy's, not the kubelet's.
+    let via_proxy = find(err, b"proxyconnect").is_some();
+    if let Some(before) = err.strip_suffix(&NEEDLE[..]).filter(|_| !via_proxy) {
         if let Some(ip) =
             rfind(before, b"dial tcp").and_then(|at| dialled_ip(before.get(at..)?, true))
         {
@@ -114,6 +116,7 @@ mod tests {
             (b"request failed, status: \"403 Forbidden\"", Cause::Auth),
             (b"unable to fetch metrics: 401 Unauthorized", Cause::Auth),
             (b"Get \"https://h:1/x\": EOF", Cause::Other),
+            (b"Get \"https://10.0.0.1:1/x\": proxyconnect tcp: dial tcp 10.0.0.5:3128: connect: connection refused", Cause::Other),
             (b"dial tcp 10.0.0.1:1: connect: connection refused; retrying", Cause::Other),
             (b"connect: connection refused", Cause::Other),
         ] {

@@ -28,12 +28,15 @@ fn zero_bytes(x: u64) -> u64 {
     x.wrapping_sub(LO) & !x & HI
 }
 
-/// Index of the first `"` or `\` at or after `i`, eight bytes at a time.
+/// Index of the first `"`, `\\` or control byte at or after `i`, eight bytes
+/// at a time.
 #[inline]
-fn find_quote_or_backslash(b: &[u8], mut i: usize) -> Option<usize> {
+fn find_string_stop(b: &[u8], mut i: usize) -> Option<usize> {
     while let Some(chunk) = b.get(i..i.wrapping_add(8)) {
         let w = u64::from_le_bytes(chunk.try_into().ok()?);
-        let m = zero_bytes(w ^ (LO * u64::from(b'"'))) | zero_bytes(w ^ (LO * u64::from(b'\\')));
+        let m = zero_bytes(w ^ (LO * u64::from(b'"')))
+            | zero_bytes(w ^ (LO * u64::from(b'\\')))
+            | (w.wrapping_sub(LO * 0x20) & !w & HI);
         if m != 0 {
             return Some(i + (m.trailing_zeros() / 8) as usize);
         }
@@ -41,19 +44,24 @@ fn find_quote_or_backslash(b: &[u8], mut i: usize) -> Option<usize> {
     }
     b.get(i..)?
         .iter()
-        .position(|&c| c == b'"' || c == b'\\')
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
         .map(|p| i + p)
 }
 
 /// `i` is just past an opening quote; returns the index of the closing one.
+/// Rejects raw control bytes and escapes JSON does not have.
 pub(crate) fn string_end(b: &[u8], mut i: usize) -> Result<usize, Malformed> {
     loop {
-        let j = find_quote_or_backslash(b, i).ok_or(Malformed)?;
-        if b.get(j) == Some(&b'"') {
-            return Ok(j);
+        let j = find_string_stop(b, i).ok_or(Malformed)?;
+        match b.get(j) {
+            Some(b'"') => return Ok(j),
+            Some(b'\\') => match b.get(j + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i = j + 2,
+                Some(b'u') if hex4(b, j + 2).is_some() => i = j + 6,
+                _ => return Err(Malformed),
+            },
+            _ => return Err(Malformed),
         }
-        // A backslash escapes the next byte, whatever it is.
-        i = j + 2;
     }
 }
 
@@ -64,40 +72,172 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// `i` is at the first byte of a value; returns the index just past it.
-/// Containers are skipped with a depth counter, not recursion.
+/// Containers nest at most this deep (64 words of bits): deeper is a doubt.
+const MAX_DEPTH: usize = 64 * 64;
+
+/// Object-or-array flags of the open containers, one bit per level.
+struct Nesting {
+    bits: [u64; MAX_DEPTH / 64],
+    depth: usize,
+}
+
+impl Nesting {
+    fn push(&mut self, object: bool) -> Result<(), Malformed> {
+        let word = self.bits.get_mut(self.depth / 64).ok_or(Malformed)?;
+        let bit = 1u64 << (self.depth % 64);
+        if object {
+            *word |= bit;
+        } else {
+            *word &= !bit;
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// Closes the innermost container if it is of that kind.
+    fn pop(&mut self, object: bool) -> Result<(), Malformed> {
+        if self.top() != Some(object) {
+            return Err(Malformed);
+        }
+        self.depth -= 1;
+        Ok(())
+    }
+
+    fn top(&self) -> Option<bool> {
+        let level = self.depth.checked_sub(1)?;
+        let word = self.bits.get(level / 64)?;
+        Some(word & (1u64 << (level % 64)) != 0)
+    }
+}
+
+/// What the container grammar expects next.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Value,
+    ValueOrClose,
+    Key,
+    KeyOrClose,
+    Colon,
+    CommaOrClose,
+}
+
+/// `i` is at the first byte of a value; returns the index just past it. The
+/// value is checked against JSON's grammar; containers are walked with an
+/// explicit stack of bits, not recursion.
 fn value_end(b: &[u8], i: usize) -> Result<usize, Malformed> {
     match b.get(i).ok_or(Malformed)? {
-        b'"' => Ok(string_end(b, i + 1)? + 1),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut j = i;
-            loop {
-                match b.get(j).ok_or(Malformed)? {
-                    b'"' => j = string_end(b, j + 1)?,
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Ok(j + 1);
-                        }
-                    }
-                    _ => {}
-                }
+        b'"' => return Ok(string_end(b, i + 1)? + 1),
+        b'{' | b'[' => {}
+        _ => return scalar_end(b, i),
+    }
+    let mut nesting = Nesting {
+        bits: [0; MAX_DEPTH / 64],
+        depth: 0,
+    };
+    let mut expect = Expect::Value;
+    let mut j = i;
+    loop {
+        j = skip_ws(b, j);
+        let c = *b.get(j).ok_or(Malformed)?;
+        expect = match (expect, c) {
+            (Expect::Value | Expect::ValueOrClose, b'{') => {
+                nesting.push(true)?;
                 j += 1;
+                Expect::KeyOrClose
             }
-        }
-        _ => {
-            let mut j = i;
-            while let Some(&c) = b.get(j) {
-                if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
-                    break;
-                }
+            (Expect::Value | Expect::ValueOrClose, b'[') => {
+                nesting.push(false)?;
                 j += 1;
+                Expect::ValueOrClose
             }
-            if j == i { Err(Malformed) } else { Ok(j) }
+            (Expect::Value | Expect::ValueOrClose, b'"') => {
+                j = string_end(b, j + 1)? + 1;
+                Expect::CommaOrClose
+            }
+            (Expect::Value | Expect::ValueOrClose, b']' | b'}' | b',' | b':') => {
+                if !(expect == Expect::ValueOrClose && c == b']') {
+                    return Err(Malformed);
+                }
+                nesting.pop(false)?;
+                j += 1;
+                if nesting.depth == 0 {
+                    return Ok(j);
+                }
+                Expect::CommaOrClose
+            }
+            (Expect::Value | Expect::ValueOrClose, _) => {
+                j = scalar_end(b, j)?;
+                Expect::CommaOrClose
+            }
+            (Expect::Key | Expect::KeyOrClose, b'"') => {
+                j = string_end(b, j + 1)? + 1;
+                Expect::Colon
+            }
+            (Expect::KeyOrClose | Expect::CommaOrClose, b'}') | (Expect::CommaOrClose, b']') => {
+                nesting.pop(c == b'}')?;
+                j += 1;
+                if nesting.depth == 0 {
+                    return Ok(j);
+                }
+                Expect::CommaOrClose
+            }
+            (Expect::Colon, b':') => {
+                j += 1;
+                Expect::Value
+            }
+            (Expect::CommaOrClose, b',') => {
+                j += 1;
+                if nesting.top() == Some(true) {
+                    Expect::Key
+                } else {
+                    Expect::Value
+                }
+            }
+            _ => return Err(Malformed),
+        };
+    }
+}
+
+/// `true`, `false`, `null` or a JSON number starting at `i`; the index past it.
+fn scalar_end(b: &[u8], i: usize) -> Result<usize, Malformed> {
+    let rest = b.get(i..).ok_or(Malformed)?;
+    for literal in [&b"true"[..], b"false", b"null"] {
+        if rest.starts_with(literal) {
+            return Ok(i + literal.len());
         }
     }
+    let digits = |j: usize| {
+        b.get(j..)
+            .map_or(0, |t| t.iter().take_while(|c| c.is_ascii_digit()).count())
+    };
+    let mut j = i;
+    if b.get(j) == Some(&b'-') {
+        j += 1;
+    }
+    match digits(j) {
+        0 => return Err(Malformed),
+        n if n > 1 && b.get(j) == Some(&b'0') => return Err(Malformed),
+        n => j += n,
+    }
+    if b.get(j) == Some(&b'.') {
+        let n = digits(j + 1);
+        if n == 0 {
+            return Err(Malformed);
+        }
+        j += 1 + n;
+    }
+    if matches!(b.get(j), Some(b'e' | b'E')) {
+        j += 1;
+        if matches!(b.get(j), Some(b'+' | b'-')) {
+            j += 1;
+        }
+        let n = digits(j);
+        if n == 0 {
+            return Err(Malformed);
+        }
+        j += n;
+    }
+    Ok(j)
 }
 
 /// Calls `f(raw_key, value)` for each member of the object that starts at the
@@ -166,9 +306,10 @@ fn hex4(b: &[u8], i: usize) -> Option<u32> {
 pub(crate) fn decode_into(raw: &[u8], out: &mut Vec<u8>) -> Result<(), Malformed> {
     out.clear();
     let mut i = 0;
-    while let Some(j) = find_quote_or_backslash(raw, i) {
+    while let Some(j) = find_string_stop(raw, i) {
         out.extend_from_slice(raw.get(i..j).ok_or(Malformed)?);
         if raw.get(j) != Some(&b'\\') {
+            // A raw control byte: not from a JSON string.
             return Err(Malformed);
         }
         let esc = *raw.get(j + 1).ok_or(Malformed)?;
@@ -268,13 +409,52 @@ mod tests {
     }
 
     #[test]
-    fn deep_nesting_is_a_counter_not_recursion() {
-        let depth = 100_000;
-        let mut obj = b"{\"a\":".to_vec();
-        obj.extend(std::iter::repeat_n(b'[', depth));
-        obj.extend(std::iter::repeat_n(b']', depth));
-        obj.push(b'}');
-        assert_eq!(collect(&obj).unwrap().len(), 1);
+    fn deep_nesting_is_a_bit_stack_not_recursion() {
+        let nested = |depth: usize, open: u8, close: u8| {
+            let mut obj = b"{\"a\":".to_vec();
+            obj.extend(std::iter::repeat_n(open, depth));
+            obj.extend(std::iter::repeat_n(close, depth));
+            obj.push(b'}');
+            obj
+        };
+        assert_eq!(collect(&nested(MAX_DEPTH, b'[', b']')).unwrap().len(), 1);
+        // Deeper than the bit stack: a doubt (the record is kept), not a crash.
+        assert_eq!(collect(&nested(MAX_DEPTH + 1, b'[', b']')), Err(Malformed));
+        assert_eq!(collect(&nested(1_000_000, b'[', b']')), Err(Malformed));
+        let mut objects = b"{\"a\":".to_vec();
+        for _ in 0..500 {
+            objects.extend_from_slice(b"{\"k\":");
+        }
+        objects.extend_from_slice(b"1");
+        objects.extend(std::iter::repeat_n(b'}', 501));
+        assert_eq!(collect(&objects).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn checks_the_grammar_inside_skipped_values() {
+        for bad in [
+            &br#"{"a":[1,]}"#[..],
+            br#"{"a":[}"#,
+            br#"{"a":{"b" 1}}"#,
+            br#"{"a":{"b":1,}}"#,
+            br#"{"a":{1:2}}"#,
+            br#"{"a":[01]}"#,
+            br#"{"a":[1.]}"#,
+            br#"{"a":[tru]}"#,
+            b"{\"a\":\"x\ny\"}",
+            br#"{"a":"\x41"}"#,
+            br#"{"a":"\u12g4"}"#,
+            br#"{"a":["x"]]}"#,
+        ] {
+            assert_eq!(
+                collect(bad),
+                Err(Malformed),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let good = br#"{"a":[1,-0.5e+3,true,false,null,"s",{"k":[]},{}],"b":"\u00e9\n"}"#;
+        assert_eq!(collect(good).unwrap().len(), 2);
     }
 
     #[test]

@@ -153,6 +153,8 @@ struct Found<'r> {
     root: Fields<'r>,
     objects: [Option<&'r [u8]>; 4],
     kubernetes: Option<&'r [u8]>,
+    /// `_p` (multiline cri) or `logtag` (Parser cri) says the line is cut.
+    partial: bool,
     ambiguous: bool,
 }
 
@@ -202,21 +204,32 @@ fn judge_record(record: &[u8], scratch: &mut Scratch) -> Reason {
         return Reason::Ambiguous;
     };
     let mut tally = Tally::default();
-    if found.root.msg.is_some() {
-        tally.add(judge_fields(&found.root, own, node, err, tmp));
-    }
-    for obj in found.objects.iter().flatten() {
-        tally.add(match Fields::of(obj) {
-            Ok(fields) => judge_fields(&fields, own, node, err, tmp),
-            Err(Malformed) => Some(Reason::Ambiguous),
-        });
-    }
-    for raw in found.texts.iter().flatten() {
+    // A `log` that is some other line means merged fields did not come from
+    // it (the kubernetes filter keeps the merged line itself in `log`).
+    let mut log_is_other = false;
+    for (slot, raw) in found.texts.iter().enumerate() {
+        let Some(raw) = raw else { continue };
         if json::decode_into(raw, text).is_err() {
             tally.add(Some(Reason::Ambiguous));
             continue;
         }
-        tally.add(judge_text(text, own, node, err, tmp));
+        let reason = judge_text(text, own, node, err, tmp);
+        log_is_other |= slot == 0 && reason.is_none();
+        tally.add(reason);
+    }
+    if !log_is_other {
+        if found.root.msg.is_some() {
+            tally.add(judge_fields(&found.root, own, node, err, tmp));
+        }
+        for obj in found.objects.iter().flatten() {
+            tally.add(match Fields::of(obj) {
+                Ok(fields) => judge_fields(&fields, own, node, err, tmp),
+                Err(Malformed) => Some(Reason::Ambiguous),
+            });
+        }
+    }
+    if found.partial && tally.any {
+        return Reason::Ambiguous;
     }
     tally.reason()
 }
@@ -231,6 +244,7 @@ fn find_candidates(record: &[u8]) -> Result<Found<'_>, Malformed> {
                     found.ambiguous |= s.replace(raw).is_some();
                 }
             }
+            (b"_p" | b"logtag", Value::Str(flag)) => found.partial |= flag == b"P",
             (b"kubernetes", _) => {
                 found.ambiguous |= found.kubernetes.is_some();
                 found.kubernetes = Some(match value {
@@ -299,7 +313,9 @@ fn own_node<'s>(
 
 const SCRAPE_MSG: &[u8] = b"Failed to scrape node";
 
-/// A JSON-logging object: `msg` must be exactly the scrape message.
+/// A JSON-logging object: `msg` must be exactly the scrape message (or one
+/// of its never-refused variants), `node` the object klog makes of
+/// `klog.KObj(node)`, `err` a string.
 fn judge_fields(
     fields: &Fields<'_>,
     own: Own<'_>,
@@ -310,51 +326,39 @@ fn judge_fields(
     let Some(Value::Str(msg)) = fields.msg else {
         return None;
     };
-    if !json::str_eq(msg, SCRAPE_MSG, tmp) {
+    let forced = if json::str_eq(msg, SCRAPE_MSG, tmp) {
+        None
+    } else {
         json::decode_into(msg, tmp).ok()?;
         let variant = tmp.strip_prefix(SCRAPE_MSG)?.strip_prefix(b", ")?;
-        let cause = if variant.starts_with(b"timeout") {
+        Some(if variant.starts_with(b"timeout") {
             Cause::Timeout
         } else {
             Cause::Other
-        };
-        return Some(Reason::NotRefused {
-            cause,
-            own_node: false,
-        });
-    }
+        })
+    };
     if fields.repeated {
         return Some(Reason::Ambiguous);
     }
-    let (Some(Value::Str(err_raw)), Some(node_value)) = (fields.err, fields.node) else {
-        return Some(Reason::Ambiguous);
+    let (Some(Value::Str(err_raw)), Some(Value::Obj(node_obj))) = (fields.err, fields.node) else {
+        return Some(forced.map_or(Reason::Ambiguous, |cause| not_refused(cause, own, None)));
     };
-    let node_raw = match node_value {
-        Value::Str(s) => Some(s),
-        Value::Obj(o) => {
-            let mut name = None;
-            let mut repeated = false;
-            let walked = json::members(o, true, |k, v| {
-                if k == b"name" {
-                    repeated |= name.is_some();
-                    name = Some(v);
-                }
-                true
-            });
-            match (walked, name, repeated) {
-                (Ok(()), Some(Value::Str(s)), false) => Some(s),
-                _ => None,
-            }
+    let mut name = None;
+    let mut repeated = false;
+    let walked = json::members(node_obj, true, |k, v| {
+        if k == b"name" {
+            repeated |= name.is_some();
+            name = Some(v);
         }
-        Value::Other => None,
-    };
-    let Some(node_raw) = node_raw else {
+        true
+    });
+    let (Ok(()), Some(Value::Str(name_raw)), false) = (walked, name, repeated) else {
         return Some(Reason::Ambiguous);
     };
-    if json::decode_into(node_raw, node).is_err() || json::decode_into(err_raw, err).is_err() {
+    if json::decode_into(name_raw, node).is_err() || json::decode_into(err_raw, err).is_err() {
         return Some(Reason::Ambiguous);
     }
-    Some(judge_one(own, node, err))
+    Some(judge_one(own, node, err, forced))
 }
 
 /// A `log`/`message` text.
@@ -368,26 +372,33 @@ fn judge_text(
     match text::locate(text) {
         Message::None => None,
         Message::Partial => Some(Reason::Ambiguous),
-        Message::ScrapeVariant { timeout } => Some(Reason::NotRefused {
-            cause: if timeout {
+        Message::ScrapeVariant { kvs, timeout } => {
+            let cause = if timeout {
                 Cause::Timeout
             } else {
                 Cause::Other
-            },
-            own_node: false,
-        }),
+            };
+            Some(judge_structured(kvs, own, node, err, Some(cause)))
+        }
         Message::Json(obj) => match Fields::of(obj) {
             Ok(fields) => judge_fields(&fields, own, node, err, tmp),
             Err(Malformed) => None,
         },
-        Message::Structured(kvs) => Some(judge_structured(kvs, own, node, err)),
+        Message::Structured(kvs) => Some(judge_structured(kvs, own, node, err, None)),
         Message::AggregateV04(body) => Some(judge_aggregate(body, false, own, node)),
         Message::AggregateV03(body) => Some(judge_aggregate(body, true, own, node)),
     }
 }
 
-/// `err="..." node="..."` after `"Failed to scrape node"`.
-fn judge_structured(kvs: &[u8], own: Own<'_>, node: &mut Vec<u8>, err: &mut Vec<u8>) -> Reason {
+/// `err="..." node="..."` after `"Failed to scrape node"` (or a variant of it,
+/// whose `forced` cause is never a refusal).
+fn judge_structured(
+    kvs: &[u8],
+    own: Own<'_>,
+    node: &mut Vec<u8>,
+    err: &mut Vec<u8>,
+    forced: Option<Cause>,
+) -> Reason {
     let (mut err_pair, mut node_pair, mut repeated) = (None, None, false);
     let well_formed = text::pairs(kvs, |p| match p.key {
         b"err" => repeated |= err_pair.replace(p).is_some(),
@@ -395,7 +406,7 @@ fn judge_structured(kvs: &[u8], own: Own<'_>, node: &mut Vec<u8>, err: &mut Vec<
         _ => {}
     });
     let (true, false, Some(e), Some(n)) = (well_formed, repeated, err_pair, node_pair) else {
-        return Reason::Ambiguous;
+        return forced.map_or(Reason::Ambiguous, |cause| not_refused(cause, own, None));
     };
     let decode = |p: text::Pair<'_>, out: &mut Vec<u8>| {
         if p.quoted {
@@ -409,24 +420,32 @@ fn judge_structured(kvs: &[u8], own: Own<'_>, node: &mut Vec<u8>, err: &mut Vec<
     if !decode(e, err) || !decode(n, node) {
         return Reason::Ambiguous;
     }
-    judge_one(own, node, err)
+    judge_one(own, node, err, forced)
 }
 
-/// A v0.3/v0.4 aggregate: one failure bare, several as `[e1, e2]`. Drops only
-/// when every failure in it is an own-node refusal.
+/// A v0.3/v0.4 aggregate: one failure bare, several as `[e1, e2]`. Go's
+/// `utilerrors` aggregate prints one distinct error bare and several,
+/// deduplicated, in brackets; only one node is the pod's own, so a bracketed
+/// list never qualifies as a whole. Drops only a bare own-node refusal.
 fn judge_aggregate(body: &[u8], v03: bool, own: Own<'_>, node: &mut Vec<u8>) -> Reason {
     let item_prefix: &[u8] = if v03 {
         b"unable to fully scrape metrics from source kubelet_summary:"
     } else {
         b"unable to fully scrape metrics from node "
     };
-    let (mut rest, many) = match body.strip_prefix(b"[").and_then(|b| b.strip_suffix(b"]")) {
-        Some(inner) => (inner, true),
-        None => (body, false),
+    let Some(inner) = body.strip_prefix(b"[").and_then(|b| b.strip_suffix(b"]")) else {
+        let Some(item) = body.strip_prefix(item_prefix) else {
+            return Reason::Ambiguous;
+        };
+        if next_item(item, item_prefix).is_some() {
+            return Reason::Ambiguous;
+        }
+        return judge_item(item, v03, own, node, true).unwrap_or(Reason::Ambiguous);
     };
     // The same reason for every failure, or MixedAggregate.
-    let mut verdict = None;
+    let mut verdict: Option<Reason> = None;
     let mut count = 0usize;
+    let mut rest = inner;
     loop {
         let Some(item) = rest.strip_prefix(item_prefix) else {
             return Reason::Ambiguous;
@@ -449,10 +468,13 @@ fn judge_aggregate(body: &[u8], v03: bool, own: Own<'_>, node: &mut Vec<u8>) -> 
             None => break,
         }
     }
-    if !many && count != 1 {
-        return Reason::Ambiguous;
+    match verdict {
+        // One error in brackets, or the own node twice: not what
+        // metrics-server prints.
+        Some(r) if count < 2 || r.drops() => Reason::Ambiguous,
+        Some(r) => r,
+        None => Reason::Ambiguous,
     }
-    verdict.unwrap_or(Reason::Ambiguous)
 }
 
 /// Index of the `, ` that starts the next aggregate item.
@@ -500,29 +522,54 @@ fn judge_item(
         node.clear();
         node.extend_from_slice(name);
     }
-    Some(judge_one(own, name, err))
+    Some(judge_one(own, name, err, None))
 }
 
 /// One failure of `node` with error `err`, judged against the own node.
-fn judge_one(own: Own<'_>, node: &[u8], err: &[u8]) -> Reason {
-    let (refused, ip) = match cause::classify(err) {
-        Failure::Refused { ip } => (None, Some(ip)),
-        Failure::NotRefused { cause, ip } => (Some(cause), ip),
-    };
-    let is_own = match (own.host, own.ip) {
+/// `forced` marks a message that is never a refusal, whatever `err` says.
+fn judge_one(own: Own<'_>, node: &[u8], err: &[u8], forced: Option<Cause>) -> Reason {
+    if !is_node_name(node) {
+        // Not a name Kubernetes accepts for a node: not the symptom.
+        return Reason::Ambiguous;
+    }
+    match (cause::classify(err), forced) {
+        (Failure::Refused { ip }, None) => match is_own(own, node, Some(ip)) {
+            Some(true) => Reason::OwnNodeRefused,
+            Some(false) => Reason::OtherNode,
+            None => Reason::OwnNodeUnknown,
+        },
+        (Failure::Refused { ip }, Some(cause)) => not_refused(cause, own, Some((node, Some(ip)))),
+        (Failure::NotRefused { cause, ip }, forced) => {
+            not_refused(forced.unwrap_or(cause), own, Some((node, ip)))
+        }
+    }
+}
+
+/// A failure that is not a refusal; `failing` is its node and dialled IP.
+fn not_refused(cause: Cause, own: Own<'_>, failing: Option<(&[u8], Option<&[u8]>)>) -> Reason {
+    let own_node = failing.and_then(|(node, ip)| is_own(own, node, ip)) == Some(true);
+    Reason::NotRefused { cause, own_node }
+}
+
+/// Whether the failing node is the own node: by name when the record has a
+/// string `kubernetes.host`, else by the dialled IP against `pod_ip`.
+fn is_own(own: Own<'_>, node: &[u8], ip: Option<&[u8]>) -> Option<bool> {
+    match (own.host, own.ip) {
         (Some(host), _) => Some(host == node),
         (None, Some(own_ip)) => ip.map(|ip| ip == own_ip),
         (None, None) => None,
-    };
-    match (refused, is_own) {
-        (None, Some(true)) => Reason::OwnNodeRefused,
-        (None, Some(false)) => Reason::OtherNode,
-        (None, None) => Reason::OwnNodeUnknown,
-        (Some(cause), own_node) => Reason::NotRefused {
-            cause,
-            own_node: own_node == Some(true),
-        },
     }
+}
+
+/// A DNS-1123 subdomain, as Kubernetes requires of node names.
+fn is_node_name(name: &[u8]) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'.')
+        && name.first().is_some_and(u8::is_ascii_alphanumeric)
+        && name.last().is_some_and(u8::is_ascii_alphanumeric)
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

@@ -14,8 +14,8 @@ pub(crate) enum Message<'t> {
     Structured(&'t [u8]),
     /// v0.7+ `"Failed to scrape node, timeout to access kubelet"` and v0.9's
     /// `"Failed to scrape node, node is not ready"`: scrape failures that are
-    /// never refusals. True for the timeout one.
-    ScrapeVariant { timeout: bool },
+    /// never refusals; their key/value pairs, and whether it is the timeout.
+    ScrapeVariant { kvs: &'t [u8], timeout: bool },
     /// v0.4 `unable to fully scrape metrics: ...` (the part after the colon).
     AggregateV04(&'t [u8]),
     /// v0.3 `unable to fully collect metrics: ...` (the part after the colon).
@@ -50,6 +50,10 @@ pub(crate) fn locate(text: &[u8]) -> Message<'_> {
         }
     }
     let headed = klog_header(t);
+    if headed.is_some() && t.first() != Some(&b'E') {
+        // metrics-server logs every failed scrape at error severity.
+        return Message::None;
+    }
     if let Some(rest) = headed {
         t = rest;
     }
@@ -60,7 +64,11 @@ pub(crate) fn locate(text: &[u8]) -> Message<'_> {
         };
     }
     if let Some(rest) = t.strip_prefix(SCRAPE_VARIANT) {
+        let kvs = go_string_end(rest)
+            .and_then(|end| rest.get(end + 1..))
+            .unwrap_or_default();
         return Message::ScrapeVariant {
+            kvs,
             timeout: rest.starts_with(b"timeout"),
         };
     }
@@ -355,7 +363,7 @@ mod tests {
         );
         assert_eq!(
             locate(br#"E0912 01:02:03.456789 1 scraper.go:147] "Failed to scrape node, timeout to access kubelet" err="x""#),
-            Message::ScrapeVariant { timeout: true }
+            Message::ScrapeVariant { kvs: br#" err="x""#, timeout: true }
         );
     }
 
