@@ -597,6 +597,20 @@ fn binary_garbage_and_broken_json_are_reported_by_line() {
         "{e}"
     );
     assert!(e.contains("1 blank lines skipped"), "{e}");
+
+    // With --explain, unreadable lines get their line too.
+    let run = replay(&["--explain", path_str(&f)], b"");
+    assert_eq!(run.code, 1);
+    let ex = run.explain_lines();
+    assert_eq!(ex.len(), 4, "{ex:?}");
+    assert!(
+        ex[1].ends_with("g.log:2: UNREADABLE not UTF-8 (binary data?)"),
+        "{ex:?}"
+    );
+    assert!(
+        ex[2].contains("g.log:3: UNREADABLE starts like a JSON object"),
+        "{ex:?}"
+    );
 }
 
 #[test]

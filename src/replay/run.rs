@@ -409,27 +409,18 @@ impl Replay<'_> {
                         Parsed::Record(rec) => self.record(rec, &shown),
                         Parsed::Held => {}
                         Parsed::Blank => self.summary.blank += 1,
-                        Parsed::Unreadable(p) => {
-                            self.summary
-                                .unreadable
-                                .add(|| format!("{shown}:{line_no}: {p}"));
-                        }
+                        Parsed::Unreadable(p) => self.unreadable(&shown, line_no, &p),
                     }
                 }
                 Step::TooLong(n) => {
                     self.summary.lines += 1;
-                    let p = input::Problem::TooLong(n);
-                    self.summary
-                        .unreadable
-                        .add(|| format!("{shown}:{line_no}: {p}"));
+                    self.unreadable(&shown, line_no, &input::Problem::TooLong(n));
                 }
                 Step::Error { message, cut } => {
                     if cut {
                         self.summary.lines += 1;
                         let p = input::Problem::Cut(message.clone());
-                        self.summary
-                            .unreadable
-                            .add(|| format!("{shown}:{line_no}: {p}"));
+                        self.unreadable(&shown, line_no, &p);
                     }
                     let what = if input.gzip {
                         "truncated or corrupt gzip?"
@@ -450,6 +441,16 @@ impl Replay<'_> {
             self.record(rec, &shown);
         }
         self.summary.partial_lines += parser.partial_lines;
+    }
+
+    /// A line that is not a record: counted, and listed with `--explain`.
+    fn unreadable(&mut self, file: &str, line: u64, problem: &input::Problem) {
+        self.summary
+            .unreadable
+            .add(|| format!("{file}:{line}: {problem}"));
+        if self.opts.explain {
+            let _ = writeln!(self.err, "{file}:{line}: UNREADABLE {problem}");
+        }
     }
 
     fn record(&mut self, mut rec: Record, file: &str) {
