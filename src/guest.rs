@@ -88,8 +88,12 @@ impl Arena {
     fn reset(&mut self) {
         if self.demand > self.main.len() {
             // Grow once to what the last cycle needed; the old store and the
-            // overflow chunks go back to the global allocator.
-            self.main = vec![0; self.demand];
+            // overflow chunks go back to the global allocator. Out of memory,
+            // keep the old store: the next cycle overflows again.
+            self.overflow.clear();
+            if let Some(store) = zeroed(self.demand) {
+                self.main = store;
+            }
         }
         self.overflow.clear();
         self.used = 0;
@@ -108,7 +112,14 @@ impl Arena {
             self.used = end;
             return region.as_mut_ptr().cast();
         }
-        let mut chunk = vec![0u64; words];
+        // Out of memory is a null pointer, never a trap: a trap inside
+        // malloc leaves WAMR's exception pending and costs later records.
+        let Some(mut chunk) = zeroed(words) else {
+            return core::ptr::null_mut();
+        };
+        if self.overflow.try_reserve(1).is_err() {
+            return core::ptr::null_mut();
+        }
         let ptr = chunk.as_mut_ptr().cast();
         self.overflow.push(chunk);
         ptr
@@ -118,6 +129,14 @@ impl Arena {
         let overflow: usize = self.overflow.iter().map(Vec::len).sum();
         (self.main.len() + overflow) * 8
     }
+}
+
+/// `words` zeroed words, or `None` when memory cannot grow that far.
+fn zeroed(words: usize) -> Option<Vec<u64>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(words).ok()?;
+    v.resize(words, 0);
+    Some(v)
 }
 
 /// The module's whole state.
@@ -226,6 +245,11 @@ impl Guest {
 
     fn reply_copy(&mut self, bytes: &[u8]) -> Reply {
         self.out.clear();
+        if self.out.try_reserve(bytes.len() + 1).is_err() {
+            // Out of memory: the empty reply (a drop in JSON mode) is all
+            // that can still be said without trapping.
+            return Reply::Empty;
+        }
         self.out.extend_from_slice(bytes);
         self.out.push(0);
         Reply::Buffer
@@ -243,6 +267,11 @@ impl Guest {
             .find(|b| !b.is_ascii_whitespace())
             .is_some_and(|&b| b == b'{');
         self.out.clear();
+        if self.out.try_reserve(head.len() + 32).is_err() {
+            // Out of memory: this record would be dropped by
+            // drop_self_scrape, so the dry run drops it too.
+            return Reply::Empty;
+        }
         self.out.extend_from_slice(head);
         if !empty {
             self.out.push(b',');
@@ -259,7 +288,8 @@ impl Guest {
         self.out.extend_from_slice(b"\",\"reason\":\"");
         self.out.extend_from_slice(reason.code().as_bytes());
         self.out.extend_from_slice(b"\",\"node\":\"");
-        for &b in self.scratch.failing_node() {
+        // A node name is at most 253 bytes; longer is not a name, and is cut.
+        for &b in self.scratch.failing_node().iter().take(253) {
             push_json_escaped(&mut self.out, b);
         }
         self.out.extend_from_slice(b"\"}\0");

@@ -305,6 +305,8 @@ fn hex4(b: &[u8], i: usize) -> Option<u32> {
 /// (cleared first) as UTF-8 bytes. Lone surrogates become U+FFFD.
 pub(crate) fn decode_into(raw: &[u8], out: &mut Vec<u8>) -> Result<(), Malformed> {
     out.clear();
+    // Decoding never grows a string; out of memory is a doubt, not a trap.
+    out.try_reserve(raw.len()).map_err(|_| Malformed)?;
     let mut i = 0;
     while let Some(j) = find_string_stop(raw, i) {
         out.extend_from_slice(raw.get(i..j).ok_or(Malformed)?);

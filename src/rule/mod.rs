@@ -413,8 +413,11 @@ fn judge_structured(
             text::go_unquote_into(p.value, out)
         } else {
             out.clear();
-            out.extend_from_slice(p.value);
-            true
+            let room = out.try_reserve(p.value.len()).is_ok();
+            if room {
+                out.extend_from_slice(p.value);
+            }
+            room
         }
     };
     if !decode(e, err) || !decode(n, node) {
@@ -520,7 +523,9 @@ fn judge_item(
     }
     if first {
         node.clear();
-        node.extend_from_slice(name);
+        if node.try_reserve(name.len()).is_ok() {
+            node.extend_from_slice(name);
+        }
     }
     Some(judge_one(own, name, err, None))
 }

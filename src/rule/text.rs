@@ -247,6 +247,10 @@ fn go_string_end(body: &[u8]) -> Option<usize> {
 /// False on an escape Go would not print.
 pub(crate) fn go_unquote_into(body: &[u8], out: &mut Vec<u8>) -> bool {
     out.clear();
+    // Unquoting never grows a string; out of memory is a doubt, not a trap.
+    if out.try_reserve(body.len()).is_err() {
+        return false;
+    }
     let mut i = 0;
     while let Some(&c) = body.get(i) {
         i += 1;
