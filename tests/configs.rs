@@ -1775,3 +1775,66 @@ fn checks_catch_bad_configs() {
         Ok("4.2.2")
     );
 }
+
+/// The README's two commands exist and CI runs the same ones, and every
+/// relative link in the READMEs points at a file of the checkout.
+#[test]
+fn readme_commands_and_links_are_real() {
+    use std::os::unix::fs::PermissionsExt;
+    let readme = read(&root().join("README.md"));
+    let ci = read(&root().join(".ci/run"));
+    for script in [
+        "scripts/demo",
+        "scripts/test",
+        "scripts/setup",
+        "scripts/fluent-bit-local",
+    ] {
+        let meta =
+            std::fs::metadata(root().join(script)).unwrap_or_else(|e| panic!("{script}: {e}"));
+        assert!(
+            meta.permissions().mode() & 0o111 != 0,
+            "{script} is not executable"
+        );
+    }
+    for command in ["scripts/demo", "scripts/test"] {
+        assert!(
+            readme.contains(&format!("{command} ")),
+            "README lacks {command}"
+        );
+    }
+    for step in [
+        "scripts/setup",
+        "cargo fmt --check",
+        "cargo clippy --all-targets -- -D warnings",
+        "cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings",
+        "scripts/test",
+    ] {
+        assert!(
+            ci.lines().any(|l| l.trim() == step),
+            ".ci/run does not run `{step}`"
+        );
+    }
+    assert!(ci.contains("set -euo pipefail"));
+    let mut broken = Vec::new();
+    for doc in [
+        "README.md",
+        "examples/README.md",
+        "fluent-bit-conf/sidecar/README.md",
+        "fluent-bit-conf/aggregator/README.md",
+    ] {
+        let text = read(&root().join(doc));
+        let base = root().join(doc);
+        let base = base.parent().expect("has a parent");
+        for (i, _) in text.match_indices("](") {
+            let target = text[i + 2..].split(')').next().unwrap_or("");
+            let target = target.split('#').next().unwrap_or("");
+            if target.is_empty() || target.contains("://") {
+                continue;
+            }
+            if !base.join(target).exists() {
+                broken.push(format!("{doc}: link to {target}"));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
