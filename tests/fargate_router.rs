@@ -1638,6 +1638,8 @@ fn json_records_keep_repeated_keys_and_deep_values() {
 
 struct Comparison {
     total: usize,
+    /// Comparisons where both drop.
+    both_drop: usize,
     differ: Vec<(String, Verdict, Verdict)>,
 }
 
@@ -1654,6 +1656,7 @@ fn compare(router: &Router) -> Comparison {
     let mut differ = Vec::new();
     let mut broken = Vec::new();
     let mut total = 0;
+    let mut both_drop = 0;
     for case in &cases {
         let module = module_verdict(&case.record);
         let map = std::str::from_utf8(&case.record)
@@ -1674,7 +1677,7 @@ fn compare(router: &Router) -> Comparison {
             };
             match config {
                 Ok(c) if c != module => differ.push((format!("{label}{}", case.name), module, c)),
-                Ok(_) => {}
+                Ok(c) => both_drop += usize::from(c == Verdict::Drop),
                 Err(e) => broken.push(format!("{label}{}: {e}", case.id())),
             }
         }
@@ -1684,20 +1687,28 @@ fn compare(router: &Router) -> Comparison {
         "the config mangles records:\n{}",
         broken.join("\n")
     );
-    Comparison { total, differ }
+    Comparison {
+        total,
+        both_drop,
+        differ,
+    }
 }
 
 #[test]
 fn config_and_module_agree_on_the_corpus() {
     let router = Router::shipped();
-    let Comparison { total, differ } = compare(&router);
+    let Comparison {
+        total,
+        both_drop,
+        differ,
+    } = compare(&router);
     let got: BTreeMap<&str, (Verdict, Verdict)> = differ
         .iter()
         .map(|(n, m, c)| (n.as_str(), (*m, *c)))
         .collect();
     let want: BTreeSet<&str> = EXPECTED_DIFFERENCES.iter().map(|(n, _)| *n).collect();
     println!(
-        "{} of {total} comparisons agree, {} differ ({} config keeps where the module drops, {} config drops where the module keeps)",
+        "{} of {total} comparisons agree ({both_drop} both drop), {} differ ({} config keeps where the module drops, {} config drops where the module keeps)",
         total - differ.len(),
         differ.len(),
         differ.iter().filter(|d| d.2 == Verdict::Keep).count(),
