@@ -71,6 +71,11 @@ mod cli {
         /// failing node, description (stdout stays the records).
         #[arg(long)]
         explain: bool,
+        /// Do not call explain_self_scrape: no reasons in the summary and no
+        /// cross-check of the verdicts, in exchange for one module call per
+        /// record instead of two (about 2x faster on large inputs).
+        #[arg(long, conflicts_with = "explain")]
+        skip_reasons: bool,
         /// CloudWatch Logs ingestion price for the savings estimate.
         #[arg(long, value_name = "USD_PER_GB", default_value = "0.50", value_parser = parse_price)]
         price: f64,
@@ -113,6 +118,7 @@ mod cli {
             },
             node: args.node,
             explain: args.explain,
+            skip_reasons: args.skip_reasons,
             price: args.price,
             inputs: args.inputs,
             host: HostConfig {

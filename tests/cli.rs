@@ -676,6 +676,7 @@ fn bad_usage_exits_2() {
         &["replay", "--wasm-stack-size", "lots"],
         &["replay", "--instance-per-batch", "0"],
         &["replay", "--node", ""],
+        &["replay", "--explain", "--skip-reasons"],
         &["frobnicate"],
     ] {
         let os: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
@@ -719,4 +720,29 @@ fn host_options_reach_the_host() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn skip_reasons_filters_the_same_without_explaining() {
+    let input = format!(
+        "{}\n{}\n",
+        fb(&with_host(&own_refused("06:00:03"), OWN)),
+        fb(&with_host(INFO, OWN))
+    );
+    let full = replay(&[], input.as_bytes());
+    let fast = replay(&["--skip-reasons"], input.as_bytes());
+    assert_eq!((full.code, fast.code), (0, 0), "{}", fast.stderr);
+    assert_eq!(fast.stdout, full.stdout);
+    assert!(
+        fast.stderr.contains("2 read, 1 passed on, 1 dropped"),
+        "{}",
+        fast.stderr
+    );
+    assert!(
+        fast.stderr
+            .contains("reasons    not computed (--skip-reasons"),
+        "{}",
+        fast.stderr
+    );
+    assert!(!fast.stderr.contains("own_node_refused"), "{}", fast.stderr);
 }

@@ -38,6 +38,8 @@ pub struct Summary {
     pub module: String,
     /// `mark_self_scrape`: records are marked, not dropped.
     pub mark_mode: bool,
+    /// `--skip-reasons`: explain was not called.
+    pub reasons_skipped: bool,
     /// `--node`.
     pub node: Option<String>,
     /// USD per GB.
@@ -194,6 +196,22 @@ impl Summary {
         );
 
         // Reasons.
+        if self.reasons_skipped {
+            let _ = writeln!(
+                s,
+                "  reasons    not computed (--skip-reasons: explain_self_scrape not called, verdicts not cross-checked)"
+            );
+        } else {
+            self.render_reasons(s);
+        }
+
+        // Time and savings.
+        self.render_span(s);
+        self.render_savings(s);
+        self.render_problems(s);
+    }
+
+    fn render_reasons(&self, s: &mut String) {
         let _ = writeln!(s, "  reasons (from the module's explain_self_scrape):");
         let mut reasons: Vec<(&String, &u64)> = self.reasons.iter().collect();
         reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
@@ -213,12 +231,10 @@ impl Summary {
                 "             hint: records without kubernetes metadata cannot tell their own node; pass --node NAME (the node the logs come from)"
             );
         }
+    }
 
-        // Time and savings.
-        self.render_span(s);
-        self.render_savings(s);
-
-        // Problems, loudly.
+    /// Problems, loudly.
+    fn render_problems(&self, s: &mut String) {
         if self.self_scraping.count > 0 {
             let _ = writeln!(
                 s,
