@@ -101,6 +101,10 @@ mod cli {
     }
 
     pub fn main() -> ExitCode {
+        // A bug must still end in one clear line, not a backtrace.
+        std::panic::set_hook(Box::new(|info| {
+            eprintln!("selfscrape: internal error (a bug, please report it): {info}");
+        }));
         let cli = match Cli::try_parse() {
             Ok(c) => c,
             Err(e) => {
