@@ -431,12 +431,16 @@ fn summary_counts_reasons_bytes_span_and_savings() {
 
 #[test]
 fn no_timestamps_no_invented_savings() {
-    let input = format!(
-        "{}\n",
-        fb(&json!({"log": "no time here", "kubernetes": {"host": OWN}}))
-    );
+    // Dropped, but no timestamp anywhere (JSON logging without `ts`).
+    let rec = json!({"msg": "Failed to scrape node", "node": {"name": OWN}, "err": "Get \"https://10.1.2.3:10250/metrics/resource\": dial tcp 10.1.2.3:10250: connect: connection refused", "kubernetes": {"host": OWN}});
+    let input = format!("{}\n", fb(&rec));
     let run = replay(&[], input.as_bytes());
     assert_eq!(run.code, 0);
+    assert!(
+        run.stderr.contains("1 read, 0 passed on, 1 dropped"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("time span  unknown"), "{}", run.stderr);
     assert!(
         run.stderr.contains("no estimate per month"),
@@ -450,6 +454,11 @@ fn no_timestamps_no_invented_savings() {
     );
     let run = replay(&[], format!("{same}\n{same}\n").as_bytes());
     assert_eq!(run.code, 0);
+    assert!(
+        run.stderr.contains("2 read, 0 passed on, 2 dropped"),
+        "{}",
+        run.stderr
+    );
     assert!(
         run.stderr.contains("the input spans no time"),
         "{}",

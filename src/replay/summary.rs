@@ -337,6 +337,14 @@ impl Summary {
         } else {
             "saves"
         };
+        if self.dropped == 0 {
+            let _ = writeln!(
+                s,
+                "  savings    none: no record was {}",
+                if self.mark_mode { "marked" } else { "dropped" }
+            );
+            return;
+        }
         match self.estimate() {
             Estimate::NoTimestamps => {
                 let _ = writeln!(
@@ -504,6 +512,16 @@ mod tests {
             s.render()
                 .contains("WARNING: 1 records show metrics-server failing to scrape its OWN node")
         );
+    }
+
+    #[test]
+    fn nothing_dropped_no_savings() {
+        let mut s = sample();
+        s.dropped = 0;
+        s.dropped_billed = 0;
+        let r = s.render();
+        assert!(r.contains("savings    none: no record was dropped"), "{r}");
+        assert!(!r.contains("GB/month"), "{r}");
     }
 
     #[test]
