@@ -499,7 +499,7 @@ struct Onig {
 
 impl Onig {
     fn new(pattern: &str) -> Onig {
-        let translated = translate(pattern);
+        let translated = translate(pattern).unwrap_or_else(|e| panic!("{e}"));
         let mut equal = Vec::new();
         let mut out = String::new();
         let mut rest = translated.as_str();
@@ -590,34 +590,37 @@ fn group_body(pattern: &str, name: &str) -> String {
 /// `^`/`$` are line anchors in Ruby (so `(?m:^)`/`(?m:$)` here), `.` stops
 /// at `\n` in both; escapes outside the list below fail the test, because
 /// `\d`, `\s`, `\w`, `\h`, `\b` and friends differ between the engines.
-fn translate(p: &str) -> String {
+fn translate(p: &str) -> Result<String, String> {
     let mut out = String::with_capacity(p.len() + 16);
     let mut chars = p.chars().peekable();
     let mut in_class = false;
     while let Some(c) = chars.next() {
         match c {
             '\\' => {
-                let e = chars
-                    .next()
-                    .unwrap_or_else(|| panic!("trailing \\ in {p:?}"));
+                let e = chars.next().ok_or(format!("trailing \\ in {p:?}"))?;
                 match e {
                     'A' | 'z' if !in_class => out.extend(['\\', e]),
                     'x' => {
                         let hex: String =
                             [chars.next(), chars.next()].into_iter().flatten().collect();
-                        assert!(
-                            hex.len() == 2 && hex.chars().all(|h| h.is_ascii_hexdigit()),
-                            "\\x needs two hex digits in {p:?}"
-                        );
+                        if hex.len() != 2 || !hex.chars().all(|h| h.is_ascii_hexdigit()) {
+                            return Err(format!("\\x needs two hex digits in {p:?}"));
+                        }
                         let _ = write!(out, "\\x{hex}");
                     }
                     'k' if !in_class => out.push_str("\\k"),
-                    '1'..='9' => panic!("numbered backreference in {p:?}: use the tag emulation"),
+                    '1'..='9' => {
+                        return Err(format!(
+                            "numbered backreference in {p:?}: only the tag emulation has one"
+                        ));
+                    }
                     '.' | '\\' | '"' | '[' | ']' | '(' | ')' | '{' | '}' | '-' | '+' | '*'
                     | '?' | '|' | '^' | '$' | '/' => out.extend(['\\', e]),
                     'r' | 'n' | 't' => out.extend(['\\', e]),
                     other => {
-                        panic!("escape \\{other} in {p:?} reads differently in Onigmo and regex")
+                        return Err(format!(
+                            "escape \\{other} in {p:?} reads differently in Onigmo and regex"
+                        ));
                     }
                 }
             }
@@ -627,11 +630,13 @@ fn translate(p: &str) -> String {
                 if chars.peek() == Some(&'^') {
                     out.push(chars.next().unwrap_or('^'));
                 }
-                // A `]` right after `[` or `[^` is a literal in Onigmo.
-                assert_ne!(chars.peek(), Some(&']'), "leading ] in a class in {p:?}");
-                assert_ne!(chars.peek(), Some(&'['), "nested class in {p:?}");
+                // A `]` right after `[` or `[^` is a literal in Onigmo; `[[`
+                // opens a nested class or a POSIX bracket there.
+                if matches!(chars.peek(), Some(']' | '[')) {
+                    return Err(format!("leading ] or [ in a class in {p:?}"));
+                }
             }
-            '[' if in_class => panic!("nested class in {p:?}"),
+            '[' if in_class => return Err(format!("nested class in {p:?}")),
             ']' if in_class => {
                 in_class = false;
                 out.push(']');
@@ -642,8 +647,10 @@ fn translate(p: &str) -> String {
             c => out.push(c),
         }
     }
-    assert!(!in_class, "unterminated class in {p:?}");
-    out
+    if in_class {
+        return Err(format!("unterminated class in {p:?}"));
+    }
+    Ok(out)
 }
 
 /// A tag matcher: `Match` (wildcards) or `Match_Regex`, either one matching
@@ -1373,7 +1380,9 @@ fn config_verdict(router: &Router, record: &Map, start: Start) -> Result<Verdict
 /// test fails when this list is not exactly the set of differing cases, so
 /// a new corpus case that the config judges otherwise must be looked at.
 /// `Input:` entries are of the second comparison (raw CRI lines through the
-/// whole chain, crio parser included).
+/// whole chain, crio parser included), `Raw:` ones of the third (records of
+/// the `multiline.parser cri` shape turned back into the line the router's
+/// tail reads, through the whole chain).
 const EXPECTED_DIFFERENCES: &[(&str, &str)] = &[
     // The config keeps, the module drops.
     ("own-host-missing-pod-ip-equal", POD_IP),
@@ -1394,6 +1403,16 @@ const EXPECTED_DIFFERENCES: &[(&str, &str)] = &[
     ("json-merged-custom-merge-key", MERGE_KEY),
     ("v07-kv-order-node-first", KLOG_LAYOUT),
     ("v07-extra-kv-after-node", KLOG_LAYOUT),
+    ("Raw:own-host-missing-pod-ip-equal", POD_IP),
+    ("Raw:own-host-null-pod-ip-equal", POD_IP),
+    ("Raw:own-host-number-pod-ip-equal", POD_IP),
+    ("Raw:own-host-object-pod-ip-equal", POD_IP),
+    ("Raw:own-pod-ip-ipv6-equal", POD_IP),
+    ("Raw:own-pod-ip-url-hostname", POD_IP),
+    ("Raw:v03-own-pod-ip-fallback", POD_IP),
+    ("Raw:v04-one-own-pod-ip-fallback", POD_IP),
+    ("Raw:v07-extra-kv-after-node", KLOG_LAYOUT),
+    ("Raw:v07-kv-order-node-first", KLOG_LAYOUT),
     // The config drops, the module keeps.
     ("env-dup-log", REPEATED),
     ("env-dup-log-same", REPEATED),
@@ -1403,6 +1422,8 @@ const EXPECTED_DIFFERENCES: &[(&str, &str)] = &[
     ("own-dup-host-same-value", REPEATED),
     ("json-merged-dup-msg", REPEATED),
     ("env-log-and-message-both-lines", REPEATED),
+    ("Raw:own-dup-host", REPEATED),
+    ("Raw:own-dup-host-same-value", REPEATED),
 ];
 
 const POD_IP: &str = "no string kubernetes.host: the module compares kubernetes.pod_ip with the dialled IP, \
@@ -1617,13 +1638,20 @@ fn tag_halves_cannot_be_fooled_by_dots_in_node_names() {
 
 #[test]
 fn translation_refuses_what_the_engines_read_differently() {
-    for p in ["\\d+", "a\\sb", "\\w", "(a)\\1", "[[:alpha:]]", "\\h"] {
-        assert!(
-            std::panic::catch_unwind(|| translate(p)).is_err(),
-            "{p:?} translated"
-        );
+    for p in [
+        "\\d+",
+        "a\\sb",
+        "\\w",
+        "(a)\\1",
+        "[[:alpha:]]",
+        "\\h",
+        "[]a]",
+        "[a",
+        "\\x4",
+    ] {
+        assert!(translate(p).is_err(), "{p:?} translated");
     }
-    assert_eq!(translate("^a$"), "(?m:^)a(?m:$)");
+    assert_eq!(translate("^a$").as_deref(), Ok("(?m:^)a(?m:$)"));
     let o = Onig::new("\\A(?<n>[a-z]+): x \\k<n>\\z");
     assert!(o.is_match("ab: x ab"));
     assert!(!o.is_match("ab: x ac"));
@@ -1657,6 +1685,30 @@ fn json_records_keep_repeated_keys_and_deep_values() {
     }
 }
 
+/// A record of the `multiline.parser cri` shape (`time`, `stream`, `_p`,
+/// `log`) as the router's tail input would read the same container line:
+/// `{"log":"<time> <stream> <_p> <log>"}`, with the record's `kubernetes`
+/// map standing for what the kubernetes filter adds.
+fn as_tail_line(m: &Map) -> Option<Map> {
+    let one = |k: &str| -> Option<&str> {
+        let mut it = m.iter().filter(|(key, _)| key == k);
+        match (it.next(), it.next()) {
+            (Some((_, J::Str(s))), None) => Some(s.as_str()),
+            _ => None,
+        }
+    };
+    let (time, stream, flag, log) = (one("time")?, one("stream")?, one("_p")?, one("log")?);
+    if log.contains('\n') {
+        return None;
+    }
+    let mut raw: Map = vec![(
+        "log".into(),
+        J::Str(format!("{time} {stream} {flag} {log}")),
+    )];
+    raw.extend(m.iter().filter(|(k, _)| k == "kubernetes").cloned());
+    Some(raw)
+}
+
 struct Comparison {
     total: usize,
     /// Comparisons where both drop.
@@ -1686,11 +1738,14 @@ fn compare(router: &Router) -> Comparison {
         let raw_cri = map.as_ref().is_some_and(
             |m| matches!(ra_get(m, &["log".into()]), Some(J::Str(s)) if crio.is_match(s)),
         );
-        let mut runs = vec![("", Start::AfterKubernetes)];
+        let mut runs = vec![("", Start::AfterKubernetes, map.clone())];
         if raw_cri {
-            runs.push(("Input:", Start::Input));
+            runs.push(("Input:", Start::Input, map.clone()));
         }
-        for (label, start) in runs {
+        if let Some(raw) = map.as_ref().and_then(as_tail_line) {
+            runs.push(("Raw:", Start::Input, Some(raw)));
+        }
+        for (label, start, map) in runs {
             total += 1;
             let config = match &map {
                 None => Ok(Verdict::Keep),
