@@ -262,6 +262,8 @@ pub struct Host {
     calls_in_instance: usize,
     /// Reused buffer for the NUL-terminated function name.
     name: Vec<u8>,
+    /// [`Host::stack_for_next_call`]: the interpreter stack of the next call.
+    next_call_stack: Option<u32>,
     stats: HostStats,
     _runtime: Runtime,
 }
@@ -288,6 +290,7 @@ impl Host {
             frees_after_call,
             calls_in_instance: 0,
             name: Vec::with_capacity(64),
+            next_call_stack: None,
             stats: HostStats {
                 instances_created: 1,
                 ..HostStats::default()
@@ -383,6 +386,16 @@ impl Host {
         Ok(reply)
     }
 
+    /// Test only: runs the next call that reaches the guest (any of
+    /// `filter_json*`/`call_raw`) in a temporary exec env with an interpreter
+    /// stack of exactly `bytes` (not raised to 8192), on the same instance,
+    /// then goes back to the configured stack. Forces a trap on one call
+    /// (e.g. `stack_for_next_call(256)`) to test recovery on a live instance.
+    /// Fluent Bit never does this.
+    pub fn stack_for_next_call(&mut self, bytes: u32) {
+        self.next_call_stack = Some(bytes);
+    }
+
     /// Current linear memory size in 64 KiB pages (rounded up).
     pub fn memory_pages(&self) -> u64 {
         self.live.memory_bytes().div_ceil(65536)
@@ -468,7 +481,14 @@ impl Host {
             copies[1],
             record.len() as u32,
         ];
-        if !live.call(func, &mut args) {
+        let called = match self.next_call_stack.take() {
+            // Failing to create the exec env counts as a trap of that call.
+            Some(stack) => live
+                .call_with_stack(stack, func, &mut args)
+                .unwrap_or(false),
+            None => live.call(func, &mut args),
+        };
+        if !called {
             let exception = live.exception().unwrap_or_default();
             live.clear_exception();
             free(&copies);

@@ -212,6 +212,28 @@ impl Live {
         unsafe { sys::wasm_runtime_call_wasm(self.env, func, 6, args.as_mut_ptr()) }
     }
 
+    /// [`Live::call`] in a temporary exec env of `stack_size` bytes on the
+    /// same instance (created and destroyed around the call), for one call
+    /// with another interpreter stack. None when WAMR cannot create it.
+    pub(crate) fn call_with_stack(
+        &self,
+        stack_size: u32,
+        func: sys::wasm_function_inst_t,
+        args: &mut [u32; 6],
+    ) -> Option<bool> {
+        // SAFETY: `inst` is a live instance.
+        let env = unsafe { sys::wasm_runtime_create_exec_env(self.inst, stack_size) };
+        if env.is_null() {
+            return None;
+        }
+        // SAFETY: as in `call`, with `env` created on `inst` just above; it
+        // is destroyed right after and never escapes.
+        let ok = unsafe { sys::wasm_runtime_call_wasm(env, func, 6, args.as_mut_ptr()) };
+        // SAFETY: `env` is live and owned here.
+        unsafe { sys::wasm_runtime_destroy_exec_env(env) };
+        Some(ok)
+    }
+
     /// The pending exception text (e.g. "Exception: unreachable"), if any.
     pub(crate) fn exception(&self) -> Option<String> {
         // SAFETY: `inst` is live; the returned pointer is NULL or a

@@ -7,6 +7,8 @@ use std::time::SystemTime;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod corpus;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod reference;
 
 /// The command that builds the module the tests run.
 pub const BUILD_COMMAND: &str = "cargo build --release --lib --target wasm32-unknown-unknown";
