@@ -99,6 +99,9 @@ pub fn evaluate(record: &[u8], scratch: &mut Scratch) -> Reason {
 pub fn explain(record: &[u8], scratch: &mut Scratch) -> Reason {
     scratch.clear();
     let candidate = scan::contains_refused(record);
+    if !candidate && !scan::mentions_scrape(record) {
+        return Reason::NotScrapeFailure;
+    }
     match judge_record(record, scratch) {
         // Only reachable when the refusal text is escaped in the record,
         // which no Fluent Bit does: evaluate() keeps such a record.

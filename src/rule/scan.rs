@@ -7,26 +7,30 @@
 //! it is kept at the cost of this scan alone.
 //!
 //! WAMR interprets the module, so the scan is built to touch few bytes: it
-//! loads one 8-byte word every [`STRIDE`] bytes. Any occurrence of the
-//! 29-byte needle fully covers the word at the first probe offset at or after
-//! its start (`STRIDE = 29 - 8 + 1`), and that word is one of the needle's
-//! 22 eight-byte windows. A 4096-entry table of their hashes rejects almost
-//! every probe with one multiply, one shift and one load; a hit is verified
-//! byte for byte.
+//! loads one 8-byte word every `stride` bytes, where `stride = len - 8 + 1`
+//! for the shortest needle. Any occurrence of a needle fully covers the word
+//! at the first probe offset at or after its start, and that word is one of
+//! the needle's first `stride` eight-byte windows. A 4096-entry table of
+//! their hashes rejects almost every probe with one multiply, one shift and
+//! one load; a hit is verified byte for byte.
 
 /// What every droppable record contains.
 pub const NEEDLE: &[u8; 29] = b": connect: connection refused";
 
-/// Bytes between probes.
-const STRIDE: usize = NEEDLE.len() - 8 + 1;
-
 const HASH_BITS: u32 = 12;
 
-const fn window(k: usize) -> u64 {
+/// A set of needles and the table that finds them with strided probes.
+pub(crate) struct Finder {
+    needles: &'static [&'static [u8]],
+    stride: usize,
+    table: [u8; 1 << HASH_BITS],
+}
+
+const fn window(needle: &[u8], k: usize) -> u64 {
     let mut w = [0u8; 8];
     let mut i = 0;
     while i < 8 {
-        w[i] = NEEDLE[k + i];
+        w[i] = needle[k + i];
         i += 1;
     }
     u64::from_le_bytes(w)
@@ -36,16 +40,80 @@ const fn hash(w: u64) -> usize {
     (w.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - HASH_BITS)) as usize
 }
 
-/// 1 where a needle window hashes, 0 elsewhere.
-static TABLE: [u8; 1 << HASH_BITS] = {
-    let mut t = [0u8; 1 << HASH_BITS];
-    let mut k = 0;
-    while k < STRIDE {
-        t[hash(window(k))] = 1;
-        k += 1;
+impl Finder {
+    /// Built at compile time; every needle is at least 8 bytes long.
+    const fn new(needles: &'static [&'static [u8]]) -> Finder {
+        let mut shortest = usize::MAX;
+        let mut n = 0;
+        while n < needles.len() {
+            if needles[n].len() < shortest {
+                shortest = needles[n].len();
+            }
+            n += 1;
+        }
+        let stride = shortest - 8 + 1;
+        let mut table = [0u8; 1 << HASH_BITS];
+        n = 0;
+        while n < needles.len() {
+            let mut k = 0;
+            while k < stride {
+                table[hash(window(needles[n], k))] = 1;
+                k += 1;
+            }
+            n += 1;
+        }
+        Finder {
+            needles,
+            stride,
+            table,
+        }
     }
-    t
-};
+
+    #[inline(always)]
+    fn hit(&self, w: u64) -> u8 {
+        self.table.get(hash(w)).copied().unwrap_or(1)
+    }
+
+    /// True when `hay` contains one of the needles.
+    pub(crate) fn find(&self, hay: &[u8]) -> bool {
+        let stride = self.stride;
+        let mut at = 0usize;
+        // Four probes per turn while they fit: one bounds check, and the four
+        // table bytes are OR-ed so that a turn without a hit takes one branch.
+        while let Some(block) = hay.get(at..at.wrapping_add(3 * stride + 8)) {
+            let w = |k: usize| word(block, k * stride).unwrap_or(0);
+            let (w0, w1, w2, w3) = (w(0), w(1), w(2), w(3));
+            if self.hit(w0) | self.hit(w1) | self.hit(w2) | self.hit(w3) != 0 {
+                for (k, wk) in [w0, w1, w2, w3].into_iter().enumerate() {
+                    if self.hit(wk) != 0 && self.verify(hay, at + k * stride, wk) {
+                        return true;
+                    }
+                }
+            }
+            at += 4 * stride;
+        }
+        while let Some(w) = word(hay, at) {
+            if self.hit(w) != 0 && self.verify(hay, at, w) {
+                return true;
+            }
+            at += stride;
+        }
+        false
+    }
+
+    #[cold]
+    fn verify(&self, hay: &[u8], at: usize, w: u64) -> bool {
+        self.needles.iter().any(|needle| {
+            (0..self.stride).any(|k| {
+                window(needle, k) == w
+                    && at
+                        .checked_sub(k)
+                        .and_then(|start| hay.get(start..start + needle.len()))
+                        .is_some_and(|s| s == *needle)
+            })
+        })
+    }
+}
 
 #[inline(always)]
 fn word(hay: &[u8], at: usize) -> Option<u64> {
@@ -53,46 +121,21 @@ fn word(hay: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(bytes))
 }
 
-#[inline(always)]
-fn hit(w: u64) -> u8 {
-    TABLE.get(hash(w)).copied().unwrap_or(1)
-}
+static REFUSED: Finder = Finder::new(&[NEEDLE]);
+
+/// Text that every metrics-server failed-scrape message contains, refused or
+/// not: v0.5+ text and JSON logging, and the v0.3/v0.4 aggregates.
+static SCRAPE: Finder = Finder::new(&[b"Failed to scrape node", b"fully scrape metrics"]);
 
 /// True when `hay` contains [`NEEDLE`].
 pub fn contains_refused(hay: &[u8]) -> bool {
-    let mut at = 0usize;
-    // Four probes per turn while they fit: one bounds check, and the four
-    // table bytes are OR-ed so that a turn without a hit takes one branch.
-    while let Some(block) = hay.get(at..at.wrapping_add(3 * STRIDE + 8)) {
-        let w = |k: usize| word(block, k * STRIDE).unwrap_or(0);
-        let (w0, w1, w2, w3) = (w(0), w(1), w(2), w(3));
-        if hit(w0) | hit(w1) | hit(w2) | hit(w3) != 0 {
-            for (k, wk) in [w0, w1, w2, w3].into_iter().enumerate() {
-                if hit(wk) != 0 && verify(hay, at + k * STRIDE, wk) {
-                    return true;
-                }
-            }
-        }
-        at += 4 * STRIDE;
-    }
-    while let Some(w) = word(hay, at) {
-        if hit(w) != 0 && verify(hay, at, w) {
-            return true;
-        }
-        at += STRIDE;
-    }
-    false
+    REFUSED.find(hay)
 }
 
-#[cold]
-fn verify(hay: &[u8], at: usize, w: u64) -> bool {
-    (0..STRIDE).any(|k| {
-        window(k) == w
-            && at
-                .checked_sub(k)
-                .and_then(|start| hay.get(start..start + NEEDLE.len()))
-                .is_some_and(|s| s == NEEDLE)
-    })
+/// True when `hay` may hold a failed-scrape message of any cause (for
+/// explanations of records that the fast path keeps).
+pub(crate) fn mentions_scrape(hay: &[u8]) -> bool {
+    SCRAPE.find(hay)
 }
 
 #[cfg(test)]
@@ -130,6 +173,20 @@ mod tests {
         assert!(!contains_refused(b""));
         assert!(!contains_refused(b"connect: connection refused"));
         assert!(!contains_refused(b": connect: connection refuse"));
+    }
+
+    #[test]
+    fn finds_every_needle_of_a_set() {
+        for needle in [&b"Failed to scrape node"[..], b"fully scrape metrics"] {
+            for pad in 0..40 {
+                let mut hay = vec![b'.'; pad];
+                hay.extend_from_slice(needle);
+                hay.extend_from_slice(b"\"}");
+                assert!(mentions_scrape(&hay), "pad {pad}");
+                hay.truncate(pad + needle.len() - 1);
+                assert!(!mentions_scrape(&hay), "cut, pad {pad}");
+            }
+        }
     }
 
     #[test]
