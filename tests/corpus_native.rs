@@ -372,3 +372,56 @@ fn runner_reports_every_flipped_verdict() {
         silent.join("\n")
     );
 }
+
+#[test]
+fn generated_records_are_deterministic_and_as_large_as_named() {
+    let a = corpus::load();
+    let b = corpus::load();
+    let mut sizes = std::collections::BTreeMap::new();
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.name, y.name);
+        assert!(x.record == y.record, "{} is not deterministic", x.id());
+        sizes.insert(x.name.as_str(), x.record.len());
+    }
+    let at_least = |name: &str, bytes: usize| {
+        let got = sizes.get(name).copied().unwrap_or(0);
+        assert!(
+            got >= bytes,
+            "{name}: {got} bytes, expected at least {bytes}"
+        );
+    };
+    at_least("h-big-log-16mib", 16 << 20);
+    at_least("h-big-value-16mib-then-symptom", 16 << 20);
+    at_least("h-big-key-1mib-then-symptom", 1 << 20);
+    at_least("h-quotes-backslashes-1mib-log", 1 << 20);
+    at_least("h-long-node-1mib", 2 << 20); // the name twice: node= and host
+    at_least("h-many-keys-100000", 100_000 * 8);
+    at_least("h-nested-array-100000", 200_000);
+    // 100000 keys, and depth 500 really nested.
+    let many = a
+        .iter()
+        .find(|c| c.name == "h-many-keys-100000")
+        .map(|c| &c.record);
+    let keys = many
+        .map(|r| r.windows(2).filter(|w| w == b"\":").count())
+        .unwrap_or(0);
+    assert_eq!(keys, 100_000);
+    let nested = a
+        .iter()
+        .find(|c| c.name == "h-nested-array-500")
+        .map(|c| &c.record);
+    assert!(nested.is_some_and(|r| r.windows(500).any(|w| w.iter().all(|&b| b == b'['))));
+    let long = a
+        .iter()
+        .find(|c| c.name == "h-long-node-253")
+        .map(|c| c.record.clone());
+    let text = String::from_utf8(long.unwrap_or_default()).unwrap_or_default();
+    let host = text
+        .rsplit("\"host\":\"")
+        .next()
+        .unwrap_or("")
+        .split('"')
+        .next()
+        .unwrap_or("");
+    assert_eq!(host.len(), 253, "h-long-node-253 host {host:?}");
+}
