@@ -168,13 +168,10 @@ fn run(carrying: Carrying) {
         );
         for (host_name, config) in hosts() {
             assert_eq!(config.effective().stack_size, 8192);
+            let per_record = config.instance_per_batch.is_some();
             let mut host = Host::new(&wasm, config).expect("module loads");
             let mut pages = Vec::new();
-            let rounds = if config.instance_per_batch.is_some() {
-                2
-            } else {
-                3
-            };
+            let rounds = if per_record { 2 } else { 3 };
             for round in 0..rounds {
                 let outcome = host.filter_json(FUNCTION, TAG, 0, 0, &record);
                 let ok = match &outcome {
