@@ -551,3 +551,40 @@ fn filter_json_into_allocates_nothing_per_record_in_steady_state() {
         assert_eq!(reply, record);
     }
 }
+
+#[test]
+fn ask_into_answers_from_one_reused_buffer() {
+    // The replay's explain instance: no per-record malloc/free, same answers
+    // as the faithful path, and memory that does not grow with the count.
+    let wasm = common::module_bytes();
+    let mut faithful = Host::new(&wasm, HostConfig::default()).unwrap();
+    let mut asked = Host::new(&wasm, HostConfig::default()).unwrap();
+    let own = "fargate-ip-10-1-2-3.eu-west-2.compute.internal";
+    let refusal = format!(
+        r#"{{"log":"E0912 01:02:03.456789       1 scraper.go:140] \"Failed to scrape node\" err=\"Get \\\"https://10.1.2.3:10250/metrics/resource\\\": dial tcp 10.1.2.3:10250: connect: connection refused\" node=\"{own}\"","kubernetes":{{"host":"{own}"}}}}"#
+    );
+    let big = format!(r#"{{"log":"{}"}}"#, "z".repeat(50_000));
+    let records = [refusal.as_str(), r#"{"log":"ordinary"}"#, big.as_str()];
+    let mut reply = Vec::new();
+    for record in records {
+        asked
+            .ask_into("explain_self_scrape", record.as_bytes(), &mut reply)
+            .unwrap();
+        let via_filter = faithful
+            .call_raw("explain_self_scrape", "t", 0, 0, record.as_bytes(), true)
+            .unwrap();
+        assert_eq!(reply, via_filter);
+    }
+    assert!(String::from_utf8_lossy(&reply).contains(r#""reason":"not_scrape_failure""#));
+    let pages = asked.memory_pages();
+    for i in 0..20_000 {
+        asked
+            .ask_into("explain_self_scrape", records[i % 3].as_bytes(), &mut reply)
+            .unwrap();
+    }
+    assert_eq!(asked.memory_pages(), pages);
+    assert!(matches!(
+        asked.ask_into("no_such_export", b"{}", &mut reply),
+        Err(Loss::FunctionNotFound(_))
+    ));
+}

@@ -264,6 +264,9 @@ pub struct Host {
     name: Vec<u8>,
     /// [`Host::stack_for_next_call`]: the interpreter stack of the next call.
     next_call_stack: Option<u32>,
+    /// [`Host::ask_into`]: a buffer the module allocated once (offset,
+    /// capacity), reused for every question.
+    ask_buffer: Option<(u32, usize)>,
     stats: HostStats,
     _runtime: Runtime,
 }
@@ -291,6 +294,7 @@ impl Host {
             calls_in_instance: 0,
             name: Vec::with_capacity(64),
             next_call_stack: None,
+            ask_buffer: None,
             stats: HostStats {
                 instances_created: 1,
                 ..HostStats::default()
@@ -394,6 +398,68 @@ impl Host {
     /// Fluent Bit never does this.
     pub fn stack_for_next_call(&mut self, bytes: u32) {
         self.next_call_stack = Some(bytes);
+    }
+
+    /// Not Fluent Bit's call path: for an instance that only answers
+    /// questions (`explain_self_scrape` for the replay's reasons), where the
+    /// four allocator calls per record of the faithful path would cost more
+    /// than the answer. The record goes NUL-terminated into one buffer the
+    /// module allocated with its malloc once (again only for a larger
+    /// record), the tag is `(0, 0)`, and the reply is copied into `reply`.
+    /// The instance is never replaced, whatever `instance_per_batch` says.
+    pub fn ask_into(
+        &mut self,
+        function: &str,
+        record: &[u8],
+        reply: &mut Vec<u8>,
+    ) -> Result<(), Loss> {
+        reply.clear();
+        self.stats.calls += 1;
+        let needed = record.len() + 1;
+        let offset = match self.ask_buffer {
+            Some((offset, capacity)) if capacity >= needed => offset,
+            _ => {
+                let capacity = needed.next_power_of_two().max(4096);
+                let offset = self.live.malloc(capacity);
+                if offset == 0 {
+                    self.stats.alloc_failures += 1;
+                    self.ask_buffer = None;
+                    return Err(Loss::Trap(format!(
+                        "allocate {capacity} bytes memory failed"
+                    )));
+                }
+                self.ask_buffer = Some((offset, capacity));
+                offset
+            }
+        };
+        if !self.live.write(offset, record) {
+            self.ask_buffer = None;
+            return Err(Loss::InvalidReturn);
+        }
+        let func = match nul_terminated(&mut self.name, function) {
+            Some(name) => self.live.lookup(name),
+            None => std::ptr::null_mut(),
+        };
+        if func.is_null() {
+            self.stats.functions_not_found += 1;
+            return Err(Loss::FunctionNotFound(function.to_string()));
+        }
+        let mut args = [0, 0, 0, 0, offset, record.len() as u32];
+        if !self.live.call(func, &mut args) {
+            let exception = self.live.exception().unwrap_or_default();
+            self.live.clear_exception();
+            self.stats.traps += 1;
+            return Err(Loss::Trap(exception));
+        }
+        match self.live.c_str_at(args[0]) {
+            Some(text) => reply.extend_from_slice(text),
+            None => {
+                self.live.clear_exception();
+                self.stats.invalid_returns += 1;
+                return Err(Loss::InvalidReturn);
+            }
+        }
+        Ok(())
     }
 
     /// Current linear memory size in 64 KiB pages (rounded up).

@@ -195,6 +195,39 @@ impl Live {
         offset as u32
     }
 
+    /// `wasm_runtime_module_malloc` of `size` bytes without a copy; 0 when it
+    /// failed.
+    pub(crate) fn malloc(&self, size: usize) -> u32 {
+        let mut native: *mut c_void = ptr::null_mut();
+        // SAFETY: `inst` is live; `native` is a valid out-pointer.
+        let offset =
+            unsafe { sys::wasm_runtime_module_malloc(self.inst, size as u64, &mut native) };
+        if native.is_null() { 0 } else { offset as u32 }
+    }
+
+    /// Writes `data` and a NUL at `offset` after checking the range lies in
+    /// linear memory; false when it does not.
+    pub(crate) fn write(&self, offset: u32, data: &[u8]) -> bool {
+        let size = data.len() as u64 + 1;
+        // SAFETY: `inst` is live.
+        if !unsafe { sys::wasm_runtime_validate_app_addr(self.inst, u64::from(offset), size) } {
+            // SAFETY: as above; validation failures set an exception.
+            unsafe { sys::wasm_runtime_clear_exception(self.inst) };
+            return false;
+        }
+        // SAFETY: `inst` is live and the range was validated just above.
+        unsafe {
+            let dst =
+                sys::wasm_runtime_addr_app_to_native(self.inst, u64::from(offset)).cast::<u8>();
+            if dst.is_null() {
+                return false;
+            }
+            ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len());
+            *dst.add(data.len()) = 0;
+        }
+        true
+    }
+
     /// `wasm_runtime_module_free` (a no-op for offset 0).
     pub(crate) fn free(&self, offset: u32) {
         if offset != 0 {
