@@ -1,0 +1,341 @@
+//! `selfscrape replay` under bad input: binary files, truncated gzip, lines
+//! over the 64 MiB limit, a directory, a missing file. Each time: a clear
+//! message naming the input, exit status 1, no panic, and the readable rest
+//! (before the bad part, and the inputs after it) still replayed: the own
+//! node's refusal dropped, everything else passed on byte for byte.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const OWN: &str = "fargate-ip-10-1-2-3.eu-west-2.compute.internal";
+
+/// An own-node refusal (dropped) as a Fluent Bit record line.
+fn own_refused() -> String {
+    format!(
+        r#"{{"log":"E1128 06:00:05.456789       1 scraper.go:149] \"Failed to scrape node\" err=\"Get \\\"https://10.1.2.3:10250/metrics/resource\\\": dial tcp 10.1.2.3:10250: connect: connection refused\" node=\"{OWN}\"","kubernetes":{{"host":"{OWN}"}}}}"#
+    )
+}
+
+/// An ordinary record line (kept), tagged so the output shows where it came from.
+fn keep(tag: &str) -> String {
+    format!(
+        r#"{{"log":"I1128 06:00:01.000001       1 serving.go:342] {tag}","kubernetes":{{"host":"{OWN}"}}}}"#
+    )
+}
+
+/// Two kept lines around one dropped line.
+fn good(tag: &str) -> String {
+    format!(
+        "{}\n{}\n{}\n",
+        keep(&format!("{tag}-a")),
+        own_refused(),
+        keep(&format!("{tag}-b"))
+    )
+}
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let p =
+            std::env::temp_dir().join(format!("selfscrape-badinput-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Dir(p)
+    }
+
+    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+impl Run {
+    fn lines(&self) -> Vec<String> {
+        String::from_utf8_lossy(&self.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+fn replay(inputs: &[&Path], stdin: &[u8]) -> Run {
+    common::module_bytes();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_selfscrape"));
+    cmd.arg("replay")
+        .arg("--wasm")
+        .arg(common::module_path())
+        .args(inputs)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn selfscrape");
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let run = Run {
+        code: out.status.code().expect("exited by a signal"),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        !run.stderr.contains("panicked") && !run.stderr.contains("internal error"),
+        "panic: {}",
+        run.stderr
+    );
+    run
+}
+
+/// stdout must be exactly these kept lines, in order.
+fn assert_kept(run: &Run, tags: &[&str]) {
+    let want: Vec<String> = tags.iter().map(|t| keep(t)).collect();
+    assert_eq!(run.lines(), want, "stderr:\n{}", run.stderr);
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+#[test]
+fn binary_files_are_reported_and_every_other_input_replayed() {
+    let d = Dir::new("binary");
+    let before = d.file("before.log", good("before").as_bytes());
+    // The module itself, random bytes without any newline, a PNG header.
+    let wasm = common::module_path();
+    let mut noise = Vec::with_capacity(1 << 20);
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    while noise.len() < 1 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let b = (x >> 24) as u8;
+        if b != b'\n' {
+            noise.push(b);
+        }
+    }
+    noise[0] = 0;
+    let random = d.file("random.bin", &noise);
+    let png = d.file(
+        "image.png",
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89",
+    );
+    let after = d.file("after.log", good("after").as_bytes());
+    let run = replay(
+        &[&before, &wasm, &random, &png, &after],
+        good("stdin").as_bytes(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // The good records: kept ones passed on, the own refusals dropped.
+    // Text lines of the binary files that happen to be UTF-8 are replayed as
+    // text (as Fluent Bit's tail would read them); everything from the good
+    // inputs is there, in order, and no own refusal came through.
+    let lines = run.lines();
+    let good_lines: Vec<&String> = lines.iter().filter(|l| l.contains("serving.go")).collect();
+    let want: Vec<String> = ["before-a", "before-b", "after-a", "after-b"]
+        .iter()
+        .map(|t| keep(t))
+        .collect();
+    assert_eq!(
+        good_lines,
+        want.iter().collect::<Vec<_>>(),
+        "{}",
+        run.stderr
+    );
+    assert!(!lines.iter().any(|l| l.contains("Failed to scrape node")));
+    for l in &lines {
+        let v: serde_json::Value = serde_json::from_str(l).expect("every output line is JSON");
+        assert!(v.is_object());
+    }
+    let e = &run.stderr;
+    assert!(e.contains("unreadable lines NOT replayed"), "{e}");
+    assert!(
+        e.contains(&format!(
+            "{}:1: contains NUL bytes (binary data?)",
+            wasm.display()
+        )),
+        "{e}"
+    );
+    assert!(e.contains("FAILED"), "{e}");
+    assert!(e.contains("2 dropped"), "{e}");
+
+    // Each binary file is named in its own run (the summary lists the first
+    // few unreadable lines only).
+    for (bin, line, what) in [
+        (&random, 1, "not UTF-8 (binary data?)"),
+        (&png, 1, "not UTF-8 (binary data?)"),
+    ] {
+        let run = replay(&[bin.as_path(), &after], b"");
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("{}:{line}: {what}", bin.display())),
+            "{}",
+            run.stderr
+        );
+        let lines = run.lines();
+        assert_eq!(lines[lines.len() - 2..], [keep("after-a"), keep("after-b")]);
+    }
+}
+
+#[test]
+fn truncated_gzip_replays_what_was_readable_and_the_inputs_after_it() {
+    let d = Dir::new("gzip");
+    let mut text = String::new();
+    for i in 0..2000 {
+        text.push_str(&keep(&format!("gz-{i}")));
+        text.push('\n');
+        if i % 100 == 0 {
+            text.push_str(&own_refused());
+            text.push('\n');
+        }
+    }
+    let gz = gzip(text.as_bytes());
+    for (name, cut) in [
+        ("in the header", 5),
+        ("in the middle", gz.len() / 2),
+        ("without its trailer", gz.len() - 4),
+    ] {
+        let f = d.file("cut.gz", &gz[..cut]);
+        let after = d.file("after.log", good("after").as_bytes());
+        let run = replay(&[&f, &after], b"");
+        assert_eq!(run.code, 1, "{name}: {}", run.stderr);
+        let lines = run.lines();
+        // A prefix of the gzip's kept records, then the next input's.
+        let n = lines.len() - 2;
+        let want: Vec<String> = (0..n).map(|i| keep(&format!("gz-{i}"))).collect();
+        assert_eq!(lines[..n], want[..], "{name}");
+        assert_eq!(lines[n..], [keep("after-a"), keep("after-b")], "{name}");
+        if cut > gz.len() / 4 {
+            assert!(n > 100, "{name}: only {n} lines replayed");
+        }
+        assert!(
+            run.stderr.contains(&format!("cannot read {}", f.display()))
+                && run.stderr.contains("truncated or corrupt gzip?"),
+            "{name}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("FAILED"), "{name}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn lines_over_64_mib_are_skipped_and_the_rest_replayed() {
+    let d = Dir::new("long");
+    let mut huge = Vec::with_capacity((65 << 20) + 256);
+    huge.extend_from_slice(b"{\"log\":\"");
+    huge.resize((64 << 20) + 64, b'x');
+    huge.extend_from_slice(b"\"}\n");
+    // Plain: good, too long, good; and the same gzipped (65 MiB of one byte
+    // compresses to little: a long line must not need a long file).
+    let mut plain = good("plain-1").into_bytes();
+    plain.extend_from_slice(&huge);
+    plain.extend_from_slice(good("plain-2").as_bytes());
+    let f = d.file("long.log", &plain);
+    let g = d.file("long.log.gz", &gzip(&plain));
+    drop(plain);
+    let run = replay(&[&f, &g], b"");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_kept(
+        &run,
+        &[
+            "plain-1-a",
+            "plain-1-b",
+            "plain-2-a",
+            "plain-2-b",
+            "plain-1-a",
+            "plain-1-b",
+            "plain-2-a",
+            "plain-2-b",
+        ],
+    );
+    for p in [&f, &g] {
+        assert!(
+            run.stderr.contains(&format!(
+                "{}:4: line longer than the 64 MiB limit",
+                p.display()
+            )),
+            "{}",
+            run.stderr
+        );
+    }
+    // On stdin too, and with no newline at the end.
+    let mut stdin = good("stdin").into_bytes();
+    stdin.extend_from_slice(&huge[..huge.len() - 1]);
+    let run = replay(&[], &stdin);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_kept(&run, &["stdin-a", "stdin-b"]);
+    assert!(
+        run.stderr.contains("line longer than the 64 MiB limit"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_directory_and_a_missing_file_fail_and_the_rest_is_replayed() {
+    let d = Dir::new("dir");
+    let first = d.file("first.log", good("first").as_bytes());
+    let sub = d.0.join("subdir");
+    std::fs::create_dir_all(&sub).unwrap();
+    let missing = d.0.join("missing.log");
+    let last = d.file("last.log", good("last").as_bytes());
+    let dash = Path::new("-");
+    let run = replay(
+        &[&first, &sub, &missing, dash, &last],
+        good("stdin").as_bytes(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_kept(
+        &run,
+        &[
+            "first-a", "first-b", "stdin-a", "stdin-b", "last-a", "last-b",
+        ],
+    );
+    let e = &run.stderr;
+    assert!(
+        e.contains(&format!("cannot read {}: is a directory", sub.display())),
+        "{e}"
+    );
+    assert!(
+        e.contains(&format!(
+            "cannot read {}: No such file or directory",
+            missing.display()
+        )),
+        "{e}"
+    );
+    assert!(e.contains("FAILED"), "{e}");
+}
+
+#[test]
+fn only_bad_inputs_fail_with_nothing_on_stdout() {
+    let d = Dir::new("allbad");
+    let missing = d.0.join("nope.log");
+    let cut = d.file("cut.gz", &gzip(good("x").as_bytes())[..12]);
+    let run = replay(&[&missing, &d.0, &cut], b"");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    assert!(run.stderr.contains("FAILED"), "{}", run.stderr);
+}
