@@ -12,6 +12,7 @@
 pub mod guest;
 pub mod rule;
 
+#[cfg(feature = "module")]
 mod abi;
 
 #[cfg(not(target_arch = "wasm32"))]
