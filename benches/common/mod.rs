@@ -1,0 +1,219 @@
+//! Shared by the benches: building what they measure from this checkout's
+//! sources, the workloads, small statistics.
+#![allow(dead_code)]
+
+pub mod workload;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// This checkout's target dir (honours `CARGO_TARGET_DIR`, as cargo does).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+/// The shipped module.
+pub fn module_path() -> PathBuf {
+    target_dir().join("wasm32-unknown-unknown/release/selfscrape_filter.wasm")
+}
+
+/// The passthrough comparator: the same crate built with `--features
+/// passthrough` into its own target dir.
+pub fn passthrough_path() -> PathBuf {
+    target_dir().join("passthrough/wasm32-unknown-unknown/release/selfscrape_filter.wasm")
+}
+
+/// The replay tool, release build.
+pub fn selfscrape_path() -> PathBuf {
+    target_dir().join("release/selfscrape")
+}
+
+/// Where the benches write their inputs and outputs.
+pub fn bench_dir() -> PathBuf {
+    let dir = target_dir().join("bench");
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        fail(&format!("cannot create {}: {e}", dir.display()));
+    }
+    dir
+}
+
+/// Stops the bench with a message (a bench is not a test: no panic noise).
+pub fn fail(message: &str) -> ! {
+    eprintln!("bench: {message}");
+    std::process::exit(1);
+}
+
+fn cargo(args: &[&str]) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("bench: cargo {}", args.join(" "));
+    let status = Command::new(&cargo)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        Ok(s) => fail(&format!("`cargo {}` failed ({s})", args.join(" "))),
+        Err(e) => fail(&format!("cannot run {cargo}: {e}")),
+    }
+}
+
+/// Builds from this checkout's sources (a no-op when up to date): the module,
+/// the passthrough module, and with `replay_tool` the release `selfscrape`.
+/// `SELFSCRAPE_BENCH_NO_BUILD=1` skips it (the files must then exist).
+pub fn build(replay_tool: bool) {
+    if std::env::var_os("SELFSCRAPE_BENCH_NO_BUILD").is_none() {
+        cargo(&[
+            "build",
+            "--release",
+            "--lib",
+            "--target",
+            "wasm32-unknown-unknown",
+        ]);
+        let passthrough_dir = target_dir().join("passthrough");
+        let passthrough_dir = passthrough_dir.to_string_lossy();
+        cargo(&[
+            "build",
+            "--release",
+            "--lib",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--features",
+            "passthrough",
+            "--target-dir",
+            &passthrough_dir,
+        ]);
+        if replay_tool {
+            cargo(&["build", "--release", "--bin", "selfscrape"]);
+        }
+    }
+    let mut needed = vec![module_path(), passthrough_path()];
+    if replay_tool {
+        needed.push(selfscrape_path());
+    }
+    for path in needed {
+        if !path.is_file() {
+            fail(&format!(
+                "{} is missing (run scripts/bench)",
+                path.display()
+            ));
+        }
+    }
+}
+
+pub fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", path.display())))
+}
+
+/// A clock for timing code on a shared machine: this thread's CPU time in
+/// nanoseconds (`CLOCK_THREAD_CPUTIME_ID`), so time spent descheduled while
+/// others build does not count. Elsewhere than 64-bit Linux: wall time.
+#[derive(Clone, Copy)]
+pub struct Clock(u64);
+
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+fn thread_cpu_ns() -> u64 {
+    #[repr(C)]
+    struct Timespec {
+        tv_sec: i64,
+        tv_nsec: i64,
+    }
+    unsafe extern "C" {
+        fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
+    }
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut ts = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec (two 64-bit fields on
+    // 64-bit Linux) and the clock id is a constant the kernel knows.
+    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        fail("clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    }
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+fn thread_cpu_ns() -> u64 {
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+impl Clock {
+    pub fn now() -> Clock {
+        Clock(thread_cpu_ns())
+    }
+
+    /// Nanoseconds since `self`.
+    pub fn elapsed_ns(self) -> f64 {
+        thread_cpu_ns().saturating_sub(self.0) as f64
+    }
+
+    /// What the clock measures, for the report.
+    pub const fn what() -> &'static str {
+        if cfg!(all(target_os = "linux", target_pointer_width = "64")) {
+            "thread CPU time (CLOCK_THREAD_CPUTIME_ID)"
+        } else {
+            "wall time"
+        }
+    }
+}
+
+/// The median (mean of the middle two for an even count); NaN when empty.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+pub fn min_max(values: &[f64]) -> (f64, f64) {
+    values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        })
+}
+
+/// Rounds from `SELFSCRAPE_BENCH_ROUNDS`, else `default`.
+pub fn rounds(default: usize) -> usize {
+    std::env::var("SELFSCRAPE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(default)
+}
+
+/// The machine, for the report: `nproc`, CPU model, load.
+pub fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map_or("unknown CPU", |(_, m)| m.trim())
+        .to_string();
+    let mhz = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("cpu MHz"))
+        .and_then(|l| l.split_once(':'))
+        .map_or(String::new(), |(_, m)| format!(" @ {} MHz", m.trim()));
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
+    format!("{cpus} CPUs, {model}{mhz}; load average {load}")
+}

@@ -1,0 +1,195 @@
+//! `selfscrape replay` end to end: generates the mixed workload (200k records
+//! of ~1 KiB, one in 50 a metrics-server failed scrape) as an NDJSON file in
+//! Fluent Bit's compact JSON form, then times the release binary over it
+//! (reading and parsing, the WAMR host, writing the kept records to a file,
+//! the summary). The tool makes two module calls per record: the filter
+//! (`drop_self_scrape`) and `explain_self_scrape` for the summary.
+//!
+//! Reports the median over runs of wall time, CPU time (user + system of the
+//! child) and records per second. Prints, asserts nothing.
+//! `cargo bench --bench replay`; environment: `SELFSCRAPE_BENCH_ROUNDS`
+//! (runs, default 3), `SELFSCRAPE_BENCH_RECORDS` (default 200000),
+//! `SELFSCRAPE_BENCH_NO_BUILD=1`.
+
+#[cfg(not(target_arch = "wasm32"))]
+mod common;
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    bench::main();
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod bench {
+    use super::common::{self, fail, median, min_max, workload};
+    use selfscrape_filter::rule::{self, Scratch};
+    use std::fs::File;
+    use std::io::{BufWriter, Write};
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+
+    /// The throughput target of the performance issue, records per second.
+    const TARGET: f64 = 100_000.0;
+
+    /// User + system CPU seconds of this process's waited-for children
+    /// (`cutime` + `cstime` of /proc/self/stat).
+    fn children_cpu_seconds(ticks_per_second: f64) -> f64 {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        // Fields after the command name (which is in parentheses): state is
+        // field 3, cutime 16 and cstime 17.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let tick = |i: usize| {
+            fields
+                .get(i - 3)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(f64::NAN)
+        };
+        (tick(16) + tick(17)) / ticks_per_second
+    }
+
+    fn clock_ticks() -> f64 {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100.0)
+    }
+
+    pub fn main() {
+        common::build(true);
+        let runs = common::rounds(3);
+        let n = std::env::var("SELFSCRAPE_BENCH_RECORDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(200_000usize);
+        let dir = common::bench_dir();
+        let input = dir.join(format!("replay-mixed-{n}.ndjson"));
+        let output = dir.join("replay-kept.ndjson");
+
+        let records = workload::mixed(n, workload::MIXED_SEED);
+        let mut scratch = Scratch::new();
+        let expected_kept = records
+            .iter()
+            .filter(|r| !rule::evaluate(&r.json, &mut scratch).drops())
+            .count();
+        let mut bytes = 0usize;
+        {
+            let file = File::create(&input)
+                .unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", input.display())));
+            let mut out = BufWriter::new(file);
+            for r in &records {
+                bytes += r.json.len() + 1;
+                let written = out.write_all(&r.json).and_then(|()| out.write_all(b"\n"));
+                if let Err(e) = written {
+                    fail(&format!("cannot write {}: {e}", input.display()));
+                }
+            }
+            if let Err(e) = out.flush() {
+                fail(&format!("cannot write {}: {e}", input.display()));
+            }
+        }
+        drop(records);
+
+        let tool = common::selfscrape_path();
+        let ticks = clock_ticks();
+        println!("## selfscrape replay, end to end");
+        println!();
+        println!("machine: {}", common::machine());
+        println!(
+            "input: {} ({n} records, {bytes} bytes, {:.0} bytes/line); output to {}",
+            input.display(),
+            bytes as f64 / n as f64,
+            output.display()
+        );
+        println!(
+            "command: {} replay {} > {}",
+            tool.display(),
+            input.display(),
+            output.display()
+        );
+        let mut walls = Vec::new();
+        let mut cpus = Vec::new();
+        let mut summary = String::new();
+        for run in 0..runs {
+            let out = File::create(&output)
+                .unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", output.display())));
+            let cpu0 = children_cpu_seconds(ticks);
+            let t = Instant::now();
+            let result = Command::new(&tool)
+                .arg("replay")
+                .arg(&input)
+                .stdin(Stdio::null())
+                .stdout(out)
+                .stderr(Stdio::piped())
+                .output()
+                .unwrap_or_else(|e| fail(&format!("cannot run {}: {e}", tool.display())));
+            let wall = t.elapsed().as_secs_f64();
+            let cpu = children_cpu_seconds(ticks) - cpu0;
+            if !result.status.success() {
+                fail(&format!(
+                    "selfscrape replay failed ({}):\n{}",
+                    result.status,
+                    String::from_utf8_lossy(&result.stderr)
+                ));
+            }
+            summary = String::from_utf8_lossy(&result.stderr).into_owned();
+            eprintln!(
+                "bench: run {}/{runs}: {wall:.2}s wall, {cpu:.2}s CPU, {:.0} records/s",
+                run + 1,
+                n as f64 / wall
+            );
+            walls.push(wall);
+            cpus.push(cpu);
+        }
+        let kept = std::fs::read(&output)
+            .map(|b| b.iter().filter(|&&c| c == b'\n').count())
+            .unwrap_or(0);
+        let wall = median(&walls);
+        let cpu = median(&cpus);
+        let (wlo, whi) = min_max(&walls);
+        let rate = n as f64 / wall;
+        println!();
+        println!(
+            "| runs | wall s (median, range) | CPU s user+sys (median) | records/s (wall) | records/s per CPU second | MB/s in |"
+        );
+        println!("|---:|---:|---:|---:|---:|---:|");
+        println!(
+            "| {runs} | {wall:.2} ({wlo:.2} .. {whi:.2}) | {cpu:.2} | {rate:.0} | {:.0} | {:.1} |",
+            n as f64 / cpu,
+            bytes as f64 / wall / 1e6
+        );
+        println!();
+        println!(
+            "throughput target >= {TARGET:.0} records/s: {}",
+            if rate >= TARGET {
+                "met".to_string()
+            } else {
+                format!("NOT met, {:.1}% short", 100.0 * (1.0 - rate / TARGET))
+            }
+        );
+        println!(
+            "two module calls per record (drop_self_scrape, then explain_self_scrape for the summary): {:.2} us of wall per record",
+            1e6 * wall / n as f64
+        );
+        println!(
+            "kept records written: {kept} (the native core keeps {expected_kept}){}",
+            if kept == expected_kept {
+                ""
+            } else {
+                " MISMATCH"
+            }
+        );
+        println!();
+        println!("summary (stderr of the last run):");
+        println!();
+        for line in summary.lines() {
+            println!("    {line}");
+        }
+    }
+}
