@@ -154,6 +154,23 @@ impl Clock {
         thread_cpu_ns().saturating_sub(self.0) as f64
     }
 
+    /// What one `now()` plus one `elapsed_ns()` cost, in nanoseconds of this
+    /// clock (the smallest of several batches), to subtract from timings
+    /// that read the clock once per run of records.
+    pub fn pair_cost_ns() -> f64 {
+        (0..7)
+            .map(|_| {
+                let outer = Clock::now();
+                let mut sink = 0.0;
+                for _ in 0..10_000 {
+                    sink += Clock::now().elapsed_ns();
+                }
+                std::hint::black_box(sink);
+                outer.elapsed_ns() / 10_000.0
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
+
     /// What the clock measures, for the report.
     pub const fn what() -> &'static str {
         if cfg!(all(target_os = "linux", target_pointer_width = "64")) {
