@@ -1,0 +1,63 @@
+//! The JavaScript face of [`crate::Session`] (wasm32 only). Strings in,
+//! JSON text out; no logic of its own.
+
+use wasm_bindgen::prelude::*;
+
+/// One replay of a pasted or dropped text.
+#[wasm_bindgen]
+pub struct Playground(crate::Session);
+
+#[wasm_bindgen]
+impl Playground {
+    /// See [`crate::Session::new`].
+    #[wasm_bindgen(constructor)]
+    pub fn new(node: &str, klog_year: i32, price: f64) -> Playground {
+        Playground(crate::Session::new(node, i64::from(klog_year), price))
+    }
+
+    /// Whole lines in; a JSON array of rows out.
+    pub fn feed(&mut self, text: &str) -> String {
+        crate::rows_json(&self.0.feed(text))
+    }
+
+    /// End of input; the rows of CRI partial groups still open.
+    pub fn finish(&mut self) -> String {
+        crate::rows_json(&self.0.finish())
+    }
+
+    /// The price of the savings estimate, USD per GB.
+    pub fn set_price(&mut self, price: f64) {
+        self.0.set_price(price);
+    }
+
+    /// The summary exactly as `selfscrape replay` prints it.
+    pub fn summary_text(&self) -> String {
+        self.0.summary_text()
+    }
+
+    /// The summary's figures, as JSON.
+    pub fn summary_json(&self) -> String {
+        self.0.summary_json().to_string()
+    }
+}
+
+/// A CloudWatch JSON document as NDJSON lines, or `undefined`.
+#[wasm_bindgen]
+pub fn expand_document(text: &str) -> Option<String> {
+    crate::expand_document(text)
+}
+
+/// Every reason code with its verdict and description, as JSON.
+#[wasm_bindgen]
+pub fn reasons() -> String {
+    let all: Vec<serde_json::Value> = crate::rule::Reason::all()
+        .map(|r| {
+            serde_json::json!({
+                "code": r.code(),
+                "verdict": if r.drops() { "drop" } else { "keep" },
+                "describe": r.describe(),
+            })
+        })
+        .collect();
+    serde_json::Value::Array(all).to_string()
+}
