@@ -437,6 +437,54 @@ fn is_document_with_events(rest: &Map<String, Value>) -> bool {
     rest.keys().all(|k| KEYS.contains(&k.as_str()))
 }
 
+/// A sample log of the repository (examples/), for the page's "load a
+/// sample" menu: made-up logs in the real shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    /// The file name.
+    pub name: &'static str,
+    /// The pod's node for files whose lines do not carry it (empty otherwise).
+    pub node: &'static str,
+    /// The lines.
+    pub text: &'static str,
+}
+
+macro_rules! samples {
+    ($($name:literal),* $(,)?) => {
+        [$((
+            $name,
+            include_str!(concat!("../../examples/", $name)),
+            include_str!(concat!("../../examples/", $name, ".expect")),
+        )),*]
+    };
+}
+
+/// Every sample of examples/, with the node its `.expect` file names.
+pub fn samples() -> Vec<Sample> {
+    let files = samples!(
+        "v0.7-cri.log",
+        "cluster-mixed.ndjson",
+        "v0.6-sidecar.log",
+        "v0.5-docker.log",
+        "v0.4-sidecar.log",
+        "v0.7-json.ndjson",
+        "v0.7-port10250-cri.log",
+        "fargate-router.ndjson",
+    );
+    files
+        .into_iter()
+        .map(|(name, text, expect)| {
+            let node = expect
+                .lines()
+                .find_map(|l| l.strip_prefix('#')?.trim().strip_prefix("node:"))
+                .map(str::trim)
+                .filter(|n| *n != "-")
+                .unwrap_or("");
+            Sample { name, node, text }
+        })
+        .collect()
+}
+
 /// Rows as a JSON array text.
 pub fn rows_json(rows: &[Row]) -> String {
     Value::Array(rows.iter().map(Row::to_json).collect()).to_string()
@@ -533,6 +581,17 @@ mod own_tests {
         assert_eq!(a[0].judgement.as_ref().unwrap().reason, Reason::Ambiguous);
         assert_eq!(one.summary().partial_lines, 1);
         assert_eq!(one.summary_text(), two.summary_text());
+    }
+
+    #[test]
+    fn samples_carry_their_nodes() {
+        let all = samples();
+        assert_eq!(all.len(), 8);
+        let cri = all.iter().find(|s| s.name == "v0.7-cri.log").unwrap();
+        assert_eq!(cri.node, NODE);
+        assert!(cri.text.contains("connection refused"));
+        let mixed = all.iter().find(|s| s.name == "cluster-mixed.ndjson").unwrap();
+        assert_eq!(mixed.node, "");
     }
 
     #[test]

@@ -61,3 +61,13 @@ pub fn reasons() -> String {
         .collect();
     serde_json::Value::Array(all).to_string()
 }
+
+/// The repository's sample logs: `[{"name","node","text"}]`.
+#[wasm_bindgen]
+pub fn samples() -> String {
+    let all: Vec<serde_json::Value> = crate::samples()
+        .into_iter()
+        .map(|s| serde_json::json!({"name": s.name, "node": s.node, "text": s.text}))
+        .collect();
+    serde_json::Value::Array(all).to_string()
+}
