@@ -568,6 +568,7 @@ mod bench {
         println!("## selfscrape filter benchmark");
         println!();
         println!("machine: {}", common::machine());
+        println!("sources: {}", common::source_state());
         let pair = *CLOCK_PAIR_NS.get_or_init(Clock::pair_cost_ns);
         println!(
             "clock: {}; reading it twice costs {pair:.0} ns, subtracted once per run of same-class records",
@@ -653,9 +654,70 @@ mod bench {
             "notes: explain_self_scrape is what `selfscrape replay` calls on every record after the filter; its reply is a small JSON object of the module's (the passthrough returns the input). Native core = rule::explain."
         );
 
+        size_sweep(&mut subjects, rounds.min(5));
+
         let module = common::read(&common::module_path());
         let passthrough = common::read(&common::passthrough_path());
         stack_report(&module, &passthrough, &workloads);
+    }
+
+    /// The fast path against record size: plain records (no kubernetes map,
+    /// no refusal) of fixed sizes, with log-like words (which often share 8
+    /// bytes with the refusal text: "connection") or with random letters; a
+    /// least-squares line through the medians splits the cost into a fixed
+    /// part and a part per KiB.
+    fn size_sweep(subjects: &mut [Subject], rounds: usize) {
+        const SIZES: [usize; 5] = [256, 512, 1024, 2048, 4096];
+        for (words, filler) in [(false, "random letters"), (true, "log words")] {
+            let workloads: Vec<Workload> = SIZES
+                .iter()
+                .map(|&len| {
+                    Workload::new(
+                        "plain records",
+                        workload::plain(5_000, len, workload::MIXED_SEED ^ len as u64, words),
+                    )
+                })
+                .collect();
+            let results = measure(subjects, DROP, &workloads, rounds);
+            for (j, s) in subjects.iter().enumerate().filter(|(_, s)| s.filters) {
+                println!();
+                println!(
+                    "### {DROP}, {}, fast path against record size: `log` of {filler}, 5000 records per size, {rounds} rounds",
+                    s.name
+                );
+                println!();
+                println!(
+                    "| record bytes | passthrough ns/rec | module ns/rec | module - passthrough ns/rec | native core ns/rec |"
+                );
+                println!("|---:|---:|---:|---:|---:|");
+                let mut points = Vec::new();
+                for (len, per_subject) in SIZES.iter().zip(&results) {
+                    let r = &per_subject[j];
+                    let diff = median(&r.diff[0]);
+                    points.push((*len as f64, diff));
+                    println!(
+                        "| {len} | {:.0} | {:.0} | {diff:+.0} | {:.0} |",
+                        median(&r.pass[0]),
+                        median(&r.module[0]),
+                        median(&r.native[0]),
+                    );
+                }
+                let n = points.len() as f64;
+                let (sx, sy) = points
+                    .iter()
+                    .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+                let (mx, my) = (sx / n, sy / n);
+                let sxx: f64 = points.iter().map(|(x, _)| (x - mx) * (x - mx)).sum();
+                let sxy: f64 = points.iter().map(|(x, y)| (x - mx) * (y - my)).sum();
+                let slope = sxy / sxx;
+                println!();
+                println!(
+                    "fit: module - passthrough ~ {:+.0} ns + {:.0} ns per KiB of record",
+                    my - slope * mx,
+                    slope * 1024.0
+                );
+            }
+        }
     }
 
     /// Rounds of all subjects interleaved (their order rotates per round),

@@ -101,6 +101,7 @@ mod bench {
         println!("## selfscrape replay, end to end");
         println!();
         println!("machine: {}", common::machine());
+        println!("sources: {}", common::source_state());
         println!(
             "input: {} ({n} records, {bytes} bytes, {:.0} bytes/line); output to {}",
             input.display(),

@@ -213,6 +213,32 @@ pub fn rounds(default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// Which sources were measured: the commit, and whether `src/` or
+/// `Cargo.toml` had uncommitted changes (the benches build the working tree).
+pub fn source_state() -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "--short", "HEAD"]) {
+        Some(commit) => {
+            let dirty = git(&["status", "--porcelain", "--", "src", "Cargo.toml"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("commit {commit} plus uncommitted changes in src/ or Cargo.toml")
+            } else {
+                format!("commit {commit}")
+            }
+        }
+        None => "unknown (no git)".to_string(),
+    }
+}
+
 /// The machine, for the report: `nproc`, CPU model, load.
 pub fn machine() -> String {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());

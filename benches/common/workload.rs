@@ -870,3 +870,48 @@ pub fn scrape_only(n: usize, seed: u64) -> Vec<Record> {
         })
         .collect()
 }
+
+/// `n` records of exactly `len` bytes of JSON (for `len` >= 64) with no
+/// kubernetes map, to see how the cost grows with size. The `log` is words
+/// of log text (`words`: "connection", "timeout", numbers...) or random
+/// letters and spaces, which share no 8 bytes with the refusal text.
+pub fn plain(n: usize, len: usize, seed: u64, words: bool) -> Vec<Record> {
+    let mut rng = Rng::new(seed);
+    let mut clock = Clock {
+        ns: START_SEC * 1_000_000_000,
+    };
+    (0..n)
+        .map(|_| {
+            clock.advance(&mut rng);
+            let head = format!(
+                "{{\"time\":\"{}\",\"stream\":\"stdout\",\"_p\":\"F\",\"log\":\"",
+                clock.rfc3339()
+            );
+            let room = len.saturating_sub(head.len() + 2);
+            let mut log = String::with_capacity(room + 16);
+            while log.len() < room {
+                if !log.is_empty() {
+                    log.push(' ');
+                }
+                if !words {
+                    let k = rng.range(2, 9) as usize;
+                    log.extend((0..k).map(|_| (b'a' + rng.below(26) as u8) as char));
+                } else if rng.chance(20) {
+                    log.push_str(&rng.below(100_000).to_string());
+                } else {
+                    let w: &&str = rng.pick(WORDS);
+                    log.push_str(w);
+                }
+            }
+            log.truncate(room);
+            let json = format!("{head}{log}\"}}").into_bytes();
+            Record {
+                tag: "kube.var.log.containers.plain".into(),
+                sec: clock.sec() as u32,
+                nsec: clock.nsec() as u32,
+                json,
+                kind: Kind::App,
+            }
+        })
+        .collect()
+}
