@@ -590,7 +590,10 @@ mod own_tests {
         let cri = all.iter().find(|s| s.name == "v0.7-cri.log").unwrap();
         assert_eq!(cri.node, NODE);
         assert!(cri.text.contains("connection refused"));
-        let mixed = all.iter().find(|s| s.name == "cluster-mixed.ndjson").unwrap();
+        let mixed = all
+            .iter()
+            .find(|s| s.name == "cluster-mixed.ndjson")
+            .unwrap();
         assert_eq!(mixed.node, "");
     }
 
