@@ -80,6 +80,10 @@ struct Tally {
     unsafe_drops: u64,
     /// Reference drops the module keeps (checked for Fluent Bit records only).
     missed_drops: u64,
+    /// Calls to mark/explain (every third Fluent Bit record), and the ones
+    /// that disagreed with the drop export or were lost.
+    side_calls: u64,
+    side_failures: u64,
     report: String,
 }
 
@@ -103,6 +107,62 @@ impl Tally {
         self.check_call(host, record, true, both_ways);
     }
 
+    /// The dry run and the explanation of a Fluent Bit record agree with
+    /// the drop export's verdict, without a trap: `mark_self_scrape` returns
+    /// the record unchanged, or with `"self_scrape":true` appended when
+    /// dropped; `explain_self_scrape` says "drop" exactly then.
+    fn check_mark_and_explain(&mut self, host: &mut Host, record: &[u8], dropped: bool) {
+        self.side_calls += 2;
+        match host.call_raw("mark_self_scrape", TAG, 0, 0, record, true) {
+            Ok(out) => {
+                let want = if dropped {
+                    let close = record.iter().rposition(|&b| b == b'}').unwrap_or(0);
+                    let head = &record[..close];
+                    let mut w = head.to_vec();
+                    if head.iter().rev().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                        w.push(b',');
+                    }
+                    w.extend_from_slice(b"\"self_scrape\":true}");
+                    w
+                } else {
+                    record.to_vec()
+                };
+                if out != want {
+                    self.side_failures += 1;
+                    self.note(
+                        &format!("mark_self_scrape replied {}", excerpt(&out)),
+                        record,
+                    );
+                }
+            }
+            Err(loss) => {
+                self.traps += u64::from(matches!(loss, selfscrape_filter::host::Loss::Trap(_)));
+                self.side_failures += 1;
+                self.note(&format!("mark_self_scrape LOST ({loss})"), record);
+            }
+        }
+        match host.call_raw("explain_self_scrape", TAG, 0, 0, record, true) {
+            Ok(out) => {
+                let verdict = serde_json::from_slice::<Value>(&out)
+                    .ok()
+                    .and_then(|v| v.get("verdict").and_then(Value::as_str).map(str::to_string));
+                let want = if dropped { "drop" } else { "keep" };
+                if verdict.as_deref() != Some(want) {
+                    self.side_failures += 1;
+                    self.note(
+                        &format!("explain_self_scrape replied {}", excerpt(&out)),
+                        record,
+                    );
+                }
+            }
+            Err(loss) => {
+                self.traps += u64::from(matches!(loss, selfscrape_filter::host::Loss::Trap(_)));
+                self.side_failures += 1;
+                self.note(&format!("explain_self_scrape LOST ({loss})"), record);
+            }
+        }
+    }
+
     /// `nul`: JSON mode (NUL-terminated input); false: msgpack mode's call.
     fn check_call(&mut self, host: &mut Host, record: &[u8], nul: bool, both_ways: bool) {
         self.cases += 1;
@@ -117,6 +177,10 @@ impl Tally {
                 self.note(&format!("LOST ({loss})"), record);
             }
             Ok(reply) => {
+                let sample = both_ways && self.cases % 3 == 0;
+                if sample && (unchanged(record, &reply) || reply.is_empty()) {
+                    self.check_mark_and_explain(host, record, reply.is_empty());
+                }
                 if unchanged(record, &reply) {
                     self.kept += 1;
                     if both_ways && reference::drops(record) {
@@ -141,7 +205,7 @@ impl Tally {
     fn finish(self) {
         println!(
             "fuzz {}: {} cases ({} kept, {} dropped); traps {}, other losses {}, altered keeps {}, \
-             unsafe drops {}, missed drops {}",
+             unsafe drops {}, missed drops {}; mark/explain calls {}, disagreements {}",
             self.family,
             self.cases,
             self.kept,
@@ -150,13 +214,16 @@ impl Tally {
             self.other_losses,
             self.altered_keeps,
             self.unsafe_drops,
-            self.missed_drops
+            self.missed_drops,
+            self.side_calls,
+            self.side_failures
         );
         let bad = self.traps
             + self.other_losses
             + self.altered_keeps
             + self.unsafe_drops
-            + self.missed_drops;
+            + self.missed_drops
+            + self.side_failures;
         assert!(
             bad == 0,
             "fuzz {}: {bad} failures:\n{}",
