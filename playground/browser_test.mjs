@@ -9,6 +9,7 @@ import { chromium } from "playwright-core";
 import { readFileSync, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { gzipSync } from "node:zlib";
 
 const [distArg, examplesArg, replaySummaryArg] = process.argv.slice(2);
 if (!distArg || !examplesArg) {
@@ -160,6 +161,23 @@ try {
   check(JSON.stringify(cw) === JSON.stringify(cwWant), "CloudWatch JSON export: one row per event, verdicts of the .expect file", cw);
   const nodes = await page.$eval("#nodes", (n) => n.textContent);
   check(nodes.includes("Own node from kubernetes.host:"), "own nodes taken from kubernetes.host are listed", nodes);
+
+  // 3b. The same records as a gzip file (decompressed by the browser).
+  await page.evaluate(() => { document.body.dataset.state = "file-chosen"; });
+  await page.setInputFiles("#file", {
+    name: "cluster-mixed.ndjson.gz",
+    mimeType: "application/gzip",
+    buffer: gzipSync(Buffer.from(mixedLines.join("\n") + "\n")),
+  });
+  await page.waitForSelector("body[data-state=done]", { timeout: 60000 });
+  const gz = await page.$$eval("#rows tr", (trs) =>
+    trs.map((tr) => `${tr.children[1].textContent} ${tr.querySelector(".reason-code")?.textContent ?? ""}`),
+  );
+  check(
+    JSON.stringify(gz) === JSON.stringify(mixedExpect.verdicts.map((e) => `${e.v} ${e.code}`)),
+    "gzip file: decompressed, verdicts of the .expect file",
+    gz,
+  );
 
   // 4. 100k lines from a dropped-in file: processed in chunks with a progress
   //    bar, the page answering in between.

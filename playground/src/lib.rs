@@ -399,11 +399,16 @@ impl Session {
 /// How the summary names the pasted input in its examples.
 const INPUT: &str = "input";
 
-/// A whole CloudWatch JSON document (`aws logs filter-log-events` or
-/// `get-log-events` output: `{"events":[...]}`, or a bare array of events or
-/// records) as one compact JSON line per element, which the line parser then
-/// unwraps like `jq -c '.events[]'` output. `None` when the text is not such
-/// a document (NDJSON, CRI, klog ...: those are read line by line).
+/// A whole CloudWatch JSON document as lines for the line parser, or `None`
+/// when the text is not one (NDJSON, CRI, klog ...: read line by line):
+///
+/// - `aws logs filter-log-events` / `get-log-events` output,
+///   `{"events":[...]}`, or a bare array of events or records: one compact
+///   JSON line per element, which the parser unwraps like `jq -c '.events[]'`
+///   output;
+/// - a Logs Insights export (an array of rows with `@message`): each row's
+///   `@message`, the text the CloudWatch output had sent (a record's JSON,
+///   or a raw line).
 pub fn expand_document(text: &str) -> Option<String> {
     let trimmed = text.trim_start();
     if !trimmed.starts_with('{') && !trimmed.starts_with('[') {
@@ -419,7 +424,12 @@ pub fn expand_document(text: &str) -> Option<String> {
     };
     let mut out = String::with_capacity(text.len());
     for item in items {
-        out.push_str(&item.to_string());
+        match item.get("@message") {
+            Some(Value::String(message)) => {
+                out.push_str(message.strip_suffix('\n').unwrap_or(message));
+            }
+            _ => out.push_str(&item.to_string()),
+        }
         out.push('\n');
     }
     Some(out)
@@ -623,5 +633,16 @@ mod own_tests {
             expand_document("[{\"log\":\"a\"}]").unwrap(),
             "{\"log\":\"a\"}\n"
         );
+        // A Logs Insights export: the messages themselves.
+        let insights = json!([
+            {"@timestamp": "2026-11-28 07:14:01.123", "@message": event["message"]},
+            {"@timestamp": "2026-11-28 07:14:02.000", "@message": "plain line\n"},
+        ]);
+        let lines = expand_document(&insights.to_string()).unwrap();
+        let mut s = Session::new("", 2026, 0.5);
+        let rows = s.feed(&lines);
+        assert_eq!(rows.len(), 2, "{lines}");
+        assert_eq!((rows[0].verdict(), rows[0].format), ("drop", "NDJSON"));
+        assert_eq!(rows[1].text, "{\"log\":\"plain line\"}");
     }
 }
