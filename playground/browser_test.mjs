@@ -69,7 +69,8 @@ const browser = await chromium.launch({
 const problems = [];
 const requests = [];
 try {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  // en-US: the page formats counts with the browser's locale.
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, locale: "en-US" });
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   page.on("console", (m) => {
     if (m.type() === "error") problems.push(`console error: ${m.text()}`);
@@ -206,7 +207,7 @@ try {
     bigSummary,
   );
   const counts = await page.$eval("#count-drop", (c) => c.textContent);
-  check(counts === `(${bigDrops.toLocaleString()})`, `large input: ${bigDrops} drops counted`, counts);
+  check(counts === `(${bigDrops.toLocaleString("en-US")})`, `large input: ${bigDrops} drops counted`, counts);
   const shownRows = await page.$$eval("#rows tr", (trs) => trs.length);
   check(shownRows === 100, "large input: the table shows one page of 100 rows", shownRows);
   const fileNote = await page.$eval("#file-note", (n) => n.textContent);
