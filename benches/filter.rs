@@ -533,12 +533,14 @@ mod bench {
     /// A module under test.
     struct Subject {
         name: String,
+        /// The bytes measured (the file may be rebuilt meanwhile).
+        wasm: Vec<u8>,
         host: Host,
         /// Verified against the native core (false: the passthrough).
         filters: bool,
     }
 
-    fn subject(name: &str, path: &std::path::Path, filters: bool) -> (Subject, usize) {
+    fn subject(name: &str, path: &std::path::Path, filters: bool) -> Subject {
         let wasm = common::read(path);
         let host = host(&wasm, HostConfig::default(), name);
         for export in EXPORTS {
@@ -549,12 +551,12 @@ mod bench {
                 ));
             }
         }
-        let subject = Subject {
+        Subject {
             name: name.to_string(),
+            wasm,
             host,
             filters,
-        };
-        (subject, wasm.len())
+        }
     }
 
     pub fn main() {
@@ -580,27 +582,26 @@ mod bench {
         );
         // subjects[0]: the module; [1]: the passthrough; then any modules to
         // compare (SELFSCRAPE_BENCH_COMPARE=a.wasm,b.wasm), all interleaved.
-        let (module, msize) = subject("module", &common::module_path(), true);
-        let (passthrough, psize) = subject("passthrough", &common::passthrough_path(), false);
-        let mut subjects = vec![module, passthrough];
-        let mut sizes = vec![msize, psize];
+        let mut subjects = vec![
+            subject("module", &common::module_path(), true),
+            subject("passthrough", &common::passthrough_path(), false),
+        ];
         for path in std::env::var("SELFSCRAPE_BENCH_COMPARE")
             .unwrap_or_default()
             .split(',')
             .filter(|p| !p.is_empty())
         {
-            let (s, size) = subject(path, std::path::Path::new(path), true);
-            subjects.push(s);
-            sizes.push(size);
+            subjects.push(subject(path, std::path::Path::new(path), true));
         }
+        let (msize, psize) = (subjects[0].wasm.len(), subjects[1].wasm.len());
         println!(
             "module size: {} bytes ({:.1} KiB; target <= 256 KiB: {}); passthrough {psize} bytes",
             msize,
             msize as f64 / 1024.0,
             verdict(msize as f64, MAX_MODULE_BYTES as f64),
         );
-        for (s, size) in subjects.iter().zip(&sizes).skip(2) {
-            println!("compared: {} ({size} bytes)", s.name);
+        for s in subjects.iter().skip(2) {
+            println!("compared: {} ({} bytes)", s.name, s.wasm.len());
         }
 
         let t = Instant::now();
@@ -656,9 +657,7 @@ mod bench {
 
         size_sweep(&mut subjects, rounds.min(5));
 
-        let module = common::read(&common::module_path());
-        let passthrough = common::read(&common::passthrough_path());
-        stack_report(&module, &passthrough, &workloads);
+        stack_report(&subjects[0].wasm, &subjects[1].wasm, &workloads);
     }
 
     /// The fast path against record size: plain records (no kubernetes map,
