@@ -15,13 +15,17 @@ pub(crate) enum Failure<'e> {
 
 /// Classifies a Go error string of a failed kubelet request.
 pub(crate) fn classify(err: &[u8]) -> Failure<'_> {
-    // Through an HTTP proxy the refused dial is the proxy's, not the kubelet's.
-    let via_proxy = find(err, b"proxyconnect").is_some();
-    if let Some(before) = err.strip_suffix(&NEEDLE[..]).filter(|_| !via_proxy) {
-        if let Some(ip) =
-            rfind(before, b"dial tcp").and_then(|at| dialled_ip(before.get(at..)?, true))
-        {
-            return Failure::Refused { ip };
+    if let Some(before) = err.strip_suffix(&NEEDLE[..]) {
+        if let Some(at) = rfind(before, b"dial tcp") {
+            // Through an HTTP proxy (`proxyconnect tcp: dial tcp <proxy>`)
+            // the refused dial is the proxy's, not the kubelet's.
+            let via_proxy = before
+                .get(..at)
+                .is_some_and(|b| b.ends_with(b"proxyconnect tcp: "));
+            let ip = before.get(at..).and_then(|d| dialled_ip(d, true));
+            if let (Some(ip), false) = (ip, via_proxy) {
+                return Failure::Refused { ip };
+            }
         }
     }
     let ip = find(err, b"dial tcp")

@@ -20,13 +20,7 @@ pub(crate) enum Value<'a> {
     Other,
 }
 
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
-
-#[inline(always)]
-fn zero_bytes(x: u64) -> u64 {
-    x.wrapping_sub(LO) & !x & HI
-}
+use super::bytes::{splat, zero_bytes};
 
 /// Index of the first `"`, `\\` or control byte at or after `i`, eight bytes
 /// at a time.
@@ -34,9 +28,10 @@ fn zero_bytes(x: u64) -> u64 {
 fn find_string_stop(b: &[u8], mut i: usize) -> Option<usize> {
     while let Some(chunk) = b.get(i..i.wrapping_add(8)) {
         let w = u64::from_le_bytes(chunk.try_into().ok()?);
-        let m = zero_bytes(w ^ (LO * u64::from(b'"')))
-            | zero_bytes(w ^ (LO * u64::from(b'\\')))
-            | (w.wrapping_sub(LO * 0x20) & !w & HI);
+        // Below 0x20: `w - 0x20..` borrows into bit 7 of such a byte.
+        let m = zero_bytes(w ^ splat(b'"'))
+            | zero_bytes(w ^ splat(b'\\'))
+            | (w.wrapping_sub(splat(0x20)) & !w & splat(0x80));
         if m != 0 {
             return Some(i + (m.trailing_zeros() / 8) as usize);
         }
@@ -73,7 +68,7 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 }
 
 /// Containers nest at most this deep (64 words of bits): deeper is a doubt.
-const MAX_DEPTH: usize = 64 * 64;
+const MAX_DEPTH: usize = 64 * 8;
 
 /// Object-or-array flags of the open containers, one bit per level.
 struct Nesting {
@@ -281,6 +276,70 @@ pub(crate) fn members<'a>(
             Some(b',') => i = skip_ws(obj, i + 1),
             Some(b'}') => return finish(obj, i + 1, whole),
             _ => return Err(Malformed),
+        }
+    }
+}
+
+/// [`members`] over an object that a [`members`] walk has already checked:
+/// values are skipped by matching brackets, without the grammar checks.
+pub(crate) fn members_checked<'a>(obj: &'a [u8], mut f: impl FnMut(&'a [u8], Value<'a>)) {
+    let mut i = skip_ws(obj, 0) + 1;
+    loop {
+        i = skip_ws(obj, i);
+        if obj.get(i) != Some(&b'"') {
+            return;
+        }
+        let Ok(key_end) = string_end(obj, i + 1) else {
+            return;
+        };
+        let key = obj.get(i + 1..key_end).unwrap_or_default();
+        i = skip_ws(obj, key_end + 1) + 1;
+        let start = skip_ws(obj, i);
+        let Some(end) = skip_checked(obj, start) else {
+            return;
+        };
+        f(
+            key,
+            match obj.get(start) {
+                Some(b'"') => Value::Str(obj.get(start + 1..end - 1).unwrap_or_default()),
+                Some(b'{') => Value::Obj(obj.get(start..end).unwrap_or_default()),
+                _ => Value::Other,
+            },
+        );
+        i = skip_ws(obj, end) + 1;
+    }
+}
+
+/// The end of a checked value: strings by their quotes, containers by
+/// counting brackets outside strings, scalars up to a delimiter.
+fn skip_checked(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i)? {
+        b'"' => string_end(b, i + 1).ok().map(|e| e + 1),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match b.get(j)? {
+                    b'"' => j = string_end(b, j + 1).ok()?,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.checked_sub(1)?;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let n = b
+                .get(i..)?
+                .iter()
+                .take_while(|c| !matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+                .count();
+            Some(i + n)
         }
     }
 }

@@ -14,6 +14,7 @@
 //! has no string `kubernetes.host`, `kubernetes.pod_ip` compared with the
 //! dialled IP. Any doubt keeps the record.
 
+mod bytes;
 mod cause;
 mod json;
 mod reason;
@@ -256,15 +257,12 @@ fn find_candidates(record: &[u8]) -> Result<Found<'_>, Malformed> {
                 });
             }
             (_, _) if found.root.take(key, value) => {}
-            (_, Value::Obj(obj)) => {
+            // Only an object that mentions the message can be it (a cheap
+            // strided scan spares walking labels, payloads and the like).
+            (_, Value::Obj(obj)) if scan::mentions_scrape(obj) => {
                 let mut has_msg = false;
-                let walked = json::members(obj, true, |k, _| {
-                    has_msg = k == b"msg";
-                    !has_msg
-                });
-                if walked.is_err() {
-                    found.ambiguous = true;
-                } else if has_msg {
+                json::members_checked(obj, |k, _| has_msg |= k == b"msg");
+                if has_msg {
                     match found.objects.iter_mut().find(|o| o.is_none()) {
                         Some(slot) => *slot = Some(obj),
                         None => found.ambiguous = true,
@@ -288,7 +286,8 @@ fn own_node<'s>(
 ) -> Result<Own<'s>, Malformed> {
     let (mut host_raw, mut ip_raw, mut repeated) = (None, None, false);
     if let Some(obj) = kubernetes.filter(|o| !o.is_empty()) {
-        json::members(obj, true, |k, v| {
+        // Checked by the walk of the record that found it.
+        json::members_checked(obj, |k, v| {
             if let Value::Str(s) = v {
                 match k {
                     b"host" => repeated |= host_raw.replace(s).is_some(),
@@ -296,8 +295,7 @@ fn own_node<'s>(
                     _ => {}
                 }
             }
-            true
-        })?;
+        });
     }
     if repeated {
         return Err(Malformed);

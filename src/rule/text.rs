@@ -2,6 +2,8 @@
 //! has. The text is a decoded `log`/`message` value: maybe a container
 //! runtime's prefix, maybe a klog header, then the message, maybe a newline.
 
+use super::bytes::find2;
+
 /// What a line of text holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Message<'t> {
@@ -156,21 +158,7 @@ pub(crate) fn split_once<'a>(t: &'a [u8], sep: &[u8]) -> Option<(&'a [u8], &'a [
     Some((t.get(..at)?, t.get(at + sep.len()..)?))
 }
 
-/// Index of the first `needle` in `t`.
-pub(crate) fn find(t: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(0);
-    }
-    t.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Index of the last `needle` in `t`.
-pub(crate) fn rfind(t: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(t.len());
-    }
-    t.windows(needle.len()).rposition(|w| w == needle)
-}
+pub(crate) use super::bytes::{find, rfind};
 
 /// One `key=value` of klog's structured output. `quoted` values are Go
 /// string literals, still escaped (without the quotes).
@@ -193,7 +181,7 @@ pub(crate) fn pairs<'t>(mut t: &'t [u8], mut f: impl FnMut(Pair<'t>)) -> bool {
         if spaces == 0 {
             return false;
         }
-        let Some(eq) = t.iter().position(|&c| c == b'=') else {
+        let Some(eq) = find2(t, 0, b'=', b'=') else {
             return false;
         };
         let (key, rest) = t.split_at(eq);
@@ -235,11 +223,11 @@ pub(crate) fn pairs<'t>(mut t: &'t [u8], mut f: impl FnMut(Pair<'t>)) -> bool {
 fn go_string_end(body: &[u8]) -> Option<usize> {
     let mut i = 0;
     loop {
-        match body.get(i)? {
-            b'"' => return Some(i),
-            b'\\' => i += 2,
-            _ => i += 1,
+        let at = find2(body, i, b'"', b'\\')?;
+        if body.get(at) == Some(&b'"') {
+            return Some(at);
         }
+        i = at + 2;
     }
 }
 
@@ -252,12 +240,14 @@ pub(crate) fn go_unquote_into(body: &[u8], out: &mut Vec<u8>) -> bool {
         return false;
     }
     let mut i = 0;
-    while let Some(&c) = body.get(i) {
-        i += 1;
-        if c != b'\\' {
-            out.push(c);
-            continue;
+    loop {
+        // The run up to the next backslash, copied at once.
+        let at = find2(body, i, b'\\', b'\\').unwrap_or(body.len());
+        out.extend_from_slice(body.get(i..at).unwrap_or_default());
+        if at >= body.len() {
+            break;
         }
+        i = at + 1;
         let Some(&e) = body.get(i) else {
             return false;
         };
