@@ -7,42 +7,40 @@
 //! it is kept at the cost of this scan alone.
 //!
 //! WAMR interprets the module, so the scan is built to touch few bytes: it
-//! loads one 8-byte word every `stride` bytes, where `stride = len - 8 + 1`
-//! for the shortest needle. Any occurrence of a needle fully covers the word
-//! at the first probe offset at or after its start, and that word is one of
-//! the needle's first `stride` eight-byte windows. A 4096-entry table of
-//! their hashes rejects almost every probe with one multiply, one shift and
-//! one load; a hit is verified byte for byte.
+//! loads one 4-byte word every `stride` bytes, where `stride = len - 4 + 1`
+//! for the shortest needle (26 for the refusal). Any occurrence of a needle
+//! fully covers the word at the first probe offset at or after its start,
+//! and that word is one of the needle's first `stride` four-byte windows. A
+//! table of their hashes rejects almost every probe with one multiply, one
+//! shift and one load; a hit is verified byte for byte.
 
 /// What every droppable record contains.
 pub const NEEDLE: &[u8; 29] = b": connect: connection refused";
 
-const HASH_BITS: u32 = 12;
+/// Bytes per probe.
+const W: usize = 4;
 
 /// A set of needles and the table that finds them with strided probes.
-pub(crate) struct Finder {
+/// `BITS` sizes the table: 2^BITS bytes, false hits 1 in 2^BITS / windows.
+pub(crate) struct Finder<const BITS: u32, const SIZE: usize> {
     needles: &'static [&'static [u8]],
     stride: usize,
-    table: [u8; 1 << HASH_BITS],
+    table: [u8; SIZE],
 }
 
-const fn window(needle: &[u8], k: usize) -> u64 {
-    let mut w = [0u8; 8];
-    let mut i = 0;
-    while i < 8 {
-        w[i] = needle[k + i];
-        i += 1;
+const fn window(needle: &[u8], k: usize) -> u32 {
+    u32::from_le_bytes([needle[k], needle[k + 1], needle[k + 2], needle[k + 3]])
+}
+
+impl<const BITS: u32, const SIZE: usize> Finder<BITS, SIZE> {
+    #[inline(always)]
+    const fn hash(w: u32) -> usize {
+        (w.wrapping_mul(0x9E37_79B1) >> (32 - BITS)) as usize
     }
-    u64::from_le_bytes(w)
-}
 
-const fn hash(w: u64) -> usize {
-    (w.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - HASH_BITS)) as usize
-}
-
-impl Finder {
     /// Built at compile time; every needle is at least 8 bytes long.
-    const fn new(needles: &'static [&'static [u8]]) -> Finder {
+    const fn new(needles: &'static [&'static [u8]]) -> Self {
+        assert!(SIZE == 1 << BITS);
         let mut shortest = usize::MAX;
         let mut n = 0;
         while n < needles.len() {
@@ -51,13 +49,14 @@ impl Finder {
             }
             n += 1;
         }
-        let stride = shortest - 8 + 1;
-        let mut table = [0u8; 1 << HASH_BITS];
+        assert!(shortest >= 8);
+        let stride = shortest - W + 1;
+        let mut table = [0u8; SIZE];
         n = 0;
         while n < needles.len() {
             let mut k = 0;
             while k < stride {
-                table[hash(window(needles[n], k))] = 1;
+                table[Self::hash(window(needles[n], k))] = 1;
                 k += 1;
             }
             n += 1;
@@ -70,8 +69,8 @@ impl Finder {
     }
 
     #[inline(always)]
-    fn hit(&self, w: u64) -> u8 {
-        self.table.get(hash(w)).copied().unwrap_or(1)
+    fn hit(&self, w: u32) -> u8 {
+        self.table.get(Self::hash(w)).copied().unwrap_or(1)
     }
 
     /// True when `hay` contains one of the needles.
@@ -80,7 +79,7 @@ impl Finder {
         let mut at = 0usize;
         // Four probes per turn while they fit: one bounds check, and the four
         // table bytes are OR-ed so that a turn without a hit takes one branch.
-        while let Some(block) = hay.get(at..at.wrapping_add(3 * stride + 8)) {
+        while let Some(block) = hay.get(at..at.wrapping_add(3 * stride + W)) {
             let w = |k: usize| word(block, k * stride).unwrap_or(0);
             let (w0, w1, w2, w3) = (w(0), w(1), w(2), w(3));
             if self.hit(w0) | self.hit(w1) | self.hit(w2) | self.hit(w3) != 0 {
@@ -102,30 +101,35 @@ impl Finder {
     }
 
     #[cold]
-    fn verify(&self, hay: &[u8], at: usize, w: u64) -> bool {
+    fn verify(&self, hay: &[u8], at: usize, w: u32) -> bool {
         self.needles.iter().any(|needle| {
             (0..self.stride).any(|k| {
-                window(needle, k) == w
+                needle
+                    .get(k..k + W)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u32::from_le_bytes)
+                    == Some(w)
                     && at
                         .checked_sub(k)
                         .and_then(|start| hay.get(start..start + needle.len()))
-                        .is_some_and(|s| s == *needle)
+                        .is_some_and(|s| super::bytes::eq(s, needle))
             })
         })
     }
 }
 
 #[inline(always)]
-fn word(hay: &[u8], at: usize) -> Option<u64> {
-    let bytes: [u8; 8] = hay.get(at..at.wrapping_add(8))?.try_into().ok()?;
-    Some(u64::from_le_bytes(bytes))
+fn word(hay: &[u8], at: usize) -> Option<u32> {
+    let bytes: [u8; W] = hay.get(at..at.wrapping_add(W))?.try_into().ok()?;
+    Some(u32::from_le_bytes(bytes))
 }
 
-static REFUSED: Finder = Finder::new(&[NEEDLE]);
+/// 64 KiB: this one runs on every record, so false hits must be rare.
+static REFUSED: Finder<16, 65536> = Finder::new(&[NEEDLE]);
 
 /// Text that every metrics-server failed-scrape message contains, refused or
 /// not: v0.5+ text and JSON logging, and the v0.3/v0.4 aggregates.
-static SCRAPE: Finder = Finder::new(&[b"Failed to scrape node", b"fully scrape metrics"]);
+static SCRAPE: Finder<12, 4096> = Finder::new(&[b"Failed to scrape node", b"fully scrape metrics"]);
 
 /// True when `hay` contains [`NEEDLE`].
 pub fn contains_refused(hay: &[u8]) -> bool {
