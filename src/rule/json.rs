@@ -243,13 +243,47 @@ pub(crate) fn members<'a>(
     whole: bool,
     mut f: impl FnMut(&'a [u8], Value<'a>) -> bool,
 ) -> Result<(), Malformed> {
-    let mut i = skip_ws(obj, 0);
+    members_nested(obj, whole, b"", f_ref(&mut f), &mut |_, _| true)
+}
+
+fn f_ref<'f, 'a>(
+    f: &'f mut impl FnMut(&'a [u8], Value<'a>) -> bool,
+) -> &'f mut dyn FnMut(&'a [u8], Value<'a>) -> bool {
+    f
+}
+
+/// [`members`], and in the same pass the members of the object value of the
+/// member named `nested` (one level, so that a record is walked once):
+/// `inner(raw_key, value)` for those.
+pub(crate) fn members_nested<'a>(
+    obj: &'a [u8],
+    whole: bool,
+    nested: &[u8],
+    f: &mut dyn FnMut(&'a [u8], Value<'a>) -> bool,
+    inner: &mut dyn FnMut(&'a [u8], Value<'a>) -> bool,
+) -> Result<(), Malformed> {
+    let start = skip_ws(obj, 0);
+    let end = object_end(obj, start, nested, f, inner)?;
+    finish(obj, end, whole)
+}
+
+/// Walks the object at `i` (grammar checked), calling `f` per member and
+/// `inner` per member of the object value of the member named `nested`
+/// (not empty). Returns the index past the closing brace. Recurses at most
+/// once: the nested walk has no `nested` of its own.
+fn object_end<'a>(
+    obj: &'a [u8],
+    mut i: usize,
+    nested: &[u8],
+    f: &mut dyn FnMut(&'a [u8], Value<'a>) -> bool,
+    inner: &mut dyn FnMut(&'a [u8], Value<'a>) -> bool,
+) -> Result<usize, Malformed> {
     if obj.get(i) != Some(&b'{') {
         return Err(Malformed);
     }
     i = skip_ws(obj, i + 1);
     if obj.get(i) == Some(&b'}') {
-        return finish(obj, i + 1, whole);
+        return Ok(i + 1);
     }
     loop {
         if obj.get(i) != Some(&b'"') {
@@ -262,19 +296,24 @@ pub(crate) fn members<'a>(
             return Err(Malformed);
         }
         let start = skip_ws(obj, i + 1);
-        let end = value_end(obj, start)?;
+        let end = if !nested.is_empty() && key == nested && obj.get(start) == Some(&b'{') {
+            object_end(obj, start, b"", inner, &mut |_, _| true)?
+        } else {
+            value_end(obj, start)?
+        };
         let value = match obj.get(start) {
             Some(b'"') => Value::Str(obj.get(start + 1..end - 1).ok_or(Malformed)?),
             Some(b'{') => Value::Obj(obj.get(start..end).ok_or(Malformed)?),
             _ => Value::Other,
         };
         if !f(key, value) {
-            return Ok(());
+            // Stopped early: the rest is not looked at.
+            return Ok(obj.len());
         }
         i = skip_ws(obj, end);
         match obj.get(i) {
             Some(b',') => i = skip_ws(obj, i + 1),
-            Some(b'}') => return finish(obj, i + 1, whole),
+            Some(b'}') => return Ok(i + 1),
             _ => return Err(Malformed),
         }
     }

@@ -157,6 +157,9 @@ struct Found<'r> {
     root: Fields<'r>,
     objects: [Option<&'r [u8]>; 4],
     kubernetes: Option<&'r [u8]>,
+    /// `kubernetes.host` and `kubernetes.pod_ip` as raw JSON string contents.
+    host: Option<&'r [u8]>,
+    pod_ip: Option<&'r [u8]>,
     /// `_p` (multiline cri) or `logtag` (Parser cri) says the line is cut.
     partial: bool,
     ambiguous: bool,
@@ -204,7 +207,7 @@ fn judge_record(record: &[u8], scratch: &mut Scratch) -> Reason {
         own_ip,
         tmp,
     } = scratch;
-    let Ok(own) = own_node(found.kubernetes, own_host, own_ip) else {
+    let Ok(own) = own_node(found.host, found.pod_ip, own_host, own_ip) else {
         return Reason::Ambiguous;
     };
     let mut tally = Tally::default();
@@ -240,7 +243,19 @@ fn judge_record(record: &[u8], scratch: &mut Scratch) -> Reason {
 
 fn find_candidates(record: &[u8]) -> Result<Found<'_>, Malformed> {
     let mut found = Found::default();
-    json::members(record, true, |key, value| {
+    // The kubernetes map's own members, seen in the same walk.
+    let (mut host, mut pod_ip, mut repeated) = (None, None, false);
+    let mut inner = |k: &[u8], v| {
+        if let Value::Str(s) = v {
+            match k {
+                b"host" => repeated |= host.replace(s).is_some(),
+                b"pod_ip" => repeated |= pod_ip.replace(s).is_some(),
+                _ => {}
+            }
+        }
+        true
+    };
+    let mut outer = |key: &'_ [u8], value| {
         match (key, value) {
             (b"log" | b"message", Value::Str(raw)) => {
                 let slot = usize::from(key == b"message");
@@ -272,34 +287,23 @@ fn find_candidates(record: &[u8]) -> Result<Found<'_>, Malformed> {
             _ => {}
         }
         true
-    })?;
-    found.ambiguous |= found.root.repeated;
+    };
+    json::members_nested(record, true, b"kubernetes", &mut outer, &mut inner)?;
+    found.ambiguous |= found.root.repeated || repeated;
+    if found.kubernetes.is_some_and(|k| !k.is_empty()) {
+        found.host = host;
+        found.pod_ip = pod_ip;
+    }
     Ok(found)
 }
 
-/// Decodes `kubernetes.host` and `kubernetes.pod_ip`. A non-object
-/// `kubernetes` says nothing; a repeated `host` or `pod_ip` is a doubt.
+/// Decodes `kubernetes.host` and `kubernetes.pod_ip` (found by the walk).
 fn own_node<'s>(
-    kubernetes: Option<&[u8]>,
+    host_raw: Option<&[u8]>,
+    ip_raw: Option<&[u8]>,
     host: &'s mut Vec<u8>,
     ip: &'s mut Vec<u8>,
 ) -> Result<Own<'s>, Malformed> {
-    let (mut host_raw, mut ip_raw, mut repeated) = (None, None, false);
-    if let Some(obj) = kubernetes.filter(|o| !o.is_empty()) {
-        // Checked by the walk of the record that found it.
-        json::members_checked(obj, |k, v| {
-            if let Value::Str(s) = v {
-                match k {
-                    b"host" => repeated |= host_raw.replace(s).is_some(),
-                    b"pod_ip" => repeated |= ip_raw.replace(s).is_some(),
-                    _ => {}
-                }
-            }
-        });
-    }
-    if repeated {
-        return Err(Malformed);
-    }
     if let Some(raw) = host_raw {
         json::decode_into(raw, host)?;
     }
