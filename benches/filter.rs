@@ -562,10 +562,7 @@ mod bench {
     pub fn main() {
         common::build(false);
         let rounds = common::rounds(11);
-        let mixed_n = std::env::var("SELFSCRAPE_BENCH_RECORDS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(200_000usize);
+        let mixed_n = common::mixed_records();
 
         println!("## selfscrape filter benchmark");
         println!();

@@ -64,10 +64,7 @@ mod bench {
     pub fn main() {
         common::build(true);
         let runs = common::rounds(3);
-        let n = std::env::var("SELFSCRAPE_BENCH_RECORDS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(200_000usize);
+        let n = common::mixed_records();
         let dir = common::bench_dir();
         let input = dir.join(format!("replay-mixed-{n}.ndjson"));
         let output = dir.join("replay-kept.ndjson");

@@ -204,13 +204,22 @@ pub fn min_max(values: &[f64]) -> (f64, f64) {
         })
 }
 
-/// Rounds from `SELFSCRAPE_BENCH_ROUNDS`, else `default`.
-pub fn rounds(default: usize) -> usize {
-    std::env::var("SELFSCRAPE_BENCH_ROUNDS")
+fn positive_env(name: &str, default: usize) -> usize {
+    std::env::var(name)
         .ok()
         .and_then(|s| s.parse().ok())
         .filter(|&n| n > 0)
         .unwrap_or(default)
+}
+
+/// Rounds from `SELFSCRAPE_BENCH_ROUNDS`, else `default`.
+pub fn rounds(default: usize) -> usize {
+    positive_env("SELFSCRAPE_BENCH_ROUNDS", default)
+}
+
+/// The mixed workload's size: `SELFSCRAPE_BENCH_RECORDS`, else 200,000.
+pub fn mixed_records() -> usize {
+    positive_env("SELFSCRAPE_BENCH_RECORDS", 200_000)
 }
 
 /// Which sources were measured: the commit, and whether `src/` or
