@@ -44,6 +44,7 @@ pub extern "C" fn drop_self_scrape(
     rec: *const u8,
     len: u32,
 ) -> *const u8 {
+    reset_sp();
     call(Export::Drop, rec, len)
 }
 
@@ -56,6 +57,7 @@ pub extern "C" fn mark_self_scrape(
     rec: *const u8,
     len: u32,
 ) -> *const u8 {
+    reset_sp();
     call(Export::Mark, rec, len)
 }
 
@@ -68,22 +70,61 @@ pub extern "C" fn explain_self_scrape(
     rec: *const u8,
     len: u32,
 ) -> *const u8 {
+    reset_sp();
     call(Export::Explain, rec, len)
 }
 
 #[cfg_attr(target_arch = "wasm32", unsafe(no_mangle))]
 pub extern "C" fn malloc(size: usize) -> *mut u8 {
-    guest().malloc(size)
+    reset_sp();
+    do_malloc(size)
 }
 
 #[cfg_attr(target_arch = "wasm32", unsafe(no_mangle))]
 pub extern "C" fn free(ptr: *mut u8) {
+    reset_sp();
+    do_free(ptr)
+}
+
+#[inline(never)]
+fn do_malloc(size: usize) -> *mut u8 {
+    guest().malloc(size)
+}
+
+#[inline(never)]
+fn do_free(ptr: *mut u8) {
     guest().free(ptr)
 }
 
 /// The empty string: a drop in Fluent Bit's JSON event format.
 static EMPTY: u8 = 0;
 
+#[cfg(target_arch = "wasm32")]
+unsafe extern "C" {
+    fn selfscrape_get_sp() -> u32;
+    fn selfscrape_set_sp(sp: u32);
+}
+
+/// The shadow stack pointer at the first entry (the stack's top).
+static mut SP0: u32 = 0;
+
+/// Every export is entered from the host with no wasm frame below it, so
+/// the shadow stack pointer must be at its top; a trap in an earlier call
+/// left it where the trap cut it. Must run before any shadow frame.
+#[inline(always)]
+fn reset_sp() {
+    #[cfg(target_arch = "wasm32")]
+    // SAFETY: top-level entry, no frame on the shadow stack yet.
+    unsafe {
+        if SP0 == 0 {
+            SP0 = selfscrape_get_sp();
+        } else {
+            selfscrape_set_sp(SP0);
+        }
+    }
+}
+
+#[inline(never)]
 fn call(export: Export, rec: *const u8, len: u32) -> *const u8 {
     let guest = guest();
     guest.begin_call();
