@@ -7,35 +7,46 @@
 //! it is kept at the cost of this scan alone.
 //!
 //! WAMR interprets the module, so the scan is built to touch few bytes: it
-//! loads one 4-byte word every `stride` bytes, where `stride = len - 4 + 1`
-//! for the shortest needle (26 for the refusal). Any occurrence of a needle
+//! loads one 8-byte word every `stride` bytes, where `stride = len - 8 + 1`
+//! for the shortest needle (22 for the refusal). Any occurrence of a needle
 //! fully covers the word at the first probe offset at or after its start,
-//! and that word is one of the needle's first `stride` four-byte windows. A
+//! and that word is one of the needle's first `stride` eight-byte windows. A
 //! table of their hashes rejects almost every probe with one multiply, one
-//! shift and one load; a hit is verified byte for byte.
+//! shift and one load. Eight-byte windows, not four: ordinary text is full of
+//! "tion" and "conn", but rarely holds eight bytes of the needle.
+//!
+//! A table entry holds the first window offset `k` (plus one) that hashes
+//! there, so a hit is checked from that window on, and the text at
+//! `at - k` is compared only when a window matches exactly.
 
 /// What every droppable record contains.
 pub const NEEDLE: &[u8; 29] = b": connect: connection refused";
 
 /// Bytes per probe.
-const W: usize = 4;
+const W: usize = 8;
 
 /// A set of needles and the table that finds them with strided probes.
-/// `BITS` sizes the table: 2^BITS bytes, false hits 1 in 2^BITS / windows.
+/// `BITS` sizes the table: 2^BITS bytes.
 pub(crate) struct Finder<const BITS: u32, const SIZE: usize> {
     needles: &'static [&'static [u8]],
     stride: usize,
     table: [u8; SIZE],
 }
 
-const fn window(needle: &[u8], k: usize) -> u32 {
-    u32::from_le_bytes([needle[k], needle[k + 1], needle[k + 2], needle[k + 3]])
+const fn window(needle: &[u8], k: usize) -> u64 {
+    let mut w = [0u8; W];
+    let mut i = 0;
+    while i < W {
+        w[i] = needle[k + i];
+        i += 1;
+    }
+    u64::from_le_bytes(w)
 }
 
 impl<const BITS: u32, const SIZE: usize> Finder<BITS, SIZE> {
     #[inline(always)]
-    const fn hash(w: u32) -> usize {
-        (w.wrapping_mul(0x9E37_79B1) >> (32 - BITS)) as usize
+    const fn hash(w: u64) -> usize {
+        (w.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - BITS)) as usize
     }
 
     /// Built at compile time; every needle is at least 8 bytes long.
@@ -49,14 +60,18 @@ impl<const BITS: u32, const SIZE: usize> Finder<BITS, SIZE> {
             }
             n += 1;
         }
-        assert!(shortest >= 8);
+        assert!(shortest >= W + 1 && shortest - W + 1 < 255);
         let stride = shortest - W + 1;
         let mut table = [0u8; SIZE];
         n = 0;
         while n < needles.len() {
             let mut k = 0;
             while k < stride {
-                table[Self::hash(window(needles[n], k))] = 1;
+                let h = Self::hash(window(needles[n], k));
+                // The smallest offset that hashes here, over all needles.
+                if table[h] == 0 || table[h] as usize > k + 1 {
+                    table[h] = (k + 1) as u8;
+                }
                 k += 1;
             }
             n += 1;
@@ -69,7 +84,7 @@ impl<const BITS: u32, const SIZE: usize> Finder<BITS, SIZE> {
     }
 
     #[inline(always)]
-    fn hit(&self, w: u32) -> u8 {
+    fn hit(&self, w: u64) -> u8 {
         self.table.get(Self::hash(w)).copied().unwrap_or(1)
     }
 
@@ -84,7 +99,8 @@ impl<const BITS: u32, const SIZE: usize> Finder<BITS, SIZE> {
             let (w0, w1, w2, w3) = (w(0), w(1), w(2), w(3));
             if self.hit(w0) | self.hit(w1) | self.hit(w2) | self.hit(w3) != 0 {
                 for (k, wk) in [w0, w1, w2, w3].into_iter().enumerate() {
-                    if self.hit(wk) != 0 && self.verify(hay, at + k * stride, wk) {
+                    let first = self.hit(wk);
+                    if first != 0 && self.verify(hay, at + k * stride, wk, first) {
                         return true;
                     }
                 }
@@ -92,7 +108,8 @@ impl<const BITS: u32, const SIZE: usize> Finder<BITS, SIZE> {
             at += 4 * stride;
         }
         while let Some(w) = word(hay, at) {
-            if self.hit(w) != 0 && self.verify(hay, at, w) {
+            let first = self.hit(w);
+            if first != 0 && self.verify(hay, at, w, first) {
                 return true;
             }
             at += stride;
@@ -100,14 +117,17 @@ impl<const BITS: u32, const SIZE: usize> Finder<BITS, SIZE> {
         false
     }
 
+    /// Is the probe word `w` at `at` part of a needle? Windows below
+    /// `first - 1` cannot hash where `w` did.
     #[cold]
-    fn verify(&self, hay: &[u8], at: usize, w: u32) -> bool {
+    fn verify(&self, hay: &[u8], at: usize, w: u64, first: u8) -> bool {
+        let from = usize::from(first).saturating_sub(1);
         self.needles.iter().any(|needle| {
-            (0..self.stride).any(|k| {
+            (from..self.stride).any(|k| {
                 needle
                     .get(k..k + W)
                     .and_then(|b| b.try_into().ok())
-                    .map(u32::from_le_bytes)
+                    .map(u64::from_le_bytes)
                     == Some(w)
                     && at
                         .checked_sub(k)
@@ -119,9 +139,9 @@ impl<const BITS: u32, const SIZE: usize> Finder<BITS, SIZE> {
 }
 
 #[inline(always)]
-fn word(hay: &[u8], at: usize) -> Option<u32> {
+fn word(hay: &[u8], at: usize) -> Option<u64> {
     let bytes: [u8; W] = hay.get(at..at.wrapping_add(W))?.try_into().ok()?;
-    Some(u32::from_le_bytes(bytes))
+    Some(u64::from_le_bytes(bytes))
 }
 
 /// 64 KiB: this one runs on every record, so false hits must be rare.
