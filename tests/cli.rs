@@ -37,29 +37,6 @@ const INFO: &str =
     r#"I1128 06:00:01.000001       1 serving.go:342] Generated self-signed cert in-memory"#;
 
 /// A scratch directory for one test.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let p = std::env::temp_dir().join(format!("selfscrape-cli-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
-    }
-
-    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, bytes).unwrap();
-        p
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 struct Run {
     code: i32,
     stdout: String,
@@ -215,7 +192,7 @@ fn stdout_is_exactly_what_the_module_returned() {
 
 #[test]
 fn cri_lines_become_tail_multiline_cri_records() {
-    let d = Dir::new("cri");
+    let d = common::TempDir::new("cli-cri");
     let text = format!(
         "2026-11-28T06:00:01.100000000Z stderr F {INFO}\n\
          2026-11-28T06:00:03.500000000Z stderr F {}\n\
@@ -488,7 +465,7 @@ fn aws_logs_events_are_unwrapped() {
 
 #[test]
 fn files_stdin_and_gzip_together() {
-    let d = Dir::new("multi");
+    let d = common::TempDir::new("cli-multi");
     let a = d.file(
         "a.log",
         format!("{}\n", fb(&with_host(INFO, OWN))).as_bytes(),
@@ -529,7 +506,7 @@ fn files_stdin_and_gzip_together() {
 
 #[test]
 fn missing_file_and_directory_fail_but_the_rest_is_replayed() {
-    let d = Dir::new("missing");
+    let d = common::TempDir::new("cli-missing");
     let ok = d.file(
         "ok.log",
         format!("{}\n", fb(&with_host(INFO, OWN))).as_bytes(),
@@ -559,7 +536,7 @@ fn missing_file_and_directory_fail_but_the_rest_is_replayed() {
 
 #[test]
 fn truncated_gzip_fails_after_replaying_what_was_readable() {
-    let d = Dir::new("gz");
+    let d = common::TempDir::new("cli-gz");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     for i in 0..3000 {
         writeln!(gz, "{}", fb(&with_host(&format!("line {i} {INFO}"), OWN))).unwrap();
@@ -584,7 +561,7 @@ fn truncated_gzip_fails_after_replaying_what_was_readable() {
 
 #[test]
 fn binary_garbage_and_broken_json_are_reported_by_line() {
-    let d = Dir::new("garbage");
+    let d = common::TempDir::new("cli-garbage");
     let mut bytes = format!("{}\n", fb(&with_host(INFO, OWN))).into_bytes();
     bytes.extend_from_slice(b"\x00\x01\x02\xff\xfe binary\n");
     bytes.extend_from_slice(b"{\"log\":\"cut off\n");
@@ -624,7 +601,7 @@ fn binary_garbage_and_broken_json_are_reported_by_line() {
 
 #[test]
 fn overlong_line_is_skipped_and_reported() {
-    let d = Dir::new("long");
+    let d = common::TempDir::new("cli-long");
     let mut bytes = Vec::with_capacity(65 << 20);
     bytes.extend_from_slice(b"{\"log\":\"");
     bytes.resize((64 << 20) + 16, b'a');
@@ -643,7 +620,7 @@ fn overlong_line_is_skipped_and_reported() {
 
 #[test]
 fn missing_module_says_how_to_build_it() {
-    let d = Dir::new("nomodule");
+    let d = common::TempDir::new("cli-nomodule");
     // The default path honours CARGO_TARGET_DIR at run time.
     let run = raw(
         &["replay".as_ref()],

@@ -8,7 +8,7 @@
 mod common;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 const OWN: &str = "fargate-ip-10-1-2-3.eu-west-2.compute.internal";
@@ -35,30 +35,6 @@ fn good(tag: &str) -> String {
         own_refused(),
         keep(&format!("{tag}-b"))
     )
-}
-
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let p =
-            std::env::temp_dir().join(format!("selfscrape-badinput-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
-    }
-
-    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, bytes).unwrap();
-        p
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 struct Run {
@@ -121,7 +97,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 #[test]
 fn binary_files_are_reported_and_every_other_input_replayed() {
-    let d = Dir::new("binary");
+    let d = common::TempDir::new("badinput-binary");
     let before = d.file("before.log", good("before").as_bytes());
     // The module itself, random bytes without any newline, a PNG header.
     let wasm = common::module_path();
@@ -202,7 +178,7 @@ fn binary_files_are_reported_and_every_other_input_replayed() {
 
 #[test]
 fn truncated_gzip_replays_what_was_readable_and_the_inputs_after_it() {
-    let d = Dir::new("gzip");
+    let d = common::TempDir::new("badinput-gzip");
     let mut text = String::new();
     for i in 0..2000 {
         text.push_str(&keep(&format!("gz-{i}")));
@@ -243,7 +219,7 @@ fn truncated_gzip_replays_what_was_readable_and_the_inputs_after_it() {
 
 #[test]
 fn lines_over_64_mib_are_skipped_and_the_rest_replayed() {
-    let d = Dir::new("long");
+    let d = common::TempDir::new("badinput-long");
     let mut huge = Vec::with_capacity((65 << 20) + 256);
     huge.extend_from_slice(b"{\"log\":\"");
     huge.resize((64 << 20) + 64, b'x');
@@ -296,7 +272,7 @@ fn lines_over_64_mib_are_skipped_and_the_rest_replayed() {
 
 #[test]
 fn a_directory_and_a_missing_file_fail_and_the_rest_is_replayed() {
-    let d = Dir::new("dir");
+    let d = common::TempDir::new("badinput-dir");
     let first = d.file("first.log", good("first").as_bytes());
     let sub = d.0.join("subdir");
     std::fs::create_dir_all(&sub).unwrap();
@@ -331,7 +307,7 @@ fn a_directory_and_a_missing_file_fail_and_the_rest_is_replayed() {
 
 #[test]
 fn only_bad_inputs_fail_with_nothing_on_stdout() {
-    let d = Dir::new("allbad");
+    let d = common::TempDir::new("badinput-allbad");
     let missing = d.0.join("nope.log");
     let cut = d.file("cut.gz", &gzip(good("x").as_bytes())[..12]);
     let run = replay(&[&missing, &d.0, &cut], b"");
