@@ -60,7 +60,7 @@ impl<const BITS: u32, const SIZE: usize> Finder<BITS, SIZE> {
             }
             n += 1;
         }
-        assert!(shortest >= W + 1 && shortest - W + 1 < 255);
+        assert!(shortest > W && shortest - W + 1 < 255);
         let stride = shortest - W + 1;
         let mut table = [0u8; SIZE];
         n = 0;
