@@ -76,13 +76,11 @@ fn shape(wasm: &[u8]) -> Shape {
                     s.types.push((params, results));
                 }
             }
-            2 => {
-                // Any import is a failure; naming the first one is enough.
-                if r.uleb() > 0 {
-                    let module = r.name();
-                    let field = r.name();
-                    s.imports.push(format!("{module}.{field}"));
-                }
+            // Any import is a failure; naming the first one is enough.
+            2 if r.uleb() > 0 => {
+                let module = r.name();
+                let field = r.name();
+                s.imports.push(format!("{module}.{field}"));
             }
             3 => {
                 for _ in 0..r.uleb() {
