@@ -8,7 +8,6 @@ use selfscrape_filter::host::{Host, HostConfig, Outcome, fluent_bit_json};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 const OWN: &str = "fargate-ip-10-1-2-3.eu-west-2.compute.internal";
 const OTHER: &str = "fargate-ip-10-1-2-4.eu-west-2.compute.internal";
@@ -79,33 +78,12 @@ fn replay(args: &[&str], stdin: &[u8]) -> Run {
 }
 
 fn raw(args: &[&std::ffi::OsStr], stdin: &[u8], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_selfscrape"));
-    cmd.args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
+    let run = common::run_cli(env!("CARGO_BIN_EXE_selfscrape"), args, stdin, env);
+    Run {
+        code: run.code,
+        stdout: String::from_utf8(run.stdout).expect("stdout is UTF-8"),
+        stderr: run.stderr,
     }
-    let mut child = cmd.spawn().expect("spawn selfscrape");
-    let mut pipe = child.stdin.take().unwrap();
-    let input = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    let run = Run {
-        code: out.status.code().expect("exited by a signal"),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    };
-    assert!(
-        !run.stderr.contains("panicked") && !run.stderr.contains("RUST_BACKTRACE"),
-        "panic: {}",
-        run.stderr
-    );
-    run
 }
 
 fn path_str(p: &Path) -> &str {

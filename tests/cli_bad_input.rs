@@ -9,7 +9,6 @@ mod common;
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 const OWN: &str = "fargate-ip-10-1-2-3.eu-west-2.compute.internal";
 
@@ -54,33 +53,16 @@ impl Run {
 
 fn replay(inputs: &[&Path], stdin: &[u8]) -> Run {
     common::module_bytes();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_selfscrape"));
-    cmd.arg("replay")
-        .arg("--wasm")
-        .arg(common::module_path())
-        .args(inputs)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn selfscrape");
-    let mut pipe = child.stdin.take().unwrap();
-    let input = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    let run = Run {
-        code: out.status.code().expect("exited by a signal"),
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(
-        !run.stderr.contains("panicked") && !run.stderr.contains("internal error"),
-        "panic: {}",
-        run.stderr
-    );
-    run
+    let wasm = common::module_path();
+    let mut args: Vec<&std::ffi::OsStr> =
+        vec!["replay".as_ref(), "--wasm".as_ref(), wasm.as_os_str()];
+    args.extend(inputs.iter().map(|p| p.as_os_str()));
+    let run = common::run_cli(env!("CARGO_BIN_EXE_selfscrape"), &args, stdin, &[]);
+    Run {
+        code: run.code,
+        stdout: run.stdout,
+        stderr: run.stderr,
+    }
 }
 
 /// stdout must be exactly these kept lines, in order.

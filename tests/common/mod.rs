@@ -110,3 +110,48 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// What a run of the `selfscrape` binary gave.
+pub struct CliRun {
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+/// Runs the `selfscrape` binary built for this test (`bin` is
+/// `env!("CARGO_BIN_EXE_selfscrape")` of the calling test) with `args`,
+/// `stdin` fed from a thread, and extra `env`. Fails the test on a panic
+/// trace: bad input must get a message, never a panic.
+pub fn run_cli(bin: &str, args: &[&std::ffi::OsStr], stdin: &[u8], env: &[(&str, &str)]) -> CliRun {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(bin);
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn selfscrape");
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let run = CliRun {
+        code: out.status.code().expect("exited by a signal"),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        !run.stderr.contains("panicked")
+            && !run.stderr.contains("RUST_BACKTRACE")
+            && !run.stderr.contains("internal error"),
+        "panic: {}",
+        run.stderr
+    );
+    run
+}
