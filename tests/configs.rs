@@ -114,25 +114,7 @@ const AWS_FOR_FLUENT_BIT: &[(&str, &str)] = &[
 /// Fluent Bit 4.1.0 and 4.1.1 never free the record copies of a wasm filter.
 const LEAKY_HOSTS: &[&str] = &["4.1.0", "4.1.1"];
 
-/// What the EKS Fargate built-in router accepts.
-const ROUTER_FILTERS: &[&str] = &[
-    "grep",
-    "parser",
-    "record_modifier",
-    "rewrite_tag",
-    "throttle",
-    "nest",
-    "modify",
-    "kubernetes",
-];
-const ROUTER_OUTPUTS: &[&str] = &[
-    "cloudwatch_logs",
-    "es",
-    "opensearch",
-    "firehose",
-    "kinesis_firehose",
-    "kinesis_streams",
-];
+use common::{ROUTER_FILTERS, ROUTER_OUTPUTS};
 const ROUTER_MAX_CHARS: usize = 5300;
 
 /// The exports a shipped config may name, and the one it must use.

@@ -224,24 +224,8 @@ fn router_rule_violations(yaml: &str) -> Vec<String> {
             }
             let name = s.one("name").unwrap_or_default().to_ascii_lowercase();
             let allowed: &[&str] = match kind {
-                "FILTER" => &[
-                    "grep",
-                    "parser",
-                    "record_modifier",
-                    "rewrite_tag",
-                    "throttle",
-                    "nest",
-                    "modify",
-                    "kubernetes",
-                ],
-                "OUTPUT" => &[
-                    "es",
-                    "firehose",
-                    "kinesis_firehose",
-                    "cloudwatch",
-                    "cloudwatch_logs",
-                    "kinesis",
-                ],
+                "FILTER" => common::ROUTER_FILTERS,
+                "OUTPUT" => common::ROUTER_OUTPUTS,
                 _ => &[],
             };
             if !allowed.is_empty() && !allowed.contains(&name.as_str()) {
