@@ -1,5 +1,15 @@
 //! The replay loop: inputs -> records -> the module (filter and explain) ->
 //! stdout and the summary.
+//!
+//! Every drop/keep the replay reports and writes is the module's: each record
+//! goes through the filter export on a faithful emulation of Fluent Bit's
+//! host. The reasons come from the module's `explain_self_scrape` (on a
+//! second instance) for every record the filter did not keep unchanged and
+//! every record in which the native rule (the module's rule code compiled
+//! into this binary) finds a failed scrape or the refusal text; the other
+//! records, ~98% of ordinary mixed traffic, are counted as
+//! not_scrape_failure without a second module call. See `needs_explain`
+//! for the one case this cannot see.
 
 use super::input::{self, Parsed, Record, TimeSource};
 use super::lines::{self, Lines, Step};
@@ -7,6 +17,7 @@ use super::savings;
 use super::summary::Summary;
 use super::time;
 use crate::host::{self, Host, HostConfig, HostError, Loss, Verdict};
+use crate::rule::{Reason, Scratch};
 use std::cell::Cell;
 use std::fmt;
 use std::io::{self, Write};
@@ -90,9 +101,9 @@ pub struct Options {
     /// One explanation line per record on stderr.
     pub explain: bool,
     /// Do not call `explain_self_scrape` at all: no reasons in the summary,
-    /// no cross-check of the filter's verdicts, one module call per record
-    /// instead of two (explain costs about as much as the
-    /// filter call). Incompatible with `explain`.
+    /// no cross-check of the filter's verdicts. (Without it, explain is
+    /// called only where its answer carries information: `needs_explain`.)
+    /// Incompatible with `explain`.
     pub skip_reasons: bool,
     /// USD per GB of CloudWatch ingestion.
     pub price: f64,
@@ -330,6 +341,51 @@ struct Explanation<'a> {
     node: std::borrow::Cow<'a, str>,
 }
 
+impl Explanation<'static> {
+    /// What `explain_self_scrape` says about a record it keeps that is no
+    /// failed scrape (recorded without asking: see [`needs_explain`]).
+    fn not_scrape_failure() -> Self {
+        Explanation {
+            verdict: "keep".into(),
+            reason: Reason::NotScrapeFailure.code().into(),
+            node: "".into(),
+        }
+    }
+}
+
+/// Where a record's reason came from.
+enum Asked {
+    /// `explain_self_scrape`'s reply (in `explain_reply`) or its failure.
+    Module(Result<(), Loss>),
+    /// Not asked: the filter kept the record unchanged and the native rule
+    /// finds nothing a failed scrape could be made of in it.
+    NotAsked,
+}
+
+/// Whether the module's `explain_self_scrape` must be asked about a record,
+/// i.e. whether its answer can carry information.
+///
+/// Not asked only when both hold:
+/// - the filter call kept the record unchanged (so the module's verdict,
+///   which is what the replay reports, is keep), and
+/// - the native core (`rule::explain`, the module's rule code compiled into
+///   this binary) says `not_scrape_failure`: the record holds neither
+///   `: connect: connection refused` nor a metrics-server failed-scrape
+///   message, so the only answer explain could give is keep /
+///   not_scrape_failure.
+///
+/// Every dropped, marked, changed or lost record, and every record that is
+/// or looks like a failed scrape (~2% of mixed traffic), is asked; so is a
+/// record the module drops while the native core sees no failed scrape in
+/// it, and its disagreement with the filter is reported as a host error as
+/// before. What this cannot see: a module whose explain would give another
+/// reason for a record that both its filter and this binary's rule call an
+/// ordinary kept line (a module built from other sources than this binary):
+/// such a record is counted as not_scrape_failure.
+fn needs_explain(kept_unchanged: bool, record: &[u8], scratch: &mut Scratch) -> bool {
+    !kept_unchanged || crate::rule::explain(record, scratch) != Reason::NotScrapeFailure
+}
+
 /// Per-run state of the loop.
 struct Replay<'a> {
     opts: &'a Options,
@@ -340,6 +396,8 @@ struct Replay<'a> {
     record_json: Vec<u8>,
     reply: Vec<u8>,
     explain_reply: Vec<u8>,
+    /// The native rule's buffers, for [`needs_explain`].
+    scratch: Scratch,
     stopped: bool,
 }
 
@@ -371,6 +429,7 @@ pub fn replay(
         record_json: Vec::new(),
         reply: Vec::with_capacity(4096),
         explain_reply: Vec::with_capacity(256),
+        scratch: Scratch::new(),
         stopped: false,
     };
     let stdin = [PathBuf::from("-")];
@@ -497,10 +556,6 @@ impl Replay<'_> {
         let verdict = self
             .engine
             .filter(function, sec, nsec, record, &mut self.reply);
-        let explained = (!self.opts.skip_reasons).then(|| {
-            self.engine
-                .explain(sec, nsec, record, &mut self.explain_reply)
-        });
 
         let at = |line: u64| format!("{file}:{line}");
         let s = &mut self.summary;
@@ -538,22 +593,42 @@ impl Replay<'_> {
             s.kept -= 1;
         }
 
+        // The module's explanation, where it carries information (see
+        // `needs_explain`); otherwise not_scrape_failure without a call.
+        let kept_unchanged = matches!(verdict, Verdict::Keep) && self.reply[..] == *record;
+        let explained = if self.opts.skip_reasons {
+            None
+        } else if needs_explain(kept_unchanged, record, &mut self.scratch) {
+            Some(Asked::Module(self.engine.explain(
+                sec,
+                nsec,
+                record,
+                &mut self.explain_reply,
+            )))
+        } else {
+            Some(Asked::NotAsked)
+        };
+        let s = &mut self.summary;
+
         let explanation = match &explained {
             None => None,
-            Some(Ok(())) => match serde_json::from_slice::<Explanation<'_>>(&self.explain_reply) {
-                Ok(e) => Some(e),
-                Err(e) => {
-                    s.host_errors.add(|| {
-                        format!(
-                            "{}: {EXPLAIN} returned no explanation ({e}): {}",
-                            at(rec.line),
-                            String::from_utf8_lossy(&self.explain_reply)
-                        )
-                    });
-                    None
+            Some(Asked::NotAsked) => Some(Explanation::not_scrape_failure()),
+            Some(Asked::Module(Ok(()))) => {
+                match serde_json::from_slice::<Explanation<'_>>(&self.explain_reply) {
+                    Ok(e) => Some(e),
+                    Err(e) => {
+                        s.host_errors.add(|| {
+                            format!(
+                                "{}: {EXPLAIN} returned no explanation ({e}): {}",
+                                at(rec.line),
+                                String::from_utf8_lossy(&self.explain_reply)
+                            )
+                        });
+                        None
+                    }
                 }
-            },
-            Some(Err(loss)) => {
+            }
+            Some(Asked::Module(Err(loss))) => {
                 s.host_errors
                     .add(|| format!("{}: {EXPLAIN} failed: {loss}", at(rec.line)));
                 None
@@ -645,8 +720,8 @@ fn explain_line(
     };
     match e {
         Some(e) => {
-            let describe = crate::rule::Reason::from_code(&e.reason)
-                .map_or("unknown reason code", |r| r.describe());
+            let describe =
+                Reason::from_code(&e.reason).map_or("unknown reason code", |r| r.describe());
             let node = if e.node.is_empty() {
                 String::new()
             } else {
@@ -734,6 +809,18 @@ mod tests {
     struct Fake {
         filter: FilterFn,
         explain: ExplainFn,
+        /// The records explain was asked about.
+        asked: Vec<String>,
+    }
+
+    impl Fake {
+        fn new(filter: FilterFn, explain: ExplainFn) -> Fake {
+            Fake {
+                filter,
+                explain,
+                asked: Vec::new(),
+            }
+        }
     }
 
     impl Engine for Fake {
@@ -751,6 +838,7 @@ mod tests {
         }
 
         fn explain(&mut self, _: u32, _: u32, rec: &[u8], reply: &mut Vec<u8>) -> Result<(), Loss> {
+            self.asked.push(String::from_utf8_lossy(rec).into_owned());
             *reply = (self.explain)(rec)?;
             Ok(())
         }
@@ -796,8 +884,8 @@ mod tests {
 
     #[test]
     fn traps_are_lost_records_and_fail() {
-        let mut fake = Fake {
-            filter: |rec| {
+        let mut fake = Fake::new(
+            |rec| {
                 if has(rec, "boom") {
                     (
                         Verdict::Lost(Loss::Trap("Exception: unreachable".into())),
@@ -807,8 +895,8 @@ mod tests {
                     keep_all(rec)
                 }
             },
-            explain: explain_keep,
-        };
+            explain_keep,
+        );
         let (s, out, err) = run_fake(
             &mut fake,
             "{\"log\":\"a\"}\n{\"log\":\"boom\"}\n",
@@ -826,20 +914,25 @@ mod tests {
         );
         assert!(!s.success());
         assert!(s.render().contains("ERROR: 1 RECORD LOST"));
+        assert_eq!(
+            fake.asked,
+            ["{\"log\":\"boom\"}"],
+            "a lost record is explained, a kept app line is not"
+        );
     }
 
     #[test]
     fn explain_disagreeing_with_drop_is_a_host_error() {
-        let mut fake = Fake {
-            filter: |rec| {
+        let mut fake = Fake::new(
+            |rec| {
                 if has(rec, "x") {
                     (Verdict::Drop, Vec::new())
                 } else {
                     keep_all(rec)
                 }
             },
-            explain: explain_keep,
-        };
+            explain_keep,
+        );
         let (s, out, _) = run_fake(
             &mut fake,
             "{\"log\":\"x\"}\n{\"log\":\"y\"}\n",
@@ -855,14 +948,19 @@ mod tests {
             s.host_errors
         );
         assert!(!s.success());
+        // The native rule sees no failed scrape in either record: the one the
+        // module dropped is explained all the same (that is how the
+        // disagreement is caught), the one it kept is not.
+        assert_eq!(fake.asked, ["{\"log\":\"x\"}"]);
+        assert_eq!(s.reasons.get("not_scrape_failure"), Some(&2));
     }
 
     #[test]
     fn a_changed_kept_record_and_a_bad_explanation_are_host_errors() {
-        let mut fake = Fake {
-            filter: |_| (Verdict::Keep, b"{\"changed\":1}".to_vec()),
-            explain: |_| Ok(b"not json".to_vec()),
-        };
+        let mut fake = Fake::new(
+            |_| (Verdict::Keep, b"{\"changed\":1}".to_vec()),
+            |_| Ok(b"not json".to_vec()),
+        );
         let (s, out, err) = run_fake(&mut fake, "{\"log\":\"a\"}\n", Function::Drop);
         assert_eq!(
             out, "{\"changed\":1}\n",
@@ -875,27 +973,30 @@ mod tests {
         );
         assert!(!s.success());
 
-        let mut fake = Fake {
-            filter: keep_all,
-            explain: |_| Err(Loss::Trap("Exception: wasm operand stack overflow".into())),
-        };
-        let (s, _, _) = run_fake(&mut fake, "{\"log\":\"a\"}\n", Function::Drop);
+        // A kept record that looks like a failed scrape is explained, and a
+        // failing explain is a host error.
+        let mut fake = Fake::new(keep_all, |_| {
+            Err(Loss::Trap("Exception: wasm operand stack overflow".into()))
+        });
+        let input = format!("{TIMEOUT}\n");
+        let (s, _, _) = run_fake(&mut fake, &input, Function::Drop);
+        assert_eq!(fake.asked, [TIMEOUT]);
         assert_eq!(s.host_errors.count, 1);
         assert!(s.host_errors.examples[0].contains("explain_self_scrape failed: Got exception"));
     }
 
     #[test]
     fn skip_reasons_calls_no_explain() {
-        let mut fake = Fake {
-            filter: |rec| {
+        let mut fake = Fake::new(
+            |rec| {
                 if has(rec, "x") {
                     (Verdict::Drop, Vec::new())
                 } else {
                     keep_all(rec)
                 }
             },
-            explain: |_| panic!("explain called"),
-        };
+            |_| panic!("explain called"),
+        );
         let dir = std::env::temp_dir().join(format!("selfscrape-skip-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("in.log");
@@ -921,8 +1022,8 @@ mod tests {
 
     #[test]
     fn mark_mode_counts_changed_records_as_marked() {
-        let mut fake = Fake {
-            filter: |rec| {
+        let mut fake = Fake::new(
+            |rec| {
                 if has(rec, "x") {
                     (
                         Verdict::Keep,
@@ -932,14 +1033,14 @@ mod tests {
                     keep_all(rec)
                 }
             },
-            explain: |rec| {
+            |rec| {
                 Ok(if has(rec, "x") {
                     br#"{"verdict":"drop","reason":"own_node_refused","node":"n"}"#.to_vec()
                 } else {
                     br#"{"verdict":"keep","reason":"not_scrape_failure","node":""}"#.to_vec()
                 })
             },
-        };
+        );
         let (s, out, err) = run_fake(
             &mut fake,
             "{\"log\":\"x\"}\n{\"log\":\"y\"}\n",
@@ -953,6 +1054,86 @@ mod tests {
         assert_eq!(s.dropped_billed, 11 + 26);
         assert!(
             err.contains("in.log:1: mark own_node_refused node=n: own-node refusal"),
+            "{err}"
+        );
+        assert!(s.success());
+        assert_eq!(fake.asked, ["{\"log\":\"x\"}"], "only the marked record");
+    }
+
+    /// A metrics-server failed scrape (a timeout) of its own node.
+    const TIMEOUT: &str = r#"{"log":"E1128 06:00:00.000000       1 scraper.go:149] \"Failed to scrape node\" err=\"Get \\\"https://10.0.0.1:10250/metrics/resource\\\": context deadline exceeded\" node=\"n1\"","kubernetes":{"host":"n1"}}"#;
+    /// The same scrape refused: the one the filter drops.
+    const REFUSED: &str = r#"{"log":"E1128 06:00:00.000000       1 scraper.go:149] \"Failed to scrape node\" err=\"Get \\\"https://10.0.0.1:10250/metrics/resource\\\": dial tcp 10.0.0.1:10250: connect: connection refused\" node=\"n1\"","kubernetes":{"host":"n1"}}"#;
+    /// An application's own refused connection: no failed scrape.
+    const APP_REFUSED: &str = r#"{"log":"db: dial tcp 10.0.0.9:5432: connect: connection refused","kubernetes":{"host":"n1"}}"#;
+
+    fn native(record: &str) -> Reason {
+        crate::rule::explain(record.as_bytes(), &mut Scratch::new())
+    }
+
+    #[test]
+    fn explain_is_asked_only_where_its_answer_carries_information() {
+        // What the native rule says about the test records.
+        assert_eq!(native(APP_REFUSED), Reason::NotScrapeFailure);
+        assert_eq!(native(REFUSED), Reason::OwnNodeRefused);
+        assert_ne!(native(TIMEOUT), Reason::NotScrapeFailure);
+
+        let mut fake = Fake::new(
+            |rec| {
+                if has(rec, "connect: connection refused") && has(rec, "Failed to scrape") {
+                    (Verdict::Drop, Vec::new())
+                } else {
+                    keep_all(rec)
+                }
+            },
+            |rec| {
+                Ok(if has(rec, "deadline") {
+                    br#"{"verdict":"keep","reason":"not_refused_timeout","node":"n1"}"#.to_vec()
+                } else if has(rec, "Failed to scrape") {
+                    br#"{"verdict":"drop","reason":"own_node_refused","node":"n1"}"#.to_vec()
+                } else {
+                    br#"{"verdict":"keep","reason":"mixed_aggregate","node":""}"#.to_vec()
+                })
+            },
+        );
+        let input = format!("{{\"log\":\"hello\"}}\n{TIMEOUT}\n{REFUSED}\n{APP_REFUSED}\n");
+        let (s, out, err) = run_fake(&mut fake, &input, Function::Drop);
+        // (a) the plain app lines the module kept are not asked about; (b) the
+        // failed scrapes are, whether the module kept or dropped them.
+        assert_eq!(fake.asked, [TIMEOUT, REFUSED]);
+        assert_eq!(
+            out,
+            format!("{{\"log\":\"hello\"}}\n{TIMEOUT}\n{APP_REFUSED}\n")
+        );
+        assert_eq!((s.kept, s.dropped, s.host_errors.count), (3, 1, 0));
+        let mut reasons: Vec<_> = s.reasons.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        reasons.sort();
+        assert_eq!(
+            reasons,
+            [
+                ("not_refused_timeout", 1),
+                ("not_scrape_failure", 2),
+                ("own_node_refused", 1)
+            ]
+        );
+        assert!(
+            err.contains(
+                "in.log:1: keep not_scrape_failure: not a metrics-server scrape failure\n"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("in.log:2: keep not_refused_timeout node=n1: "),
+            "{err}"
+        );
+        assert!(
+            err.contains("in.log:3: drop own_node_refused node=n1: "),
+            "{err}"
+        );
+        assert!(
+            err.contains(
+                "in.log:4: keep not_scrape_failure: not a metrics-server scrape failure\n"
+            ),
             "{err}"
         );
         assert!(s.success());

@@ -212,7 +212,14 @@ impl Summary {
     }
 
     fn render_reasons(&self, s: &mut String) {
-        let _ = writeln!(s, "  reasons (from the module's explain_self_scrape):");
+        // The replay asks explain only where its answer carries information
+        // (replay::run::needs_explain); the playground asks about every
+        // record. Both are what this says.
+        let _ = writeln!(
+            s,
+            "  reasons (from the module's explain_self_scrape for every record it did not keep as is or in which\n           \
+             this build's rule finds a failed scrape or a refusal; for the others: not_scrape_failure):"
+        );
         let mut reasons: Vec<(&String, &u64)> = self.reasons.iter().collect();
         reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         if reasons.is_empty() {
