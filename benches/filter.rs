@@ -53,6 +53,9 @@ mod bench {
     const MAX_MODULE_BYTES: u64 = 256 * 1024;
 
     const CLASSES: usize = 4;
+    /// The read-once floor's name in the reports.
+    const FLOOR: &str = "read-once floor";
+
     const CLASS_NAMES: [&str; CLASSES] = [
         "fast path: app lines",
         "fast path: scrape lines, no refusal",
@@ -361,6 +364,34 @@ mod bench {
         );
     }
 
+    /// The least any correct module can cost on a workload: it must read
+    /// every byte of each record it drops (one unread byte could make the
+    /// record invalid JSON, or hold a second message), and reading is at
+    /// least what the read-once floor pays. Printed against the target.
+    fn floor_bound(w: &Workload, per_subject: &[Rounds]) {
+        let Some(floor) = per_subject.get(2) else {
+            return;
+        };
+        let dropped = CLASSES - 1;
+        if w.counts[dropped] == 0 {
+            return;
+        }
+        let n = w.records.len() as f64;
+        let read = median(&floor.diff[dropped]);
+        let bound = 1.0 + read * w.counts[dropped] as f64 / n / median(&floor.all_pass);
+        println!();
+        println!(
+            "lower bound for any correct module on {}: reading each dropped record once costs {read:+.0} ns ({FLOOR}), {:.2}% of records are dropped, so module / passthrough >= {bound:.3} (target <= {MAX_RATIO:.2}: {})",
+            w.name,
+            100.0 * w.counts[dropped] as f64 / n,
+            if bound <= MAX_RATIO {
+                "reachable in principle"
+            } else {
+                "unreachable by any module on this host"
+            }
+        );
+    }
+
     fn verdict(value: f64, limit: f64) -> String {
         if value <= limit {
             "met".into()
@@ -536,8 +567,11 @@ mod bench {
         /// The bytes measured (the file may be rebuilt meanwhile).
         wasm: Vec<u8>,
         host: Host,
-        /// Verified against the native core (false: the passthrough).
+        /// Verified against the native core (false: the passthrough and
+        /// the read-once floor, which keep everything).
         filters: bool,
+        /// The read-once floor: reported like a module, as a lower bound.
+        floor: bool,
     }
 
     fn subject(name: &str, path: &std::path::Path, filters: bool) -> Subject {
@@ -556,6 +590,7 @@ mod bench {
             wasm,
             host,
             filters,
+            floor: false,
         }
     }
 
@@ -582,6 +617,10 @@ mod bench {
         let mut subjects = vec![
             subject("module", &common::module_path(), true),
             subject("passthrough", &common::passthrough_path(), false),
+            Subject {
+                floor: true,
+                ..subject(FLOOR, &common::read_floor_path(), false)
+            },
         ];
         for path in std::env::var("SELFSCRAPE_BENCH_COMPARE")
             .unwrap_or_default()
@@ -621,9 +660,14 @@ mod bench {
 
         let results = measure(&mut subjects, DROP, &workloads, rounds);
         for (w, per_subject) in workloads.iter().zip(&results) {
-            for (s, r) in subjects.iter().zip(per_subject).filter(|(s, _)| s.filters) {
+            for (s, r) in subjects
+                .iter()
+                .zip(per_subject)
+                .filter(|(s, _)| s.filters || s.floor)
+            {
                 report(DROP, &s.name, w, r);
             }
+            floor_bound(w, per_subject);
         }
         println!();
         println!(
@@ -675,7 +719,11 @@ mod bench {
                 })
                 .collect();
             let results = measure(subjects, DROP, &workloads, rounds);
-            for (j, s) in subjects.iter().enumerate().filter(|(_, s)| s.filters) {
+            for (j, s) in subjects
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.filters || s.floor)
+            {
                 println!();
                 println!(
                     "### {DROP}, {}, fast path against record size: `log` of {filler}, 5000 records per size, {rounds} rounds",

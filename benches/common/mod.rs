@@ -25,6 +25,12 @@ pub fn passthrough_path() -> PathBuf {
     target_dir().join("passthrough/wasm32-unknown-unknown/release/selfscrape_filter.wasm")
 }
 
+/// The read-once floor: the passthrough built with `--features read-floor`
+/// (reads every byte of each record once before returning it).
+pub fn read_floor_path() -> PathBuf {
+    target_dir().join("read-floor/wasm32-unknown-unknown/release/selfscrape_filter.wasm")
+}
+
 /// The replay tool, release build.
 pub fn selfscrape_path() -> PathBuf {
     target_dir().join("release/selfscrape")
@@ -71,24 +77,26 @@ pub fn build(replay_tool: bool) {
             "--target",
             "wasm32-unknown-unknown",
         ]);
-        let passthrough_dir = target_dir().join("passthrough");
-        let passthrough_dir = passthrough_dir.to_string_lossy();
-        cargo(&[
-            "build",
-            "--release",
-            "--lib",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--features",
-            "passthrough",
-            "--target-dir",
-            &passthrough_dir,
-        ]);
+        for (feature, dir) in [("passthrough", "passthrough"), ("read-floor", "read-floor")] {
+            let dir = target_dir().join(dir);
+            let dir = dir.to_string_lossy();
+            cargo(&[
+                "build",
+                "--release",
+                "--lib",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--features",
+                feature,
+                "--target-dir",
+                &dir,
+            ]);
+        }
         if replay_tool {
             cargo(&["build", "--release", "--bin", "selfscrape"]);
         }
     }
-    let mut needed = vec![module_path(), passthrough_path()];
+    let mut needed = vec![module_path(), passthrough_path(), read_floor_path()];
     if replay_tool {
         needed.push(selfscrape_path());
     }
