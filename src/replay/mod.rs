@@ -4,11 +4,13 @@
 //! One concern per module:
 //! - [`lines`]: files, stdin and gzip, split into lines, every error kept.
 //! - [`input`]: each line's format, and the record Fluent Bit would build.
+//! - [`fast`]: lines already in Fluent Bit's JSON form, taken as they are.
 //! - [`time`]: timestamps in lines and records.
 //! - [`savings`]: CloudWatch ingestion saved.
 //! - [`summary`]: the tally and the report on stderr.
 //! - [`run`]: the loop: records through the module (filter and explain).
 
+pub mod fast;
 pub mod input;
 pub mod lines;
 pub mod run;

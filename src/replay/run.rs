@@ -11,7 +11,8 @@
 //! not_scrape_failure without a second module call. See `needs_explain`
 //! for the one case this cannot see.
 
-use super::input::{self, Parsed, Record, TimeSource};
+use super::fast::{self, Checker, Fast};
+use super::input::{self, Format, Parsed, Record, TimeSource};
 use super::lines::{self, Lines, Step};
 use super::savings;
 use super::summary::Summary;
@@ -398,6 +399,10 @@ struct Replay<'a> {
     explain_reply: Vec<u8>,
     /// The native rule's buffers, for [`needs_explain`].
     scratch: Scratch,
+    /// The fast path's check of NDJSON lines.
+    fast: Checker,
+    /// `--node` as the member the fast path appends.
+    own_node_member: Option<Vec<u8>>,
     stopped: bool,
 }
 
@@ -430,6 +435,8 @@ pub fn replay(
         reply: Vec::with_capacity(4096),
         explain_reply: Vec::with_capacity(256),
         scratch: Scratch::new(),
+        fast: Checker::new(),
+        own_node_member: opts.node.as_deref().map(fast::own_node_member),
         stopped: false,
     };
     let stdin = [PathBuf::from("-")];
@@ -487,7 +494,13 @@ impl Replay<'_> {
             match step {
                 Step::Line => {
                     self.summary.lines += 1;
-                    match parser.parse(lines.line(), line_no) {
+                    let line = lines.line();
+                    if let Some(fast) = self.fast.check(line, klog_year) {
+                        self.fast_record(line, fast, line_no, &shown);
+                        progress.tick(self.summary.lines);
+                        continue;
+                    }
+                    match parser.parse(line, line_no) {
                         Parsed::Record(rec) => self.record(rec, &shown),
                         Parsed::Held => {}
                         Parsed::Blank => self.summary.blank += 1,
@@ -535,21 +548,47 @@ impl Replay<'_> {
         }
     }
 
+    /// A record of the slow path: its `Value` printed as Fluent Bit would.
     fn record(&mut self, mut rec: Record, file: &str) {
-        let s = &mut self.summary;
-        s.records += 1;
-        s.formats[rec.format.index()] += 1;
         if let Some(node) = &self.opts.node {
             if input::add_own_node(&mut rec.value, node) {
-                s.node_added += 1;
+                self.summary.node_added += 1;
             }
         }
-        let nanos = rec.time.map(|(t, _)| t);
+        self.record_json = host::fluent_bit_json(&rec.value);
+        self.judge(rec.time, rec.format, rec.line, file);
+    }
+
+    /// A line the fast path took: it is its own Fluent Bit JSON.
+    fn fast_record(&mut self, line: &[u8], fast: Fast, line_no: u64, file: &str) {
+        self.record_json.clear();
+        self.record_json.extend_from_slice(line);
+        if let Some(member) = &self.own_node_member {
+            if !fast.has_kubernetes {
+                fast::add_own_node(&mut self.record_json, member);
+                self.summary.node_added += 1;
+            }
+        }
+        self.judge(fast.time, Format::Json, line_no, file);
+    }
+
+    /// The record in `record_json` through the module, into the tally and
+    /// (when kept) to stdout.
+    fn judge(
+        &mut self,
+        time: Option<(time::Nanos, TimeSource)>,
+        format: Format,
+        line: u64,
+        file: &str,
+    ) {
+        let s = &mut self.summary;
+        s.records += 1;
+        s.formats[format.index()] += 1;
+        let nanos = time.map(|(t, _)| t);
         s.span
-            .add(nanos, matches!(rec.time, Some((_, TimeSource::KlogNoYear))));
+            .add(nanos, matches!(time, Some((_, TimeSource::KlogNoYear))));
         let (sec, nsec) = time::to_sec_nsec(nanos);
 
-        self.record_json = host::fluent_bit_json(&rec.value);
         let record = &self.record_json[..];
         let function = self.opts.function;
 
@@ -570,7 +609,7 @@ impl Replay<'_> {
                         s.host_errors.add(|| {
                             format!(
                                 "{}: {} changed a record it kept: {}",
-                                at(rec.line),
+                                at(line),
                                 function.export(),
                                 String::from_utf8_lossy(&self.reply)
                             )
@@ -580,7 +619,7 @@ impl Replay<'_> {
             }
             Verdict::Drop => {}
             Verdict::Lost(loss) => {
-                s.lost.add(|| format!("{}: {loss}", at(rec.line)));
+                s.lost.add(|| format!("{}: {loss}", at(line)));
             }
         }
         let removed = matches!(verdict, Verdict::Drop);
@@ -620,7 +659,7 @@ impl Replay<'_> {
                         s.host_errors.add(|| {
                             format!(
                                 "{}: {EXPLAIN} returned no explanation ({e}): {}",
-                                at(rec.line),
+                                at(line),
                                 String::from_utf8_lossy(&self.explain_reply)
                             )
                         });
@@ -630,7 +669,7 @@ impl Replay<'_> {
             }
             Some(Asked::Module(Err(loss))) => {
                 s.host_errors
-                    .add(|| format!("{}: {EXPLAIN} failed: {loss}", at(rec.line)));
+                    .add(|| format!("{}: {EXPLAIN} failed: {loss}", at(line)));
                 None
             }
         };
@@ -641,7 +680,7 @@ impl Replay<'_> {
                 s.self_scraping.add(|| {
                     format!(
                         "{}: {} (node {})",
-                        at(rec.line),
+                        at(line),
                         e.reason,
                         if e.node.is_empty() { "?" } else { &e.node }
                     )
@@ -649,18 +688,13 @@ impl Replay<'_> {
             }
             let says_drop = e.verdict == "drop";
             if e.verdict != "drop" && e.verdict != "keep" {
-                s.host_errors.add(|| {
-                    format!(
-                        "{}: {EXPLAIN} gave the verdict {:?}",
-                        at(rec.line),
-                        e.verdict
-                    )
-                });
+                s.host_errors
+                    .add(|| format!("{}: {EXPLAIN} gave the verdict {:?}", at(line), e.verdict));
             } else if !matches!(verdict, Verdict::Lost(_)) && says_drop != (removed || marked) {
                 s.host_errors.add(|| {
                     format!(
                         "{}: {EXPLAIN} says {} ({}) but {} {}",
-                        at(rec.line),
+                        at(line),
                         e.verdict,
                         e.reason,
                         function.export(),
@@ -676,7 +710,7 @@ impl Replay<'_> {
 
         if self.opts.explain {
             let line = explain_line(
-                &at(rec.line),
+                &at(line),
                 &verdict,
                 removed || marked,
                 function,
@@ -1137,6 +1171,57 @@ mod tests {
             "{err}"
         );
         assert!(s.success());
+    }
+
+    #[test]
+    fn fast_and_slow_lines_reach_the_module_alike() {
+        // Each record twice: as Fluent Bit's compact JSON (the fast path) and
+        // with a space after its first colon (the slow path).
+        let records = [
+            r#"{"log":"a"}"#,
+            r#"{"time":"2026-11-28T06:00:01Z","log":"b\n","kubernetes":{"host":"k"}}"#,
+            r#"{"log":"2026-11-28T06:00:02Z caf\u00e9","n":[1,2.5,null]}"#,
+            r#"{"log":"E1128 06:00:03.000000       1 x.go:1] y"}"#,
+        ];
+        let mut input = String::new();
+        for r in records {
+            let slow = r.replacen(':', ": ", 1);
+            assert!(Checker::new().check(r.as_bytes(), 2026).is_some(), "{r}");
+            assert!(Checker::new().check(slow.as_bytes(), 2026).is_none());
+            input.push_str(r);
+            input.push('\n');
+            input.push_str(&slow);
+            input.push('\n');
+        }
+        let dir = std::env::temp_dir().join(format!("selfscrape-fastslow-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("in.log");
+        std::fs::write(&file, input).unwrap();
+        let opts = Options {
+            inputs: vec![file],
+            node: Some("fargate-ip-1".into()),
+            klog_year: Some(2026),
+            ..Options::default()
+        };
+        let mut fake = Fake::new(keep_all, explain_keep);
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let s = replay(&opts, "fake.wasm", &mut fake, &mut out, &mut err);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 8, "{out}");
+        for pair in lines.chunks(2) {
+            assert_eq!(pair[0], pair[1]);
+        }
+        assert_eq!(
+            lines[0],
+            r#"{"log":"a","kubernetes":{"host":"fargate-ip-1"}}"#
+        );
+        assert_eq!(lines[2], records[1], "has kubernetes: nothing added");
+        assert_eq!((s.records, s.node_added, s.formats[0]), (8, 6, 8));
+        // All four times were found, on both paths.
+        assert_eq!((s.span.timed, s.span.klog), (6, 2), "{:?}", s.span);
+        assert!(s.success(), "{}", s.render());
     }
 
     #[test]
