@@ -290,7 +290,7 @@ fn string(b: &[u8], i: usize) -> Option<usize> {
     loop {
         // Runs of plain bytes, 8 at a time where possible.
         while let Some(chunk) = b.get(j..j + 8) {
-            if chunk.iter().all(|&c| PLAIN[usize::from(c)]) {
+            if all_plain(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]))) {
                 j += 8;
             } else {
                 break;
@@ -307,6 +307,20 @@ fn string(b: &[u8], i: usize) -> Option<usize> {
             _ => return None, // control bytes, DEL, non-ASCII
         }
     }
+}
+
+/// Whether all eight bytes of `x` are plain (`PLAIN`): printable ASCII but
+/// `"` and `\`. (`v - 0x01.. & !v & 0x80..` is non-zero exactly when a
+/// byte of `v` is zero; with `0x20..`, when one is below 0x20.)
+fn all_plain(x: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+    let special = zero(x ^ (ONES * u64::from(b'"')))
+        | zero(x ^ (ONES * u64::from(b'\\')))
+        | zero(x ^ (ONES * 0x7f));
+    (x & HIGH) | control | special == 0
 }
 
 /// An escape at `i` (its backslash) as fbjson writes it: its end.
@@ -603,6 +617,35 @@ mod tests {
         assert_eq!(taken, 3000);
         // The mutations exercise the fast path, not only its refusals.
         assert!(mutated_taken > 2000, "{mutated_taken}");
+    }
+
+    #[test]
+    fn eight_byte_check_agrees_with_the_table() {
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        for _ in 0..200_000 {
+            let mut bytes = [0u8; 8];
+            for b in &mut bytes {
+                // Mostly plain bytes, now and then any byte.
+                *b = if rng.below(6) == 0 {
+                    rng.below(256) as u8
+                } else {
+                    0x20 + rng.below(0x5f) as u8
+                };
+            }
+            let want = bytes.iter().all(|&c| PLAIN[usize::from(c)]);
+            assert_eq!(all_plain(u64::from_le_bytes(bytes)), want, "{bytes:?}");
+        }
+        for c in 0..=255u8 {
+            for at in 0..8 {
+                let mut bytes = [b'a'; 8];
+                bytes[at] = c;
+                assert_eq!(
+                    all_plain(u64::from_le_bytes(bytes)),
+                    PLAIN[usize::from(c)],
+                    "{c:#x} at {at}"
+                );
+            }
+        }
     }
 
     #[test]

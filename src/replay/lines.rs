@@ -167,7 +167,7 @@ impl<R: BufRead> Lines<R> {
                 self.line_no += 1;
                 return Step::Line;
             }
-            let (chunk, found) = match available.iter().position(|&b| b == b'\n') {
+            let (chunk, found) = match find_newline(available) {
                 Some(i) => (&available[..i], Some(i + 1)),
                 None => (available, None),
             };
@@ -190,6 +190,22 @@ impl<R: BufRead> Lines<R> {
             }
         }
     }
+}
+
+/// The first `\n` in `hay`: eight bytes at a time.
+fn find_newline(hay: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = ONES * b'\n' as u64;
+    let mut i = 0;
+    while let Some(chunk) = hay.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])) ^ NL;
+        if x.wrapping_sub(ONES) & !x & HIGH != 0 {
+            break;
+        }
+        i += 8;
+    }
+    hay[i..].iter().position(|&b| b == b'\n').map(|p| i + p)
 }
 
 #[cfg(test)]
@@ -277,5 +293,27 @@ mod tests {
         assert_eq!(missing.err().unwrap(), "No such file or directory");
         let dir = open(&std::env::temp_dir(), Rc::new(Cell::new(0)));
         assert_eq!(dir.err().unwrap(), "is a directory");
+    }
+
+    #[test]
+    fn finds_the_first_newline_at_every_offset() {
+        for len in 0..40 {
+            for at in 0..len {
+                let mut hay = vec![b'x'; len];
+                hay[at] = b'\n';
+                if at + 3 < len {
+                    hay[at + 3] = b'\n';
+                }
+                // Bytes that differ from \n by one bit or borrow into it.
+                for (i, b) in hay.iter_mut().enumerate() {
+                    if *b != b'\n' && i % 3 == 0 {
+                        *b = [0x0b, 0x09, 0x8a, 0x00, 0xff][i % 5];
+                    }
+                }
+                assert_eq!(find_newline(&hay), Some(at), "len {len} at {at}");
+            }
+            let hay: Vec<u8> = (0..len as u8).map(|b| b.wrapping_add(11)).collect();
+            assert_eq!(find_newline(&hay), None);
+        }
     }
 }
