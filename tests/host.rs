@@ -465,6 +465,48 @@ fn filter_json_into_reuses_the_buffer() {
 }
 
 #[test]
+fn filter_object_into_classifies_as_filter_json_into() {
+    // The same sequence of calls on two hosts, one through each entry
+    // point: the same verdicts, replies and counters after every call
+    // (including the pending exception a failed return validation leaves
+    // for the next call, and a trap).
+    let long = fluent_bit_json(&json!({"log": "x".repeat(3000), "kubernetes": {"host": "n"}}));
+    let records: [&[u8]; 4] = [b"{\"x\":1}", b"{\"a\":1}", b"{}", &long];
+    let functions = [
+        "echo",
+        "empty",
+        "text",
+        "array",
+        "object",
+        "dangling",
+        "echo",
+        "unterminated",
+        "trap_once",
+        "echo",
+        "no_such_export",
+    ];
+    let mut plain = host("replies.wat", HostConfig::default());
+    let mut object = host("replies.wat", HostConfig::default());
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let mut kept_unchanged = 0;
+    for function in functions {
+        for record in records {
+            let va = plain.filter_json_into(function, TAG, 1, 2, record, &mut a);
+            let vb = object.filter_object_into(function, TAG, 1, 2, record, &mut b);
+            assert_eq!(va, vb, "{function} on {}", String::from_utf8_lossy(record));
+            assert_eq!(a, b, "{function}");
+            assert_eq!(plain.stats(), object.stats(), "{function}");
+            kept_unchanged += usize::from(va == Verdict::Keep && b == record);
+        }
+    }
+    // The shortcut was taken (echo, trap_once's echoes, object's reply on
+    // {"a":1}), and the checked paths too.
+    assert!(kept_unchanged >= 10, "{kept_unchanged} {:?}", plain.stats());
+    let stats = plain.stats();
+    assert!(stats.invalid_json > 0 && stats.invalid_returns > 0 && stats.traps > 0);
+}
+
+#[test]
 fn fluent_bit_json_escapes_like_flb_utils_write_str() {
     let record = json!({
         "log": "say \"hi\"\\ \n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f} /path",
