@@ -2,14 +2,17 @@
 //! of ~1 KiB, one in 50 a metrics-server failed scrape) as an NDJSON file in
 //! Fluent Bit's compact JSON form, then times the release binary over it
 //! (reading and parsing, the WAMR host, writing the kept records to a file,
-//! the summary). The tool makes two module calls per record: the filter
-//! (`drop_self_scrape`) and `explain_self_scrape` for the summary.
+//! the summary). The tool calls the filter (`drop_self_scrape`) for every
+//! record and `explain_self_scrape` where its answer carries information
+//! (records not kept as they are, records that look like a failed scrape).
 //!
 //! Reports the median over runs of wall time, CPU time (user + system of the
 //! child) and records per second. Prints, asserts nothing.
 //! `cargo bench --bench replay`; environment: `SELFSCRAPE_BENCH_ROUNDS`
 //! (runs, default 3), `SELFSCRAPE_BENCH_RECORDS` (default 200000),
-//! `SELFSCRAPE_BENCH_NO_BUILD=1`.
+//! `SELFSCRAPE_BENCH_NO_BUILD=1`, `SELFSCRAPE_BENCH_WASM=PATH` (replay this
+//! module instead of the checkout's, e.g. one pinned while the module's
+//! sources change).
 
 #[cfg(not(target_arch = "wasm32"))]
 mod common;
@@ -94,6 +97,7 @@ mod bench {
         drop(records);
 
         let tool = common::selfscrape_path();
+        let wasm = std::env::var_os("SELFSCRAPE_BENCH_WASM").filter(|w| !w.is_empty());
         let ticks = clock_ticks();
         println!("## selfscrape replay, end to end");
         println!();
@@ -105,8 +109,11 @@ mod bench {
             bytes as f64 / n as f64,
             output.display()
         );
+        let wasm_arg = wasm.as_ref().map_or(String::new(), |w| {
+            format!("--wasm {} ", std::path::Path::new(w).display())
+        });
         println!(
-            "command: {} replay {} > {}",
+            "command: {} replay {wasm_arg}{} > {}",
             tool.display(),
             input.display(),
             output.display()
@@ -119,8 +126,12 @@ mod bench {
                 .unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", output.display())));
             let cpu0 = children_cpu_seconds(ticks);
             let t = Instant::now();
-            let result = Command::new(&tool)
-                .arg("replay")
+            let mut command = Command::new(&tool);
+            command.arg("replay");
+            if let Some(w) = &wasm {
+                command.arg("--wasm").arg(w);
+            }
+            let result = command
                 .arg(&input)
                 .stdin(Stdio::null())
                 .stdout(out)
@@ -172,7 +183,7 @@ mod bench {
             }
         );
         println!(
-            "two module calls per record (drop_self_scrape, then explain_self_scrape for the summary): {:.2} us of wall per record",
+            "drop_self_scrape on every record, explain_self_scrape where it carries information: {:.2} us of wall per record",
             1e6 * wall / n as f64
         );
         println!(

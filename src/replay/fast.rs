@@ -72,17 +72,6 @@ pub struct Checker {
     number: Vec<u8>,
 }
 
-/// 1: a byte that may stand for itself inside a string.
-static PLAIN: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0x20;
-    while b < 0x7f {
-        t[b] = b != b'"' as usize && b != b'\\' as usize;
-        b += 1;
-    }
-    t
-};
-
 impl Checker {
     /// A checker.
     pub fn new() -> Checker {
@@ -96,7 +85,7 @@ impl Checker {
     pub fn check(&mut self, line: &[u8], klog_year: i64) -> Option<Fast> {
         self.keys.clear();
         self.top.clear();
-        if line.first() != Some(&b'{') {
+        if line.first() != Some(&b'{') || !printable_ascii(line) {
             return None;
         }
         let end = self.object(line, 0, 1, true)?;
@@ -284,43 +273,91 @@ fn hex4(b: &[u8], i: usize) -> Option<u32> {
     Some(v)
 }
 
-/// A string at `i` (its opening quote) in fbjson's spelling: its end.
+/// A string at `i` (its opening quote) in fbjson's spelling: its end. The
+/// caller has checked that every byte of the line is printable ASCII
+/// ([`printable_ascii`]), so only quotes and backslashes matter here.
 fn string(b: &[u8], i: usize) -> Option<usize> {
     let mut j = i + 1;
     loop {
-        // Runs of plain bytes, 8 at a time where possible.
-        while let Some(chunk) = b.get(j..j + 8) {
-            if all_plain(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]))) {
-                j += 8;
-            } else {
+        // Sixteen bytes at a time up to a quote or a backslash.
+        while let Some(chunk) = b.get(j..j + 16) {
+            let found = specials_16(chunk);
+            if found != 0 {
+                j += found.trailing_zeros() as usize;
                 break;
             }
+            j += 16;
         }
-        let c = *b.get(j)?;
-        if PLAIN[usize::from(c)] {
-            j += 1;
-            continue;
-        }
-        match c {
+        match *b.get(j)? {
             b'"' => return Some(j + 1),
             b'\\' => j = escape(b, j)?,
-            _ => return None, // control bytes, DEL, non-ASCII
+            0x20..=0x7e => j += 1,
+            _ => return None, // not reached after printable_ascii
         }
     }
 }
 
-/// Whether all eight bytes of `x` are plain (`PLAIN`): printable ASCII but
-/// `"` and `\`. (`v - 0x01.. & !v & 0x80..` is non-zero exactly when a
-/// byte of `v` is zero; with `0x20..`, when one is below 0x20.)
-fn all_plain(x: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
-    let special = zero(x ^ (ONES * u64::from(b'"')))
-        | zero(x ^ (ONES * u64::from(b'\\')))
-        | zero(x ^ (ONES * 0x7f));
-    (x & HIGH) | control | special == 0
+/// Bit `k` set when byte `k` of a 16-byte `chunk` is `"` or `\`: SSE2, which
+/// every x86-64 has.
+#[cfg(target_arch = "x86_64")]
+fn specials_16(chunk: &[u8]) -> u32 {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
+    };
+    let half = |k: usize| {
+        let bytes: [u8; 8] = chunk
+            .get(k..k + 8)
+            .and_then(|h| h.try_into().ok())
+            .unwrap_or([0; 8]);
+        i64::from_le_bytes(bytes)
+    };
+    let (lo, hi) = (half(0), half(8));
+    // SAFETY: SSE2 is in the x86-64 baseline, so these intrinsics are
+    // available; they take no pointers (the bytes go in as two integers).
+    #[allow(unused_unsafe)]
+    let mask = unsafe {
+        let v = _mm_set_epi64x(hi, lo);
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        _mm_movemask_epi8(_mm_or_si128(quote, backslash))
+    };
+    mask as u32 & 0xffff
+}
+
+/// [`specials_16`] anywhere else.
+#[cfg(not(target_arch = "x86_64"))]
+fn specials_16(chunk: &[u8]) -> u32 {
+    specials_16_portable(chunk)
+}
+
+/// [`specials_16`] byte by byte.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn specials_16_portable(chunk: &[u8]) -> u32 {
+    chunk
+        .iter()
+        .take(16)
+        .enumerate()
+        .filter(|&(_, &c)| c == b'"' || c == b'\\')
+        .fold(0, |m, (k, _)| m | 1 << k)
+}
+
+/// Whether every byte is printable ASCII (0x20 to 0x7e): fbjson escapes
+/// every other byte, so a line with one is not in its form.
+fn printable_ascii(line: &[u8]) -> bool {
+    let mut chunks = line.chunks_exact(32);
+    for chunk in &mut chunks {
+        let mut bad = 0u8;
+        for &c in chunk {
+            bad |= u8::from(c.wrapping_sub(0x20) > 0x5e);
+        }
+        if bad != 0 {
+            return false;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .all(|c| c.wrapping_sub(0x20) <= 0x5e)
 }
 
 /// An escape at `i` (its backslash) as fbjson writes it: its end.
@@ -620,30 +657,36 @@ mod tests {
     }
 
     #[test]
-    fn eight_byte_check_agrees_with_the_table() {
+    fn word_checks_agree_with_byte_by_byte_ones() {
         let mut rng = Rng(0x1234_5678_9abc_def1);
-        for _ in 0..200_000 {
-            let mut bytes = [0u8; 8];
+        for _ in 0..100_000 {
+            let mut bytes = [0u8; 40];
             for b in &mut bytes {
-                // Mostly plain bytes, now and then any byte.
-                *b = if rng.below(6) == 0 {
+                // Mostly printable bytes, now and then any byte.
+                *b = if rng.below(40) == 0 {
                     rng.below(256) as u8
                 } else {
                     0x20 + rng.below(0x5f) as u8
                 };
             }
-            let want = bytes.iter().all(|&c| PLAIN[usize::from(c)]);
-            assert_eq!(all_plain(u64::from_le_bytes(bytes)), want, "{bytes:?}");
+            let len = rng.below(41) as usize;
+            let line = &bytes[..len];
+            let want = line.iter().all(|c| (0x20..=0x7e).contains(c));
+            assert_eq!(printable_ascii(line), want, "{line:?}");
+            let chunk = &bytes[..16];
+            assert_eq!(specials_16(chunk), specials_16_portable(chunk));
         }
         for c in 0..=255u8 {
-            for at in 0..8 {
-                let mut bytes = [b'a'; 8];
-                bytes[at] = c;
-                assert_eq!(
-                    all_plain(u64::from_le_bytes(bytes)),
-                    PLAIN[usize::from(c)],
-                    "{c:#x} at {at}"
-                );
+            for at in 0..40 {
+                let mut line = [b'a'; 40];
+                line[at] = c;
+                assert_eq!(printable_ascii(&line), (0x20..=0x7e).contains(&c));
+                let mut chunk = [b'a'; 16];
+                chunk[at % 16] = c;
+                chunk[(at * 7) % 16] = b'"';
+                let want = 1 << ((at * 7) % 16) | u32::from(c == b'"' || c == b'\\') << (at % 16);
+                assert_eq!(specials_16(&chunk), want, "{c:#x} at {at}");
+                assert_eq!(specials_16_portable(&chunk), want);
             }
         }
     }
