@@ -425,3 +425,96 @@ fn generated_records_are_deterministic_and_as_large_as_named() {
         .unwrap_or("");
     assert_eq!(host.len(), 253, "h-long-node-253 host {host:?}");
 }
+
+/// Every case's reason and failing node from a fresh `Scratch`, for
+/// `rule::evaluate` and `rule::explain`.
+fn fresh(record: &[u8]) -> [(Reason, Vec<u8>); 2] {
+    let run = |f: fn(&[u8], &mut Scratch) -> Reason| {
+        let mut s = Scratch::new();
+        let r = f(record, &mut s);
+        (r, s.failing_node().to_vec())
+    };
+    [run(rule::evaluate), run(rule::explain)]
+}
+
+/// Records that share what the rule remembers across records (a
+/// `kubernetes` map, a klog line after its header) but differ elsewhere: the
+/// corpus records with their digits changed (timestamps, IPs, ports), their
+/// `kubernetes.host` changed, and `log` switched to info severity.
+fn variants(record: &[u8]) -> Vec<Vec<u8>> {
+    let text = String::from_utf8_lossy(record).into_owned();
+    let mut out = vec![record.to_vec()];
+    let digits: String = text
+        .chars()
+        .map(|c| match c {
+            '0'..='8' => char::from(c as u8 + 1),
+            '9' => '0',
+            c => c,
+        })
+        .collect();
+    out.push(digits.into_bytes());
+    for (from, to) in [
+        ("\"host\":\"", "\"host\":\"x"),
+        ("\"log\":\"E", "\"log\":\"I"),
+        ("\"pod_ip\":\"", "\"pod_ip\":\"1"),
+        ("\\n\"", "\""),
+    ] {
+        if text.contains(from) {
+            out.push(text.replacen(from, to, 1).into_bytes());
+        }
+    }
+    out
+}
+
+/// Guards the memos of the rule (remembered `kubernetes` maps and klog
+/// verdicts): one long-lived `Scratch`, as the module keeps, gives every
+/// record (corpus cases and variants that share a remembered part but
+/// differ elsewhere) the reason and node a fresh `Scratch` gives, in any
+/// order.
+#[test]
+fn remembering_never_changes_a_verdict() {
+    let records: Vec<Vec<u8>> = corpus::load()
+        .iter()
+        .filter(|c| c.json_mode())
+        .flat_map(|c| variants(&c.record))
+        .collect();
+    let want: Vec<_> = records.iter().map(|r| fresh(r)).collect();
+    let mut scratch = Scratch::new();
+    let n = records.len();
+    let mut wrong = Vec::new();
+    let mut drops = 0;
+    for pass in 0..4usize {
+        for j in 0..n {
+            // Forward, backward, and strided orders.
+            let i = match pass {
+                0 => j,
+                1 => n - 1 - j,
+                _ => (j * (2 * pass + 1) + pass) % n,
+            };
+            let got = [
+                {
+                    let r = rule::evaluate(&records[i], &mut scratch);
+                    (r, scratch.failing_node().to_vec())
+                },
+                {
+                    let r = rule::explain(&records[i], &mut scratch);
+                    (r, scratch.failing_node().to_vec())
+                },
+            ];
+            drops += usize::from(got[0].0.drops());
+            if got != want[i] && wrong.len() < 10 {
+                wrong.push(format!(
+                    "pass {pass}: {:?} (fresh: {:?}) for {}",
+                    got,
+                    want[i],
+                    String::from_utf8_lossy(&records[i])
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(
+        n > 500 && drops > 100,
+        "the variants cover drops: {n} records, {drops} drops"
+    );
+}

@@ -17,6 +17,7 @@
 mod bytes;
 mod cause;
 mod json;
+mod memo;
 mod reason;
 mod scan;
 mod text;
@@ -44,6 +45,10 @@ pub struct Scratch {
     own_ip: Vec<u8>,
     /// For comparisons of escaped strings.
     tmp: Vec<u8>,
+    /// `kubernetes` maps walked before (the same on every record of a pod).
+    objects: json::ObjectMemo,
+    /// Verdicts on klog lines judged before (the same failure every cycle).
+    lines: memo::LineMemo,
 }
 
 impl Scratch {
@@ -56,6 +61,8 @@ impl Scratch {
             own_host: Vec::new(),
             own_ip: Vec::new(),
             tmp: Vec::new(),
+            objects: json::ObjectMemo::new(),
+            lines: memo::LineMemo::new(),
         }
     }
 
@@ -81,7 +88,9 @@ impl Scratch {
         ]
         .iter()
         .map(|v| v.capacity())
-        .sum()
+        .sum::<usize>()
+            + self.objects.capacity()
+            + self.lines.capacity()
     }
 }
 
@@ -193,7 +202,7 @@ impl Tally {
 }
 
 fn judge_record(record: &[u8], scratch: &mut Scratch) -> Reason {
-    let Ok(found) = find_candidates(record) else {
+    let Ok(found) = find_candidates(record, &mut scratch.objects) else {
         return Reason::NotJsonObject;
     };
     if found.ambiguous {
@@ -206,6 +215,8 @@ fn judge_record(record: &[u8], scratch: &mut Scratch) -> Reason {
         own_host,
         own_ip,
         tmp,
+        objects: _,
+        lines,
     } = scratch;
     let Ok(own) = own_node(found.host, found.pod_ip, own_host, own_ip) else {
         return Reason::Ambiguous;
@@ -216,13 +227,18 @@ fn judge_record(record: &[u8], scratch: &mut Scratch) -> Reason {
     let mut log_is_other = false;
     for (slot, raw) in found.texts.iter().enumerate() {
         let Some(raw) = raw else { continue };
-        if json::decode_into(raw, text).is_err() {
-            tally.add(Some(Reason::Ambiguous));
-            continue;
+        let outcome = if slot == 0 {
+            judge_log(raw, &found, own, lines, text, node, err, tmp)
+        } else {
+            judge_raw_text(raw, own, text, node, err, tmp)
+        };
+        match outcome {
+            memo::Outcome::Undecodable => tally.add(Some(Reason::Ambiguous)),
+            memo::Outcome::Judged(reason) => {
+                log_is_other |= slot == 0 && reason.is_none();
+                tally.add(reason);
+            }
         }
-        let reason = judge_text(text, own, node, err, tmp);
-        log_is_other |= slot == 0 && reason.is_none();
-        tally.add(reason);
     }
     if !log_is_other {
         if found.root.msg.is_some() {
@@ -241,7 +257,10 @@ fn judge_record(record: &[u8], scratch: &mut Scratch) -> Reason {
     tally.reason()
 }
 
-fn find_candidates(record: &[u8]) -> Result<Found<'_>, Malformed> {
+fn find_candidates<'r>(
+    record: &'r [u8],
+    memo: &mut json::ObjectMemo,
+) -> Result<Found<'r>, Malformed> {
     let mut found = Found::default();
     // The kubernetes map's own members, seen in the same walk.
     let (mut host, mut pod_ip, mut repeated) = (None, None, false);
@@ -288,13 +307,69 @@ fn find_candidates(record: &[u8]) -> Result<Found<'_>, Malformed> {
         }
         true
     };
-    json::members_nested(record, true, b"kubernetes", &mut outer, &mut inner)?;
+    json::members_nested(
+        record,
+        true,
+        b"kubernetes",
+        &mut outer,
+        &mut inner,
+        Some(memo),
+    )?;
     found.ambiguous |= found.root.repeated || repeated;
     if found.kubernetes.is_some_and(|k| !k.is_empty()) {
         found.host = host;
         found.pod_ip = pod_ip;
     }
     Ok(found)
+}
+
+/// A `log`/`message` value as raw JSON string contents: decoded, then judged.
+fn judge_raw_text(
+    raw: &[u8],
+    own: Own<'_>,
+    text: &mut Vec<u8>,
+    node: &mut Vec<u8>,
+    err: &mut Vec<u8>,
+    tmp: &mut Vec<u8>,
+) -> memo::Outcome {
+    if json::decode_into(raw, text).is_err() {
+        return memo::Outcome::Undecodable;
+    }
+    memo::Outcome::Judged(judge_text(text, own, node, err, tmp))
+}
+
+/// [`judge_raw_text`] for `log`, the first text judged (so `node` is still
+/// empty), through the [`memo::LineMemo`]: a line with an error-severity
+/// klog header is judged once per distinct rest of line and own node.
+#[allow(clippy::too_many_arguments)]
+fn judge_log(
+    raw: &[u8],
+    found: &Found<'_>,
+    own: Own<'_>,
+    lines: &mut memo::LineMemo,
+    text: &mut Vec<u8>,
+    node: &mut Vec<u8>,
+    err: &mut Vec<u8>,
+    tmp: &mut Vec<u8>,
+) -> memo::Outcome {
+    // The header is plain ASCII in the raw string (no escape), so it decodes
+    // to itself and the verdict depends only on the raw rest.
+    let key = text::error_header_len(raw)
+        .filter(|&h| raw.get(..h).is_some_and(|head| !head.contains(&b'\\')))
+        .and_then(|h| raw.get(h..));
+    let Some(key) = key else {
+        return judge_raw_text(raw, own, text, node, err, tmp);
+    };
+    if let Some((outcome, was)) = lines.get(key, found.host, found.pod_ip) {
+        node.clear();
+        if node.try_reserve(was.len()).is_ok() {
+            node.extend_from_slice(was);
+            return outcome;
+        }
+    }
+    let outcome = judge_raw_text(raw, own, text, node, err, tmp);
+    lines.put(key, found.host, found.pod_ip, outcome, node);
+    outcome
 }
 
 /// Decodes `kubernetes.host` and `kubernetes.pod_ip` (found by the walk).

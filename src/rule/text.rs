@@ -36,7 +36,38 @@ const V03_HEAD: &[u8] = b"unable to fully collect metrics: ";
 /// header, and before an optional trailing newline. The message must start
 /// right there: its words elsewhere in a line do not count.
 pub(crate) fn locate(text: &[u8]) -> Message<'_> {
-    let mut t = strip_newline(text);
+    let t = match prefix(strip_newline(text)) {
+        Prefix::Partial => return Message::Partial,
+        Prefix::Rest {
+            headed: true,
+            error: false,
+            ..
+        } => {
+            // metrics-server logs every failed scrape at error severity.
+            return Message::None;
+        }
+        Prefix::Rest { rest, headed, .. } => (rest, headed),
+    };
+    message(t.0, t.1)
+}
+
+/// What comes before the message in a line.
+enum Prefix<'t> {
+    /// A CRI partial line.
+    Partial,
+    /// The text after the prefixes; `headed` when a klog header was among
+    /// them, `error` when its severity is `E`.
+    Rest {
+        rest: &'t [u8],
+        headed: bool,
+        error: bool,
+    },
+}
+
+/// The prefixes [`locate`] strips: an RFC3339 timestamp with its stream and
+/// CRI flag, then a klog header. When it finds a klog header, it has read
+/// no byte past the header.
+fn prefix(mut t: &[u8]) -> Prefix<'_> {
     if let Some(rest) = rfc3339(t) {
         t = rest;
         for stream in [&b"stderr "[..], b"stdout "] {
@@ -45,20 +76,50 @@ pub(crate) fn locate(text: &[u8]) -> Message<'_> {
                     Some((b'F', r)) if r.first() == Some(&b' ') => {
                         t = r.get(1..).unwrap_or_default()
                     }
-                    Some((b'P', r)) if r.first() == Some(&b' ') => return Message::Partial,
-                    _ => return Message::None,
+                    Some((b'P', r)) if r.first() == Some(&b' ') => return Prefix::Partial,
+                    // Not a line of a container log: no message here.
+                    _ => {
+                        return Prefix::Rest {
+                            rest: b"",
+                            headed: false,
+                            error: false,
+                        };
+                    }
                 }
             }
         }
     }
-    let headed = klog_header(t);
-    if headed.is_some() && t.first() != Some(&b'E') {
-        // metrics-server logs every failed scrape at error severity.
-        return Message::None;
+    match klog_header(t) {
+        Some(rest) => Prefix::Rest {
+            rest,
+            headed: true,
+            error: t.first() == Some(&b'E'),
+        },
+        None => Prefix::Rest {
+            rest: t,
+            headed: false,
+            error: false,
+        },
     }
-    if let Some(rest) = headed {
-        t = rest;
+}
+
+/// The length of the prefixes of `t` when they end in an error-severity
+/// klog header: what [`locate`] strips before judging the message, so that
+/// the verdict on such a line depends only on what follows (used to
+/// remember verdicts across lines that differ only in their timestamps).
+pub(crate) fn error_header_len(t: &[u8]) -> Option<usize> {
+    match prefix(t) {
+        Prefix::Rest {
+            rest,
+            headed: true,
+            error: true,
+        } => Some(t.len() - rest.len()),
+        _ => None,
     }
+}
+
+/// The message at the start of `t` (after the prefixes).
+fn message(t: &[u8], headed: bool) -> Message<'_> {
     if let Some(rest) = t.strip_prefix(SCRAPE_MSG) {
         return match rest.first() {
             None | Some(b' ') => Message::Structured(rest),
@@ -80,7 +141,7 @@ pub(crate) fn locate(text: &[u8]) -> Message<'_> {
     if let Some(rest) = t.strip_prefix(V03_HEAD) {
         return Message::AggregateV03(rest);
     }
-    if headed.is_none() && t.first() == Some(&b'{') {
+    if !headed && t.first() == Some(&b'{') {
         return Message::Json(t);
     }
     Message::None

@@ -1,0 +1,151 @@
+//! Verdicts on `log` lines remembered across records.
+//!
+//! A metrics-server replica repeats the same failed scrape every cycle: the
+//! same error, the same node, from the same pod; only the klog header's
+//! timestamp changes. The verdict on a line with an error-severity klog
+//! header depends only on what follows the header (see
+//! [`text::error_header_len`](super::text::error_header_len)) and on the own
+//! node, so it is remembered under exactly those bytes: the raw JSON string
+//! after the header, and the raw `kubernetes.host` and `kubernetes.pod_ip`.
+//! A line whose key matches is not decoded or judged again. Anything else
+//! about the record (the walk, other messages, `_p`) is checked every time.
+//!
+//! Memory is bounded and reserved once: [`SLOTS`] entries of at most
+//! [`KEY_MAX`] key bytes and [`NODE_MAX`] node bytes; longer lines are judged
+//! every time.
+
+use super::Reason;
+
+/// Lines remembered at once (replicas behind one Fluent Bit, and a few
+/// distinct failures each).
+pub(crate) const SLOTS: usize = 8;
+/// The longest key remembered: line after the header plus host and IP.
+pub(crate) const KEY_MAX: usize = 2 << 10;
+/// The longest failing node remembered.
+pub(crate) const NODE_MAX: usize = 256;
+
+/// What judging one `log` line gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The JSON string did not decode.
+    Undecodable,
+    /// The judge's answer: None when the line holds no failed scrape.
+    Judged(Option<Reason>),
+}
+
+#[derive(Debug)]
+struct Slot {
+    /// The line after its header, then host, then IP (raw JSON contents).
+    key: Vec<u8>,
+    /// Lengths of the three parts; `None` for an absent host or IP.
+    parts: (usize, Option<usize>, Option<usize>),
+    outcome: Outcome,
+    /// The failing node the judge left behind.
+    node: Vec<u8>,
+}
+
+impl Slot {
+    const fn new() -> Slot {
+        Slot {
+            key: Vec::new(),
+            parts: (0, None, None),
+            outcome: Outcome::Undecodable,
+            node: Vec::new(),
+        }
+    }
+
+    fn matches(&self, line: &[u8], host: Option<&[u8]>, ip: Option<&[u8]>) -> bool {
+        let (l, h, i) = self.parts;
+        if self.key.is_empty()
+            || l != line.len()
+            || h != host.map(<[u8]>::len)
+            || i != ip.map(<[u8]>::len)
+        {
+            return false;
+        }
+        let key = self.key.as_slice();
+        let (k_line, rest) = key.split_at_checked(l).unwrap_or_default();
+        let (k_host, k_ip) = rest.split_at_checked(h.unwrap_or(0)).unwrap_or_default();
+        use super::bytes::eq_long;
+        eq_long(k_line, line)
+            && eq_long(k_host, host.unwrap_or_default())
+            && eq_long(k_ip, ip.unwrap_or_default())
+    }
+}
+
+/// The remembered verdicts.
+#[derive(Debug)]
+pub(crate) struct LineMemo {
+    slots: [Slot; SLOTS],
+    next: usize,
+}
+
+impl Default for LineMemo {
+    fn default() -> Self {
+        LineMemo::new()
+    }
+}
+
+impl LineMemo {
+    /// Nothing remembered, nothing allocated.
+    pub(crate) const fn new() -> LineMemo {
+        LineMemo {
+            slots: [const { Slot::new() }; SLOTS],
+            next: 0,
+        }
+    }
+
+    /// The remembered outcome for `line` (after its header) judged against
+    /// `host` and `ip` (raw), and the failing node it left.
+    pub(crate) fn get(
+        &self,
+        line: &[u8],
+        host: Option<&[u8]>,
+        ip: Option<&[u8]>,
+    ) -> Option<(Outcome, &[u8])> {
+        self.slots
+            .iter()
+            .find(|s| s.matches(line, host, ip))
+            .map(|s| (s.outcome, s.node.as_slice()))
+    }
+
+    /// Remembers an outcome (when it fits).
+    pub(crate) fn put(
+        &mut self,
+        line: &[u8],
+        host: Option<&[u8]>,
+        ip: Option<&[u8]>,
+        outcome: Outcome,
+        node: &[u8],
+    ) {
+        let key_len = line.len() + host.map_or(0, <[u8]>::len) + ip.map_or(0, <[u8]>::len);
+        if key_len > KEY_MAX || key_len == 0 || node.len() > NODE_MAX {
+            return;
+        }
+        let Some(slot) = self.slots.get_mut(self.next) else {
+            return;
+        };
+        slot.key.clear();
+        slot.node.clear();
+        let room = (slot.key.capacity() >= KEY_MAX || slot.key.try_reserve_exact(KEY_MAX).is_ok())
+            && (slot.node.capacity() >= NODE_MAX || slot.node.try_reserve_exact(NODE_MAX).is_ok());
+        if !room {
+            return;
+        }
+        slot.key.extend_from_slice(line);
+        slot.key.extend_from_slice(host.unwrap_or_default());
+        slot.key.extend_from_slice(ip.unwrap_or_default());
+        slot.parts = (line.len(), host.map(<[u8]>::len), ip.map(<[u8]>::len));
+        slot.outcome = outcome;
+        slot.node.extend_from_slice(node);
+        self.next = (self.next + 1) % SLOTS;
+    }
+
+    /// Bytes of capacity held, for leak checks.
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots
+            .iter()
+            .map(|s| s.key.capacity() + s.node.capacity())
+            .sum()
+    }
+}
