@@ -109,9 +109,39 @@ impl Checker {
             }
             Some(())
         };
+        // The common case without building anything: the time keys that are
+        // present hold strings without escapes. Otherwise, and when they
+        // give no time (then the log text decides), the values are decoded
+        // and read by the slow path's own code.
+        let value = |name: &str| {
+            top.iter()
+                .find(|&&(k, _)| key(k) == name.as_bytes())
+                .map(|&(_, (s, e))| &line[s..e])
+        };
+        let mut plain_keys = true;
+        for name in input::TIME_KEYS {
+            let Some(text) = value(name) else { continue };
+            match plain_string(text) {
+                Some(s) => {
+                    if let Some(t) = input::string_key_time(s) {
+                        return Some(Fast {
+                            time: Some((t, TimeSource::Absolute)),
+                            has_kubernetes,
+                        });
+                    }
+                }
+                None => {
+                    plain_keys = false;
+                    break;
+                }
+            }
+        }
         let mut map = Map::new();
-        decode(&mut map, &TIME_KEYS)?;
-        let mut time = input::record_time(&map, klog_year);
+        let mut time = None;
+        if !plain_keys {
+            decode(&mut map, &TIME_KEYS)?;
+            time = input::record_time(&map, klog_year);
+        }
         if time.is_none() {
             decode(&mut map, &TEXT_KEYS)?;
             time = input::record_time(&map, klog_year);
@@ -250,6 +280,15 @@ impl Checker {
             .extend_from_slice(&crate::host::fluent_bit_json(&value));
         (self.number[..] == *text).then_some(j)
     }
+}
+
+/// The text of a JSON string without escapes (`"..."`, no backslash).
+fn plain_string(json: &[u8]) -> Option<&str> {
+    let inner = json.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    if inner.contains(&b'\\') {
+        return None;
+    }
+    std::str::from_utf8(inner).ok()
 }
 
 fn literal(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
@@ -475,6 +514,13 @@ mod tests {
             r#"{"timestamp":1,"message":"m","level":"info"}"#,
             r#"{"a":"/","b":"<>&'","k":"\\u0041"}"#,
             r#"{"kubernetes":7}"#,
+            // Time keys in every form, in and out of order.
+            r#"{"date":"1795845600.5","time":"x"}"#,
+            r#"{"time":"2026-11-28T06:00:00\u00e9Z","ts":1795845600}"#,
+            r#"{"time":"x","date":1795845600.5,"@timestamp":"2026-11-28T06:00:00Z"}"#,
+            r#"{"ts":" 1795845600 ","log":"2026-11-28T06:00:00Z x"}"#,
+            r#"{"time":"\n2026-11-28T06:00:00Z","log":"E0912 01:02:03.456789 1 x] y"}"#,
+            r#"{"time":null,"message":"2026-11-28T06:00:01Z\tx"}"#,
         ];
         for line in taken {
             assert!(agrees(line.as_bytes()), "not taken: {line}");
@@ -576,7 +622,10 @@ mod tests {
     }
 
     fn random_value(rng: &mut Rng, depth: u32) -> Value {
-        const WORDS: [&str; 12] = [
+        const WORDS: [&str; 15] = [
+            "2026-11-28T06:00:00.5Z",
+            " 1764312065.25 ",
+            "2026-11-28T06:00:00+01:00",
             "log",
             "time",
             "kubernetes",
@@ -597,7 +646,7 @@ mod tests {
             3 => Value::from(
                 (rng.next() as i64 >> rng.below(64)) as f64 / (1 + rng.below(1000)) as f64,
             ),
-            4 => Value::String(WORDS[rng.below(12) as usize].to_owned()),
+            4 => Value::String(WORDS[rng.below(15) as usize].to_owned()),
             5 => Value::Array(
                 (0..rng.below(4))
                     .map(|_| random_value(rng, depth + 1))
@@ -606,7 +655,7 @@ mod tests {
             _ => {
                 let mut m = Map::new();
                 for _ in 0..rng.below(5) {
-                    let k = WORDS[rng.below(12) as usize].to_owned();
+                    let k = WORDS[rng.below(15) as usize].to_owned();
                     m.insert(k, random_value(rng, depth + 1));
                 }
                 Value::Object(m)

@@ -380,7 +380,8 @@ fn unwrap_aws_event(map: &Map<String, Value>) -> Option<(Map<String, Value>, ser
     Some((m, ts))
 }
 
-const TIME_KEYS: [&str; 5] = ["time", "@timestamp", "timestamp", "ts", "date"];
+/// The top-level keys a record's time is read from, in order of preference.
+pub const TIME_KEYS: [&str; 5] = ["time", "@timestamp", "timestamp", "ts", "date"];
 
 /// The time a record carries: a top-level time key (RFC 3339 string or epoch
 /// number), else an RFC 3339 or klog prefix of its `log` / `message` text.
@@ -393,14 +394,20 @@ pub fn record_time(map: &Map<String, Value>, klog_year: i64) -> Option<(Nanos, T
 /// A top-level time key: an RFC 3339 string or an epoch number.
 fn key_time(map: &Map<String, Value>) -> Option<Nanos> {
     TIME_KEYS.iter().find_map(|key| match map.get(*key) {
-        Some(Value::String(s)) => time::parse_rfc3339(s).or_else(|| {
-            s.trim()
-                .parse::<f64>()
-                .ok()
-                .and_then(time::from_epoch_number)
-        }),
+        Some(Value::String(s)) => string_key_time(s),
         Some(Value::Number(n)) => time::from_epoch_json(n),
         _ => None,
+    })
+}
+
+/// The time a string value of a time key gives: RFC 3339, or an epoch
+/// number as text.
+pub fn string_key_time(s: &str) -> Option<Nanos> {
+    time::parse_rfc3339(s).or_else(|| {
+        s.trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(time::from_epoch_number)
     })
 }
 

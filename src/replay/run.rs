@@ -558,27 +558,35 @@ impl Replay<'_> {
                 self.summary.node_added += 1;
             }
         }
-        self.record_json = host::fluent_bit_json(&rec.value);
-        self.judge(rec.time, rec.format, rec.line, file);
+        let json = host::fluent_bit_json(&rec.value);
+        self.judge(&json, rec.time, rec.format, rec.line, file);
     }
 
     /// A line the fast path took: it is its own Fluent Bit JSON.
     fn fast_record(&mut self, line: &[u8], fast: Fast, line_no: u64, file: &str) {
-        self.record_json.clear();
-        self.record_json.extend_from_slice(line);
-        if let Some(member) = &self.own_node_member {
-            if !fast.has_kubernetes {
-                fast::add_own_node(&mut self.record_json, member);
+        match self.own_node_member.take() {
+            Some(member) if !fast.has_kubernetes => {
+                let mut json = std::mem::take(&mut self.record_json);
+                json.clear();
+                json.extend_from_slice(line);
+                fast::add_own_node(&mut json, &member);
                 self.summary.node_added += 1;
+                self.own_node_member = Some(member);
+                self.judge(&json, fast.time, Format::Json, line_no, file);
+                self.record_json = json;
+            }
+            member => {
+                self.own_node_member = member;
+                self.judge(line, fast.time, Format::Json, line_no, file);
             }
         }
-        self.judge(fast.time, Format::Json, line_no, file);
     }
 
-    /// The record in `record_json` through the module, into the tally and
-    /// (when kept) to stdout.
+    /// A record's JSON text through the module, into the tally and (when
+    /// kept) to stdout.
     fn judge(
         &mut self,
+        record: &[u8],
         time: Option<(time::Nanos, TimeSource)>,
         format: Format,
         line: u64,
@@ -592,7 +600,6 @@ impl Replay<'_> {
             .add(nanos, matches!(time, Some((_, TimeSource::KlogNoYear))));
         let (sec, nsec) = time::to_sec_nsec(nanos);
 
-        let record = &self.record_json[..];
         let function = self.opts.function;
 
         let verdict = self
@@ -602,10 +609,11 @@ impl Replay<'_> {
         let at = |line: u64| format!("{file}:{line}");
         let s = &mut self.summary;
         let mut marked = false;
+        let kept_unchanged = matches!(verdict, Verdict::Keep) && self.reply[..] == *record;
         match &verdict {
             Verdict::Keep => {
                 s.kept += 1;
-                if self.reply[..] != *record {
+                if !kept_unchanged {
                     if function == Function::Mark {
                         marked = true;
                     } else {
@@ -637,7 +645,6 @@ impl Replay<'_> {
 
         // The module's explanation, where it carries information (see
         // `needs_explain`); otherwise not_scrape_failure without a call.
-        let kept_unchanged = matches!(verdict, Verdict::Keep) && self.reply[..] == *record;
         let explained = if self.opts.skip_reasons {
             None
         } else if needs_explain(kept_unchanged, record, &mut self.scratch) {
