@@ -61,11 +61,35 @@ const AWS_EVENT_KEYS: [&[u8]; 6] = [
     b"eventId",
 ];
 
+/// A key's span in the line and a fingerprint of it (its length and first
+/// bytes), so that most different keys differ without comparing bytes.
+#[derive(Debug, Clone, Copy)]
+struct Key {
+    start: usize,
+    end: usize,
+    print: u64,
+}
+
+impl Key {
+    fn new(b: &[u8], start: usize, end: usize) -> Key {
+        let text = &b[start..end];
+        let mut head = [0u8; 8];
+        let n = text.len().min(7);
+        head[..n].copy_from_slice(&text[..n]);
+        head[7] = text.len() as u8;
+        Key {
+            start,
+            end,
+            print: u64::from_le_bytes(head),
+        }
+    }
+}
+
 /// Reusable buffers of the check (no allocation per line in steady state).
 #[derive(Debug, Default)]
 pub struct Checker {
     /// Key spans of the objects being checked, innermost last.
-    keys: Vec<(usize, usize)>,
+    keys: Vec<Key>,
     /// The root's members: key span, value span.
     top: Vec<((usize, usize), (usize, usize))>,
     /// fbjson's text of a number, for comparison.
@@ -85,7 +109,7 @@ impl Checker {
     pub fn check(&mut self, line: &[u8], klog_year: i64) -> Option<Fast> {
         self.keys.clear();
         self.top.clear();
-        if line.first() != Some(&b'{') || !printable_ascii(line) {
+        if line.first() != Some(&b'{') {
             return None;
         }
         let end = self.object(line, 0, 1, true)?;
@@ -180,10 +204,10 @@ impl Checker {
                 return None;
             }
             let key_end = string(b, j)?;
-            let key = (j, key_end);
+            let key = Key::new(b, j, key_end);
             if self.keys[base..]
                 .iter()
-                .any(|&(s, e)| b[s..e] == b[key.0..key.1])
+                .any(|k| k.print == key.print && b[k.start..k.end] == b[j..key_end])
             {
                 return None;
             }
@@ -193,7 +217,7 @@ impl Checker {
             }
             let value_end = self.value(b, key_end + 1, depth)?;
             if root {
-                self.top.push((key, (key_end + 1, value_end)));
+                self.top.push(((j, key_end), (key_end + 1, value_end)));
             }
             j = value_end;
             match b.get(j) {
@@ -312,13 +336,11 @@ fn hex4(b: &[u8], i: usize) -> Option<u32> {
     Some(v)
 }
 
-/// A string at `i` (its opening quote) in fbjson's spelling: its end. The
-/// caller has checked that every byte of the line is printable ASCII
-/// ([`printable_ascii`]), so only quotes and backslashes matter here.
+/// A string at `i` (its opening quote) in fbjson's spelling: its end.
 fn string(b: &[u8], i: usize) -> Option<usize> {
     let mut j = i + 1;
     loop {
-        // Sixteen bytes at a time up to a quote or a backslash.
+        // Sixteen bytes at a time up to a byte that is not plain.
         while let Some(chunk) = b.get(j..j + 16) {
             let found = specials_16(chunk);
             if found != 0 {
@@ -331,17 +353,24 @@ fn string(b: &[u8], i: usize) -> Option<usize> {
             b'"' => return Some(j + 1),
             b'\\' => j = escape(b, j)?,
             0x20..=0x7e => j += 1,
-            _ => return None, // not reached after printable_ascii
+            _ => return None, // control bytes, DEL, non-ASCII: fbjson escapes them
         }
     }
 }
 
-/// Bit `k` set when byte `k` of a 16-byte `chunk` is `"` or `\`: SSE2, which
-/// every x86-64 has.
+/// Whether a byte stands for itself in a string fbjson prints: printable
+/// ASCII but `"` and `\`.
+const fn plain(c: u8) -> bool {
+    c >= 0x20 && c <= 0x7e && c != b'"' && c != b'\\'
+}
+
+/// Bit `k` set when byte `k` of a 16-byte `chunk` is not [`plain`]: SSE2,
+/// which every x86-64 has.
 #[cfg(target_arch = "x86_64")]
 fn specials_16(chunk: &[u8]) -> u32 {
     use std::arch::x86_64::{
-        _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
+        _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
+        _mm_set1_epi8,
     };
     let half = |k: usize| {
         let bytes: [u8; 8] = chunk
@@ -356,9 +385,11 @@ fn specials_16(chunk: &[u8]) -> u32 {
     #[allow(unused_unsafe)]
     let mask = unsafe {
         let v = _mm_set_epi64x(hi, lo);
-        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-        _mm_movemask_epi8(_mm_or_si128(quote, backslash))
+        let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
+        // Signed: below 0x20 are the control bytes and every byte >= 0x80.
+        let low = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+        let special = _mm_or_si128(_mm_or_si128(eq(b'"'), eq(b'\\')), eq(0x7f));
+        _mm_movemask_epi8(_mm_or_si128(special, low))
     };
     mask as u32 & 0xffff
 }
@@ -376,27 +407,8 @@ fn specials_16_portable(chunk: &[u8]) -> u32 {
         .iter()
         .take(16)
         .enumerate()
-        .filter(|&(_, &c)| c == b'"' || c == b'\\')
+        .filter(|&(_, &c)| !plain(c))
         .fold(0, |m, (k, _)| m | 1 << k)
-}
-
-/// Whether every byte is printable ASCII (0x20 to 0x7e): fbjson escapes
-/// every other byte, so a line with one is not in its form.
-fn printable_ascii(line: &[u8]) -> bool {
-    let mut chunks = line.chunks_exact(32);
-    for chunk in &mut chunks {
-        let mut bad = 0u8;
-        for &c in chunk {
-            bad |= u8::from(c.wrapping_sub(0x20) > 0x5e);
-        }
-        if bad != 0 {
-            return false;
-        }
-    }
-    chunks
-        .remainder()
-        .iter()
-        .all(|c| c.wrapping_sub(0x20) <= 0x5e)
 }
 
 /// An escape at `i` (its backslash) as fbjson writes it: its end.
@@ -514,6 +526,7 @@ mod tests {
             r#"{"timestamp":1,"message":"m","level":"info"}"#,
             r#"{"a":"/","b":"<>&'","k":"\\u0041"}"#,
             r#"{"kubernetes":7}"#,
+            r#"{"kubernetes_a":1,"kubernetes_b":2,"kubernetes":3,"kubernete":4}"#,
             // Time keys in every form, in and out of order.
             r#"{"date":"1795845600.5","time":"x"}"#,
             r#"{"time":"2026-11-28T06:00:00\u00e9Z","ts":1795845600}"#,
@@ -566,6 +579,7 @@ mod tests {
             br#"{"a":1,"a":2}"#,
             br#"{"k":{"host":"a","host":"b"}}"#,
             br#"{"k":[{"x":1,"y":2,"x":3}]}"#,
+            br#"{"kubernetes_a":1,"kubernetes_b":2,"kubernetes_a":3}"#,
             // aws logs events are unwrapped by the slow path.
             br#"{"timestamp":1764312065431,"message":"{\"log\":\"x\"}","ingestionTime":1}"#,
             // Not an object, not JSON, cut, trailing text.
@@ -603,6 +617,10 @@ mod tests {
         assert!(agrees(nest(MAX_DEPTH).as_bytes()));
         assert!(!agrees(nest(MAX_DEPTH + 1).as_bytes()));
         assert!(!agrees(nest(200).as_bytes()));
+        // Keys of 256 bytes apart in length with the same first bytes.
+        let (a, b) = ("k".repeat(3), "k".repeat(259));
+        assert!(agrees(format!(r#"{{"{a}":1,"{b}":2}}"#).as_bytes()));
+        assert!(!agrees(format!(r#"{{"{b}":1,"x":0,"{b}":2}}"#).as_bytes()));
     }
 
     /// Deterministic xorshift.
@@ -706,34 +724,31 @@ mod tests {
     }
 
     #[test]
-    fn word_checks_agree_with_byte_by_byte_ones() {
+    fn sixteen_byte_check_agrees_with_the_byte_one() {
         let mut rng = Rng(0x1234_5678_9abc_def1);
         for _ in 0..100_000 {
-            let mut bytes = [0u8; 40];
-            for b in &mut bytes {
+            let mut chunk = [0u8; 16];
+            for b in &mut chunk {
                 // Mostly printable bytes, now and then any byte.
-                *b = if rng.below(40) == 0 {
+                *b = if rng.below(20) == 0 {
                     rng.below(256) as u8
                 } else {
                     0x20 + rng.below(0x5f) as u8
                 };
             }
-            let len = rng.below(41) as usize;
-            let line = &bytes[..len];
-            let want = line.iter().all(|c| (0x20..=0x7e).contains(c));
-            assert_eq!(printable_ascii(line), want, "{line:?}");
-            let chunk = &bytes[..16];
-            assert_eq!(specials_16(chunk), specials_16_portable(chunk));
+            let want = chunk
+                .iter()
+                .enumerate()
+                .filter(|&(_, &c)| !plain(c))
+                .fold(0u32, |m, (k, _)| m | 1 << k);
+            assert_eq!(specials_16(&chunk), want, "{chunk:?}");
+            assert_eq!(specials_16_portable(&chunk), want);
         }
         for c in 0..=255u8 {
-            for at in 0..40 {
-                let mut line = [b'a'; 40];
-                line[at] = c;
-                assert_eq!(printable_ascii(&line), (0x20..=0x7e).contains(&c));
+            for at in 0..16 {
                 let mut chunk = [b'a'; 16];
-                chunk[at % 16] = c;
-                chunk[(at * 7) % 16] = b'"';
-                let want = 1 << ((at * 7) % 16) | u32::from(c == b'"' || c == b'\\') << (at % 16);
+                chunk[at] = c;
+                let want = u32::from(!plain(c)) << at;
                 assert_eq!(specials_16(&chunk), want, "{c:#x} at {at}");
                 assert_eq!(specials_16_portable(&chunk), want);
             }
