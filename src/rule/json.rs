@@ -301,6 +301,8 @@ pub(crate) const MEMO_MEMBERS_MAX: usize = 64;
 struct MemoSlot {
     bytes: Vec<u8>,
     members: Vec<MemoMember>,
+    /// Found since the replacement hand last passed (CLOCK).
+    used: std::cell::Cell<bool>,
 }
 
 /// One member as offsets into its object: key and value, and the value's kind.
@@ -350,6 +352,7 @@ impl MemoSlot {
         MemoSlot {
             bytes: Vec::new(),
             members: Vec::new(),
+            used: std::cell::Cell::new(false),
         }
     }
 }
@@ -372,12 +375,14 @@ impl ObjectMemo {
 
     /// The remembered object that `rest` starts with.
     fn find(&self, rest: &[u8]) -> Option<&MemoSlot> {
-        self.slots.iter().find(|slot| {
+        let slot = self.slots.iter().find(|slot| {
             !slot.bytes.is_empty()
                 && rest
                     .get(..slot.bytes.len())
                     .is_some_and(|head| super::bytes::eq_long(head, &slot.bytes))
-        })
+        })?;
+        slot.used.set(true);
+        Some(slot)
     }
 
     /// Starts recording the members of an object about to be walked; false
@@ -404,7 +409,17 @@ impl ObjectMemo {
         if object.len() > MEMO_OBJECT_MAX {
             return;
         }
-        let Some(slot) = self.slots.get_mut(self.next) else {
+        // The first slot the hand finds unused since it last passed
+        // (clearing the marks it passes), after at most one turn.
+        let mut at = self.next;
+        for _ in 0..MEMO_SLOTS {
+            at = self.next;
+            self.next = (self.next + 1) % MEMO_SLOTS;
+            if !self.slots.get(at).is_some_and(|s| s.used.replace(false)) {
+                break;
+            }
+        }
+        let Some(slot) = self.slots.get_mut(at) else {
             return;
         };
         slot.bytes.clear();
@@ -418,7 +433,6 @@ impl ObjectMemo {
         }
         slot.bytes.extend_from_slice(object);
         slot.members.extend_from_slice(&self.pending);
-        self.next = (self.next + 1) % MEMO_SLOTS;
     }
 
     /// Bytes of capacity held, for leak checks.

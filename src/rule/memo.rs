@@ -18,7 +18,7 @@ use super::Reason;
 
 /// Lines remembered at once (replicas behind one Fluent Bit, and a few
 /// distinct failures each).
-pub(crate) const SLOTS: usize = 8;
+pub(crate) const SLOTS: usize = 16;
 /// The longest key remembered: line after the header plus host and IP.
 pub(crate) const KEY_MAX: usize = 2 << 10;
 /// The longest failing node remembered.
@@ -42,6 +42,9 @@ struct Slot {
     outcome: Outcome,
     /// The failing node the judge left behind.
     node: Vec<u8>,
+    /// Found since the replacement hand last passed (CLOCK): a line that
+    /// keeps coming back is not pushed out by one-off lines.
+    used: bool,
 }
 
 impl Slot {
@@ -51,6 +54,7 @@ impl Slot {
             parts: (0, None, None),
             outcome: Outcome::Undecodable,
             node: Vec::new(),
+            used: false,
         }
     }
 
@@ -98,15 +102,14 @@ impl LineMemo {
     /// The remembered outcome for `line` (after its header) judged against
     /// `host` and `ip` (raw), and the failing node it left.
     pub(crate) fn get(
-        &self,
+        &mut self,
         line: &[u8],
         host: Option<&[u8]>,
         ip: Option<&[u8]>,
     ) -> Option<(Outcome, &[u8])> {
-        self.slots
-            .iter()
-            .find(|s| s.matches(line, host, ip))
-            .map(|s| (s.outcome, s.node.as_slice()))
+        let slot = self.slots.iter_mut().find(|s| s.matches(line, host, ip))?;
+        slot.used = true;
+        Some((slot.outcome, slot.node.as_slice()))
     }
 
     /// Remembers an outcome (when it fits).
@@ -122,7 +125,7 @@ impl LineMemo {
         if key_len > KEY_MAX || key_len == 0 || node.len() > NODE_MAX {
             return;
         }
-        let Some(slot) = self.slots.get_mut(self.next) else {
+        let Some(slot) = self.victim() else {
             return;
         };
         slot.key.clear();
@@ -138,7 +141,22 @@ impl LineMemo {
         slot.parts = (line.len(), host.map(<[u8]>::len), ip.map(<[u8]>::len));
         slot.outcome = outcome;
         slot.node.extend_from_slice(node);
+    }
+
+    /// The slot to replace: the first the hand finds unused since it last
+    /// passed (clearing the marks it passes), at most one turn.
+    fn victim(&mut self) -> Option<&mut Slot> {
+        for _ in 0..SLOTS {
+            let at = self.next;
+            self.next = (self.next + 1) % SLOTS;
+            let slot = self.slots.get_mut(at)?;
+            if !std::mem::take(&mut slot.used) {
+                return self.slots.get_mut(at);
+            }
+        }
+        let at = self.next;
         self.next = (self.next + 1) % SLOTS;
+        self.slots.get_mut(at)
     }
 
     /// Bytes of capacity held, for leak checks.
@@ -147,5 +165,50 @@ impl LineMemo {
             .iter()
             .map(|s| s.key.capacity() + s.node.capacity())
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Guards the replacement policy: a line that keeps coming back (a
+    /// replica's own-node refusal) stays remembered while any number of
+    /// one-off lines (other nodes' failures) pass through; and a key is the
+    /// line, the host and the IP together.
+    #[test]
+    fn a_returning_line_outlives_one_off_lines() {
+        let mut memo = LineMemo::new();
+        let hot = b"\"Failed to scrape node\" err=\"x\" node=\"n1\"";
+        let drop = Outcome::Judged(Some(Reason::OwnNodeRefused));
+        memo.put(hot, Some(b"n1"), None, drop, b"n1");
+        for i in 0..10 * SLOTS {
+            let once = format!("one-off line {i}");
+            assert_eq!(memo.get(once.as_bytes(), Some(b"n1"), None), None);
+            memo.put(
+                once.as_bytes(),
+                Some(b"n1"),
+                None,
+                Outcome::Judged(None),
+                b"",
+            );
+            assert_eq!(
+                memo.get(hot, Some(b"n1"), None),
+                Some((drop, &b"n1"[..])),
+                "after {i} one-off lines"
+            );
+        }
+        assert_eq!(memo.get(hot, Some(b"n2"), None), None, "other host");
+        assert_eq!(memo.get(hot, None, Some(b"n1")), None, "IP, not host");
+        assert_eq!(
+            memo.get(hot, Some(b"n1"), Some(b"")),
+            None,
+            "empty IP is an IP"
+        );
+        let held = memo.capacity();
+        assert!(held <= SLOTS * (KEY_MAX + NODE_MAX), "bounded: {held}");
+        memo.put(&vec![b'x'; KEY_MAX + 1], None, None, drop, b"");
+        memo.put(hot, None, None, drop, &[b'n'; NODE_MAX + 1]);
+        assert_eq!(memo.capacity(), held, "too long to remember, nothing grows");
     }
 }
