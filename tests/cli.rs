@@ -129,6 +129,72 @@ fn ndjson_in_compact_form_passes_through_byte_for_byte() {
 }
 
 #[test]
+fn compact_and_spaced_ndjson_get_the_same_records_verdicts_and_reasons() {
+    // Each record twice: in Fluent Bit's compact form (taken as it is) and
+    // with a space after its first colon (parsed and printed again). With
+    // --node, the records without kubernetes metadata get it on both paths.
+    let records = [
+        json!({"log": INFO}),
+        json!({"log": own_refused("06:00:01"), "stream": "stderr"}),
+        json!({"log": other_refused("06:00:02")}),
+        json!({"log": own_x509("06:00:03")}),
+        with_host(INFO, OWN),
+        with_host(&own_refused("06:00:04"), OTHER),
+        json!({"time": "2026-11-28T06:00:05Z", "log": "caf\u{e9}", "n": [1, 2.5]}),
+    ];
+    let mut input = String::new();
+    for r in &records {
+        let compact = fb(r);
+        input.push_str(&compact);
+        input.push('\n');
+        input.push_str(&compact.replacen(':', ": ", 1));
+        input.push('\n');
+    }
+    let run = replay(&["--explain", "--node", OWN], input.as_bytes());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = run.out_lines();
+    assert_eq!(out.len(), 12, "{}", run.stdout);
+    for pair in out.chunks(2) {
+        assert_eq!(pair[0], pair[1]);
+    }
+    assert_eq!(
+        out[0],
+        fb(&json!({"log": INFO, "kubernetes": {"host": OWN}}))
+    );
+    let explained: Vec<String> = run
+        .explain_lines()
+        .iter()
+        .map(|l| l.split_once(": ").map_or(*l, |(_, rest)| rest).to_owned())
+        .collect();
+    assert_eq!(explained.len(), 14, "{}", run.stderr);
+    for pair in explained.chunks(2) {
+        assert_eq!(pair[0], pair[1]);
+    }
+    assert!(explained[2].starts_with(&format!("drop own_node_refused node={OWN}")));
+    assert!(explained[4].starts_with(&format!("keep other_node_refused node={OTHER}")));
+    assert!(explained[6].starts_with("keep own_node_not_refused_tls"));
+    assert!(explained[10].starts_with("keep other_node_refused"));
+    for i in [0, 8, 12] {
+        assert!(
+            explained[i].starts_with("keep not_scrape_failure"),
+            "{}",
+            explained[i]
+        );
+    }
+    assert!(
+        run.stderr.contains("14 read, 12 passed on, 2 dropped"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("added as kubernetes.host to 10 records"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn stdout_is_exactly_what_the_module_returned() {
     // mark_self_scrape changes the records it would drop: stdout must be
     // the module's reply, compared with a direct host call.
