@@ -194,7 +194,7 @@ fn value_end(b: &[u8], i: usize) -> Result<usize, Malformed> {
 }
 
 /// `true`, `false`, `null` or a JSON number starting at `i`; the index past it.
-fn scalar_end(b: &[u8], i: usize) -> Result<usize, Malformed> {
+pub(crate) fn scalar_end(b: &[u8], i: usize) -> Result<usize, Malformed> {
     let rest = b.get(i..).ok_or(Malformed)?;
     for literal in [&b"true"[..], b"false", b"null"] {
         if rest.starts_with(literal) {

@@ -1,14 +1,17 @@
 //! Verdicts on `log` lines remembered across records.
 //!
 //! A metrics-server replica repeats the same failed scrape every cycle: the
-//! same error, the same node, from the same pod; only the klog header's
-//! timestamp changes. The verdict on a line with an error-severity klog
-//! header depends only on what follows the header (see
-//! [`text::error_header_len`](super::text::error_header_len)) and on the own
-//! node, so it is remembered under exactly those bytes: the raw JSON string
-//! after the header, and the raw `kubernetes.host` and `kubernetes.pod_ip`.
-//! A line whose key matches is not decoded or judged again. Anything else
-//! about the record (the walk, other messages, `_p`) is checked every time.
+//! same error, the same node, from the same pod; only the timestamp changes.
+//! The verdict on a line with an error-severity klog header depends only on
+//! what follows the header (see
+//! [`text::error_header_len`](super::text::error_header_len)), and on a
+//! JSON-logging line that starts with its `ts` number only on what follows
+//! that member (see [`super::json_log_rest`]); and on the own node. So it is
+//! remembered under exactly those bytes: the kind of line, the raw JSON
+//! string after the header or `ts`, and the raw `kubernetes.host` and
+//! `kubernetes.pod_ip`. A line whose key matches is not decoded or judged
+//! again. Anything else about the record (the walk, other messages, `_p`)
+//! is checked every time.
 //!
 //! Memory is bounded and reserved once: [`SLOTS`] entries of at most
 //! [`KEY_MAX`] key bytes and [`NODE_MAX`] node bytes; longer lines are judged
@@ -18,9 +21,9 @@ use super::Reason;
 
 /// Lines remembered at once (replicas behind one Fluent Bit, and a few
 /// distinct failures each).
-pub(crate) const SLOTS: usize = 16;
+pub(crate) const SLOTS: usize = 32;
 /// The longest key remembered: line after the header plus host and IP.
-pub(crate) const KEY_MAX: usize = 2 << 10;
+pub(crate) const KEY_MAX: usize = 1 << 10;
 /// The longest failing node remembered.
 pub(crate) const NODE_MAX: usize = 256;
 
@@ -33,8 +36,18 @@ pub(crate) enum Outcome {
     Judged(Option<Reason>),
 }
 
+/// Which prefix was taken off a remembered line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// An error-severity klog header (with any container-runtime prefix).
+    Klog,
+    /// A JSON-logging object's leading `{"ts":<number>,`.
+    JsonTs,
+}
+
 #[derive(Debug)]
 struct Slot {
+    kind: Kind,
     /// The line after its header, then host, then IP (raw JSON contents).
     key: Vec<u8>,
     /// Lengths of the three parts; `None` for an absent host or IP.
@@ -50,6 +63,7 @@ struct Slot {
 impl Slot {
     const fn new() -> Slot {
         Slot {
+            kind: Kind::Klog,
             key: Vec::new(),
             parts: (0, None, None),
             outcome: Outcome::Undecodable,
@@ -58,9 +72,10 @@ impl Slot {
         }
     }
 
-    fn matches(&self, line: &[u8], host: Option<&[u8]>, ip: Option<&[u8]>) -> bool {
+    fn matches(&self, kind: Kind, line: &[u8], host: Option<&[u8]>, ip: Option<&[u8]>) -> bool {
         let (l, h, i) = self.parts;
         if self.key.is_empty()
+            || self.kind != kind
             || l != line.len()
             || h != host.map(<[u8]>::len)
             || i != ip.map(<[u8]>::len)
@@ -103,11 +118,15 @@ impl LineMemo {
     /// `host` and `ip` (raw), and the failing node it left.
     pub(crate) fn get(
         &mut self,
+        kind: Kind,
         line: &[u8],
         host: Option<&[u8]>,
         ip: Option<&[u8]>,
     ) -> Option<(Outcome, &[u8])> {
-        let slot = self.slots.iter_mut().find(|s| s.matches(line, host, ip))?;
+        let slot = self
+            .slots
+            .iter_mut()
+            .find(|s| s.matches(kind, line, host, ip))?;
         slot.used = true;
         Some((slot.outcome, slot.node.as_slice()))
     }
@@ -115,6 +134,7 @@ impl LineMemo {
     /// Remembers an outcome (when it fits).
     pub(crate) fn put(
         &mut self,
+        kind: Kind,
         line: &[u8],
         host: Option<&[u8]>,
         ip: Option<&[u8]>,
@@ -138,6 +158,7 @@ impl LineMemo {
         slot.key.extend_from_slice(line);
         slot.key.extend_from_slice(host.unwrap_or_default());
         slot.key.extend_from_slice(ip.unwrap_or_default());
+        slot.kind = kind;
         slot.parts = (line.len(), host.map(<[u8]>::len), ip.map(<[u8]>::len));
         slot.outcome = outcome;
         slot.node.extend_from_slice(node);
@@ -166,6 +187,16 @@ impl LineMemo {
             .map(|s| s.key.capacity() + s.node.capacity())
             .sum()
     }
+
+    /// The kinds of the lines remembered, for tests.
+    #[cfg(test)]
+    pub(crate) fn kinds(&self) -> Vec<Kind> {
+        self.slots
+            .iter()
+            .filter(|s| !s.key.is_empty())
+            .map(|s| s.kind)
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -181,11 +212,15 @@ mod tests {
         let mut memo = LineMemo::new();
         let hot = b"\"Failed to scrape node\" err=\"x\" node=\"n1\"";
         let drop = Outcome::Judged(Some(Reason::OwnNodeRefused));
-        memo.put(hot, Some(b"n1"), None, drop, b"n1");
+        memo.put(Kind::Klog, hot, Some(b"n1"), None, drop, b"n1");
         for i in 0..10 * SLOTS {
             let once = format!("one-off line {i}");
-            assert_eq!(memo.get(once.as_bytes(), Some(b"n1"), None), None);
+            assert_eq!(
+                memo.get(Kind::Klog, once.as_bytes(), Some(b"n1"), None),
+                None
+            );
             memo.put(
+                Kind::Klog,
                 once.as_bytes(),
                 Some(b"n1"),
                 None,
@@ -193,22 +228,30 @@ mod tests {
                 b"",
             );
             assert_eq!(
-                memo.get(hot, Some(b"n1"), None),
+                memo.get(Kind::Klog, hot, Some(b"n1"), None),
                 Some((drop, &b"n1"[..])),
                 "after {i} one-off lines"
             );
         }
-        assert_eq!(memo.get(hot, Some(b"n2"), None), None, "other host");
-        assert_eq!(memo.get(hot, None, Some(b"n1")), None, "IP, not host");
         assert_eq!(
-            memo.get(hot, Some(b"n1"), Some(b"")),
+            memo.get(Kind::Klog, hot, Some(b"n2"), None),
+            None,
+            "other host"
+        );
+        assert_eq!(
+            memo.get(Kind::Klog, hot, None, Some(b"n1")),
+            None,
+            "IP, not host"
+        );
+        assert_eq!(
+            memo.get(Kind::Klog, hot, Some(b"n1"), Some(b"")),
             None,
             "empty IP is an IP"
         );
         let held = memo.capacity();
         assert!(held <= SLOTS * (KEY_MAX + NODE_MAX), "bounded: {held}");
-        memo.put(&vec![b'x'; KEY_MAX + 1], None, None, drop, b"");
-        memo.put(hot, None, None, drop, &[b'n'; NODE_MAX + 1]);
+        memo.put(Kind::Klog, &vec![b'x'; KEY_MAX + 1], None, None, drop, b"");
+        memo.put(Kind::Klog, hot, None, None, drop, &[b'n'; NODE_MAX + 1]);
         assert_eq!(memo.capacity(), held, "too long to remember, nothing grows");
     }
 }

@@ -354,13 +354,15 @@ fn judge_log(
 ) -> memo::Outcome {
     // The header is plain ASCII in the raw string (no escape), so it decodes
     // to itself and the verdict depends only on the raw rest.
-    let key = text::error_header_len(raw)
+    let klog = text::error_header_len(raw)
         .filter(|&h| raw.get(..h).is_some_and(|head| !head.contains(&b'\\')))
-        .and_then(|h| raw.get(h..));
-    let Some(key) = key else {
+        .and_then(|h| raw.get(h..))
+        .map(|rest| (memo::Kind::Klog, rest));
+    let Some((kind, key)) = klog.or_else(|| json_log_rest(raw).map(|r| (memo::Kind::JsonTs, r)))
+    else {
         return judge_raw_text(raw, own, text, node, err, tmp);
     };
-    if let Some((outcome, was)) = lines.get(key, found.host, found.pod_ip) {
+    if let Some((outcome, was)) = lines.get(kind, key, found.host, found.pod_ip) {
         node.clear();
         if node.try_reserve(was.len()).is_ok() {
             node.extend_from_slice(was);
@@ -368,8 +370,28 @@ fn judge_log(
         }
     }
     let outcome = judge_raw_text(raw, own, text, node, err, tmp);
-    lines.put(key, found.host, found.pod_ip, outcome, node);
+    lines.put(kind, key, found.host, found.pod_ip, outcome, node);
     outcome
+}
+
+/// A JSON-logging line (metrics-server `--logging-format=json`) as raw JSON
+/// string contents starts `{\"ts\":<number>,`: what follows. Decoded, the
+/// line is `{"ts":<number>,` and the rest, a JSON object whose `ts` the
+/// judge reads only as a valid number (the same [`json::scalar_end`] checks
+/// it here), so the verdict depends only on the rest.
+fn json_log_rest(raw: &[u8]) -> Option<&[u8]> {
+    let number = raw.strip_prefix(br#"{\"ts\":"#)?;
+    let from = raw.len() - number.len();
+    let end = json::scalar_end(raw, from).ok()?;
+    // A number, not a literal (true/false/null are read the same way, but
+    // metrics-server writes a number).
+    if !raw
+        .get(from)
+        .is_some_and(|c| c.is_ascii_digit() || *c == b'-')
+    {
+        return None;
+    }
+    raw.get(end..)?.strip_prefix(b",")
 }
 
 /// Decodes `kubernetes.host` and `kubernetes.pod_ip` (found by the walk).

@@ -141,3 +141,43 @@ fn doubts_keep() {
     let contained = format!("retrying after: {line}");
     assert_eq!(verdict(&record(&contained, &k)), Reason::NotScrapeFailure);
 }
+
+/// Guards the line memo's keys: klog lines and JSON-logging lines that
+/// differ only in their timestamps are judged once; a line whose prefix the
+/// judge would read differently is never remembered.
+#[test]
+fn repeated_lines_are_judged_once() {
+    let k = format!(r#"{{"pod_name":"metrics-server-1","host":"{OWN}"}}"#);
+    let json_line = |ts: &str| {
+        format!(
+            r#"{{"ts":{ts},"caller":"scraper/scraper.go:149","msg":"Failed to scrape node","node":{{"name":"{OWN}"}},"err":"Get \"https://10.1.2.3:10250/metrics/resource\": dial tcp 10.1.2.3:10250: connect: connection refused","v":0}}"#
+        )
+    };
+    let mut s = Scratch::new();
+    for (i, ts) in ["1757638923456.789", "1757638924456.1", "-1e3"]
+        .iter()
+        .enumerate()
+    {
+        let own = klog(OWN, "10.1.2.3", "connect: connection refused")
+            .replace("01:02:03", &format!("01:02:0{i}"));
+        assert_eq!(evaluate(&record(&own, &k), &mut s), Reason::OwnNodeRefused);
+        let rec = record(&json_line(ts), &k);
+        assert_eq!(evaluate(&rec, &mut s), Reason::OwnNodeRefused, "{ts}");
+        assert_eq!(s.failing_node(), OWN.as_bytes());
+    }
+    assert_eq!(s.lines.kinds(), [memo::Kind::Klog, memo::Kind::JsonTs]);
+    for raw in [
+        &br#"{\"ts\":true,\"msg\":1}"#[..],
+        br#"{\"ts\":01,\"msg\":1}"#,
+        br#"{\"ts\": 1,\"msg\":1}"#,
+        br#"{\"ts\":1.,\"msg\":1}"#,
+        br#"{\"ts\":1}"#,
+        br#"{"ts":1,"msg":1}"#,
+    ] {
+        assert_eq!(json_log_rest(raw), None, "{}", String::from_utf8_lossy(raw));
+    }
+    assert_eq!(
+        json_log_rest(br#"{\"ts\":-1.5e+3,\"m"#),
+        Some(&br#"\"m"#[..])
+    );
+}
