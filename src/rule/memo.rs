@@ -189,7 +189,7 @@ impl LineMemo {
     }
 
     /// The kinds of the lines remembered, for tests.
-    #[cfg(test)]
+    #[cfg(all(test, not(target_arch = "wasm32")))]
     pub(crate) fn kinds(&self) -> Vec<Kind> {
         self.slots
             .iter()
