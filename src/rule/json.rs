@@ -419,18 +419,22 @@ impl ObjectMemo {
                 break;
             }
         }
+        // Room for every slot, taken all at once the first time, so that
+        // memory grows once and never after.
+        let room = self.slots.iter_mut().all(|s| {
+            (s.bytes.capacity() >= MEMO_OBJECT_MAX
+                || s.bytes.try_reserve_exact(MEMO_OBJECT_MAX).is_ok())
+                && (s.members.capacity() >= MEMO_MEMBERS_MAX
+                    || s.members.try_reserve_exact(MEMO_MEMBERS_MAX).is_ok())
+        });
+        if !room {
+            return;
+        }
         let Some(slot) = self.slots.get_mut(at) else {
             return;
         };
         slot.bytes.clear();
         slot.members.clear();
-        let room = (slot.bytes.capacity() >= MEMO_OBJECT_MAX
-            || slot.bytes.try_reserve_exact(MEMO_OBJECT_MAX).is_ok())
-            && (slot.members.capacity() >= MEMO_MEMBERS_MAX
-                || slot.members.try_reserve_exact(MEMO_MEMBERS_MAX).is_ok());
-        if !room {
-            return;
-        }
         slot.bytes.extend_from_slice(object);
         slot.members.extend_from_slice(&self.pending);
     }

@@ -145,16 +145,14 @@ impl LineMemo {
         if key_len > KEY_MAX || key_len == 0 || node.len() > NODE_MAX {
             return;
         }
+        if !self.reserve() {
+            return;
+        }
         let Some(slot) = self.victim() else {
             return;
         };
         slot.key.clear();
         slot.node.clear();
-        let room = (slot.key.capacity() >= KEY_MAX || slot.key.try_reserve_exact(KEY_MAX).is_ok())
-            && (slot.node.capacity() >= NODE_MAX || slot.node.try_reserve_exact(NODE_MAX).is_ok());
-        if !room {
-            return;
-        }
         slot.key.extend_from_slice(line);
         slot.key.extend_from_slice(host.unwrap_or_default());
         slot.key.extend_from_slice(ip.unwrap_or_default());
@@ -162,6 +160,16 @@ impl LineMemo {
         slot.parts = (line.len(), host.map(<[u8]>::len), ip.map(<[u8]>::len));
         slot.outcome = outcome;
         slot.node.extend_from_slice(node);
+    }
+
+    /// Room for every slot, taken all at once the first time (so that the
+    /// module's memory grows once, at the first line remembered, and never
+    /// after); false when there is none.
+    fn reserve(&mut self) -> bool {
+        self.slots.iter_mut().all(|s| {
+            (s.key.capacity() >= KEY_MAX || s.key.try_reserve_exact(KEY_MAX).is_ok())
+                && (s.node.capacity() >= NODE_MAX || s.node.try_reserve_exact(NODE_MAX).is_ok())
+        })
     }
 
     /// The slot to replace: the first the hand finds unused since it last
@@ -213,6 +221,8 @@ mod tests {
         let hot = b"\"Failed to scrape node\" err=\"x\" node=\"n1\"";
         let drop = Outcome::Judged(Some(Reason::OwnNodeRefused));
         memo.put(Kind::Klog, hot, Some(b"n1"), None, drop, b"n1");
+        let full = SLOTS * (KEY_MAX + NODE_MAX);
+        assert_eq!(memo.capacity(), full, "all room taken at the first line");
         for i in 0..10 * SLOTS {
             let once = format!("one-off line {i}");
             assert_eq!(
@@ -249,7 +259,7 @@ mod tests {
             "empty IP is an IP"
         );
         let held = memo.capacity();
-        assert!(held <= SLOTS * (KEY_MAX + NODE_MAX), "bounded: {held}");
+        assert_eq!(held, full, "and never more");
         memo.put(Kind::Klog, &vec![b'x'; KEY_MAX + 1], None, None, drop, b"");
         memo.put(Kind::Klog, hot, None, None, drop, &[b'n'; NODE_MAX + 1]);
         assert_eq!(memo.capacity(), held, "too long to remember, nothing grows");
