@@ -13,6 +13,13 @@
 //! `Merge_Log_Key`). The own node is `kubernetes.host`, or, when the record
 //! has no string `kubernetes.host`, `kubernetes.pod_ip` compared with the
 //! dialled IP. Any doubt keeps the record.
+//!
+//! What repeats across records is not redone: a `kubernetes` map already
+//! walked is compared byte for byte and its members replayed
+//! ([`json::ObjectMemo`]), and the verdict on a klog or JSON-logging line
+//! that differs from an earlier one only in its timestamp is looked up
+//! ([`memo::LineMemo`]). Both are exact (same bytes, same answer), bounded,
+//! and checked against fresh evaluations by the tests.
 
 mod bytes;
 mod cause;
