@@ -71,9 +71,9 @@ mod cli {
         /// failing node, description (stdout stays the records).
         #[arg(long)]
         explain: bool,
-        /// Do not call explain_self_scrape: no reasons in the summary and no
-        /// cross-check of the verdicts, in exchange for one module call per
-        /// record instead of two (2 to 4 times faster).
+        /// Do not call explain_self_scrape at all: no reasons in the summary
+        /// and no cross-check of the verdicts (otherwise explain is asked only
+        /// about records not kept as is or that look like a failed scrape).
         #[arg(long, conflicts_with = "explain")]
         skip_reasons: bool,
         /// CloudWatch Logs ingestion price for the savings estimate.
