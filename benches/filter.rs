@@ -3,10 +3,13 @@
 //! default stack and heap, one instance for life, copies freed after each
 //! call: Fluent Bit 4.1.2+), and the passthrough module (the same crate built
 //! with `--features passthrough`: every export returns its input, same
-//! allocator), on two generated workloads:
+//! allocator), and the read-once floor (the passthrough that reads every
+//! byte first), on three generated workloads:
 //!
 //! - mixed: 200k records of ~1 KiB, one in 50 a metrics-server failed scrape;
-//! - scrape-only: metrics-server failed scrapes only, half own-node refusals.
+//! - scrape-only: metrics-server failed scrapes only, half own-node refusals;
+//! - fargate replicas: what two metrics-server replicas on Fargate log, each
+//!   its own node's refusal once per cycle (all dropped).
 //!
 //! Rounds interleave the module and the passthrough (their order alternates
 //! per round); the report gives medians of per-round figures. Per record
@@ -646,6 +649,10 @@ mod bench {
             Workload::new(
                 "scrape-only",
                 workload::scrape_only(20_000, workload::SCRAPE_SEED),
+            ),
+            Workload::new(
+                "fargate replicas",
+                workload::fargate_replicas(10_000, workload::REPLICAS_SEED),
             ),
         ];
         eprintln!(

@@ -23,6 +23,7 @@ use serde_json::{Map, Value, json};
 /// mixed workload).
 pub const MIXED_SEED: u64 = 0x5E1F_5C4A_9E00_0001;
 pub const SCRAPE_SEED: u64 = 0x5E1F_5C4A_9E00_0002;
+pub const REPLICAS_SEED: u64 = 0x5E1F_5C4A_9E00_0003;
 
 /// What the generator meant a record to be (the rule decides what it is).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -912,6 +913,43 @@ pub fn plain(n: usize, len: usize, seed: u64, words: bool) -> Vec<Record> {
                 json,
                 kind: Kind::App,
             }
+        })
+        .collect()
+}
+
+/// What metrics-server on Fargate actually logs, for `n` scrape cycles: two
+/// replicas (the high-availability install), each refused by its own node's
+/// kubelet once per cycle, as klog v0.7 text in `log` (the default format),
+/// on the one port and path the deployment uses. Only the timestamps change
+/// from one cycle to the next. Every record is dropped.
+pub fn fargate_replicas(n: usize, seed: u64) -> Vec<Record> {
+    let mut rng = Rng::new(seed);
+    let pods: Vec<Pod> = (0..2).map(|i| make_pod(&mut rng, i, true)).collect();
+    let mut clock = Clock {
+        ns: START_SEC * 1_000_000_000,
+    };
+    (0..n)
+        .map(|i| {
+            clock.advance(&mut rng);
+            let pod = &pods[i % pods.len()];
+            let ip = pod.ip_text();
+            let err = format!(
+                "Get \"https://{ip}:10250/metrics/resource\": dial tcp {ip}:10250: connect: connection refused"
+            );
+            let log = format!(
+                "{}scraper.go:149] {} err={} node={}",
+                clock.klog('E'),
+                Value::from("Failed to scrape node"),
+                Value::from(err.as_str()),
+                Value::from(pod.host.as_str()),
+            );
+            let mut r = Map::new();
+            r.insert("time".into(), json!(clock.rfc3339()));
+            r.insert("stream".into(), json!("stderr"));
+            r.insert("_p".into(), json!("F"));
+            r.insert("log".into(), json!(log));
+            r.insert("kubernetes".into(), pod.kubernetes());
+            finish(&Value::Object(r), pod, &clock, Kind::OwnRefused)
         })
         .collect()
 }
