@@ -70,27 +70,21 @@ fn cargo(args: &[&str]) {
 /// `SELFSCRAPE_BENCH_NO_BUILD=1` skips it (the files must then exist).
 pub fn build(replay_tool: bool) {
     if std::env::var_os("SELFSCRAPE_BENCH_NO_BUILD").is_none() {
-        cargo(&[
+        const WASM: [&str; 5] = [
             "build",
             "--release",
             "--lib",
             "--target",
             "wasm32-unknown-unknown",
-        ]);
-        for (feature, dir) in [("passthrough", "passthrough"), ("read-floor", "read-floor")] {
-            let dir = target_dir().join(dir);
+        ];
+        cargo(&WASM);
+        // The comparators: the same crate with a feature, in their own dirs.
+        for feature in ["passthrough", "read-floor"] {
+            let dir = target_dir().join(feature);
             let dir = dir.to_string_lossy();
-            cargo(&[
-                "build",
-                "--release",
-                "--lib",
-                "--target",
-                "wasm32-unknown-unknown",
-                "--features",
-                feature,
-                "--target-dir",
-                &dir,
-            ]);
+            let mut args = WASM.to_vec();
+            args.extend(["--features", feature, "--target-dir", &dir]);
+            cargo(&args);
         }
         if replay_tool {
             cargo(&["build", "--release", "--bin", "selfscrape"]);
