@@ -24,7 +24,10 @@
 //!   prints it, and must come out as written (`0.5` does, `1e2` and `1.50` do
 //!   not);
 //! - no object repeats a key (a `Value` keeps one of them; since only
-//!   fbjson's own escapes are accepted, equal keys are equal bytes);
+//!   fbjson's own escapes are accepted, equal keys are equal bytes), and no
+//!   object has more than [`MAX_KEYS`] (the repeat check compares each key
+//!   with the ones before it, so a hostile record with 100k keys goes the
+//!   slow way, in linear time, instead of this one in quadratic time);
 //! - it is not an `aws logs` event (those are unwrapped by the slow path).
 //!
 //! The record's time is found as the slow path finds it
@@ -37,6 +40,9 @@ use serde_json::{Map, Value};
 
 /// Deeper nesting goes the slow way (serde_json refuses more than 128).
 pub const MAX_DEPTH: u32 = 64;
+
+/// Objects with more keys go the slow way (Fluent Bit records have dozens).
+pub const MAX_KEYS: usize = 256;
 
 /// What the slow path would have found in a line the fast path took (the
 /// record's JSON text is the line itself).
@@ -205,6 +211,9 @@ impl Checker {
             }
             let key_end = string(b, j)?;
             let key = Key::new(b, j, key_end);
+            if self.keys.len() - base >= MAX_KEYS {
+                return None;
+            }
             if self.keys[base..]
                 .iter()
                 .any(|k| k.print == key.print && b[k.start..k.end] == b[j..key_end])
@@ -621,6 +630,15 @@ mod tests {
         let (a, b) = ("k".repeat(3), "k".repeat(259));
         assert!(agrees(format!(r#"{{"{a}":1,"{b}":2}}"#).as_bytes()));
         assert!(!agrees(format!(r#"{{"{b}":1,"x":0,"{b}":2}}"#).as_bytes()));
+        // Up to MAX_KEYS keys per object, fast; more (a hostile record of
+        // 100k keys, say), the slow way, whose repeat check is not quadratic.
+        let keys = |n: usize| {
+            let members: Vec<String> = (0..n).map(|i| format!(r#""k{i}":{i}"#)).collect();
+            format!(r#"{{"log":"x","m":{{{}}}}}"#, members.join(","))
+        };
+        assert!(agrees(keys(MAX_KEYS).as_bytes()));
+        assert!(!agrees(keys(MAX_KEYS + 1).as_bytes()));
+        assert!(!agrees(keys(100_000).as_bytes()));
     }
 
     /// Deterministic xorshift.
