@@ -1,8 +1,12 @@
-//! Verdicts on `log` lines remembered across records.
+//! What the rule remembers across records: exact, bounded, taken once.
 //!
 //! A metrics-server replica repeats the same failed scrape every cycle: the
-//! same error, the same node, from the same pod; only the timestamp changes.
-//! The verdict on a line with an error-severity klog header depends only on
+//! same error, the same node, from the same pod; only the timestamps change.
+//!
+//! [`ObjectMemo`]: the `kubernetes` map, the same bytes on every record of a
+//! pod, is walked once and then compared word by word, its members replayed.
+//!
+//! [`LineMemo`]: the verdict on a line with an error-severity klog header depends only on
 //! what follows the header (see
 //! [`text::error_header_len`](super::text::error_header_len)), and on a
 //! JSON-logging line that starts with its `ts` number only on what follows
@@ -13,11 +17,12 @@
 //! again. Anything else about the record (the walk, other messages, `_p`)
 //! is checked every time.
 //!
-//! Memory is bounded and reserved once: [`SLOTS`] entries of at most
-//! [`KEY_MAX`] key bytes and [`NODE_MAX`] node bytes; longer lines are judged
-//! every time.
+//! Memory for lines is bounded and reserved once: [`SLOTS`] entries of at
+//! most [`KEY_MAX`] key bytes and [`NODE_MAX`] node bytes; longer lines are
+//! judged every time.
 
 use super::Reason;
+use super::json::Value;
 
 /// Lines remembered at once (replicas behind one Fluent Bit, and a few
 /// distinct failures each).
@@ -204,6 +209,203 @@ impl LineMemo {
             .filter(|s| !s.key.is_empty())
             .map(|s| s.kind)
             .collect()
+    }
+}
+
+// --- Objects (the `kubernetes` map) ---
+
+/// The last few objects a [`json::members_nested`](super::json::members_nested) walk found well-formed as the
+/// value of its `nested` member, with their members. An object whose bytes
+/// equal one of them parses the same way (a successful walk of an object
+/// reads nothing past its closing brace), so its members are replayed from
+/// here instead of being walked: one word compare per eight bytes instead of
+/// the grammar walk. Fluent Bit's kubernetes filter puts the same map on
+/// every record of a pod, so the `kubernetes` map of a metrics-server
+/// replica's records is walked once, not every scrape cycle.
+///
+/// Memory is bounded: [`MEMO_SLOTS`] objects of at most [`MEMO_OBJECT_MAX`]
+/// bytes and [`MEMO_MEMBERS_MAX`] members, reserved once; larger objects are
+/// simply walked every time.
+#[derive(Debug)]
+pub(crate) struct ObjectMemo {
+    slots: [MemoSlot; MEMO_SLOTS],
+    /// The slot the next new object replaces (round robin).
+    next: usize,
+    /// Members of the object being walked, before it is known to be good.
+    pending: Vec<MemoMember>,
+}
+
+/// Objects remembered at once (metrics-server replicas behind one Fluent Bit).
+pub(crate) const MEMO_SLOTS: usize = 4;
+/// The largest object remembered, in bytes.
+pub(crate) const MEMO_OBJECT_MAX: usize = 8 << 10;
+/// The most members of a remembered object.
+pub(crate) const MEMO_MEMBERS_MAX: usize = 64;
+
+/// One remembered object.
+#[derive(Debug)]
+pub(crate) struct MemoSlot {
+    bytes: Vec<u8>,
+    members: Vec<MemoMember>,
+    /// Found since the replacement hand last passed (CLOCK).
+    used: std::cell::Cell<bool>,
+}
+
+/// One member as offsets into its object: key and value, and the value's kind.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MemoMember {
+    key: (u32, u32),
+    value: (u32, u32),
+    kind: u8,
+}
+
+const KIND_STR: u8 = 0;
+const KIND_OBJ: u8 = 1;
+const KIND_OTHER: u8 = 2;
+
+impl MemoMember {
+    fn of(object: &[u8], key: &[u8], value: Value<'_>) -> Option<MemoMember> {
+        let span = |part: &[u8]| {
+            let from = (part.as_ptr() as usize).checked_sub(object.as_ptr() as usize)?;
+            let to = from.checked_add(part.len())?;
+            (to <= object.len()).then_some((u32::try_from(from).ok()?, u32::try_from(to).ok()?))
+        };
+        let (kind, value) = match value {
+            Value::Str(v) => (KIND_STR, span(v)?),
+            Value::Obj(v) => (KIND_OBJ, span(v)?),
+            Value::Other => (KIND_OTHER, (0, 0)),
+        };
+        Some(MemoMember {
+            key: span(key)?,
+            value,
+            kind,
+        })
+    }
+
+    /// The member's key and value in `object` (the remembered bytes).
+    pub(crate) fn get<'a>(&self, object: &'a [u8]) -> Option<(&'a [u8], Value<'a>)> {
+        let part = |(from, to): (u32, u32)| object.get(from as usize..to as usize);
+        let value = match self.kind {
+            KIND_STR => Value::Str(part(self.value)?),
+            KIND_OBJ => Value::Obj(part(self.value)?),
+            _ => Value::Other,
+        };
+        Some((part(self.key)?, value))
+    }
+}
+
+impl MemoSlot {
+    /// The object's length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Its members, in order.
+    pub(crate) fn members(&self) -> &[MemoMember] {
+        &self.members
+    }
+
+    const fn new() -> MemoSlot {
+        MemoSlot {
+            bytes: Vec::new(),
+            members: Vec::new(),
+            used: std::cell::Cell::new(false),
+        }
+    }
+}
+
+impl Default for ObjectMemo {
+    fn default() -> Self {
+        ObjectMemo::new()
+    }
+}
+
+impl ObjectMemo {
+    /// Nothing remembered, nothing allocated.
+    pub(crate) const fn new() -> ObjectMemo {
+        ObjectMemo {
+            slots: [const { MemoSlot::new() }; MEMO_SLOTS],
+            next: 0,
+            pending: Vec::new(),
+        }
+    }
+
+    /// The remembered object that `rest` starts with.
+    pub(crate) fn find(&self, rest: &[u8]) -> Option<&MemoSlot> {
+        let slot = self.slots.iter().find(|slot| {
+            !slot.bytes.is_empty()
+                && rest
+                    .get(..slot.bytes.len())
+                    .is_some_and(|head| super::bytes::eq_long(head, &slot.bytes))
+        })?;
+        slot.used.set(true);
+        Some(slot)
+    }
+
+    /// Starts recording the members of an object about to be walked; false
+    /// when there is no room to.
+    pub(crate) fn begin(&mut self) -> bool {
+        self.pending.clear();
+        self.pending.capacity() >= MEMO_MEMBERS_MAX
+            || self.pending.try_reserve_exact(MEMO_MEMBERS_MAX).is_ok()
+    }
+
+    /// Records one member; false when the object has too many to remember.
+    pub(crate) fn record(&mut self, object: &[u8], key: &[u8], value: Value<'_>) -> bool {
+        match MemoMember::of(object, key, value) {
+            Some(m) if self.pending.len() < MEMO_MEMBERS_MAX => {
+                self.pending.push(m);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Remembers `object` (walked without fault) with the recorded members.
+    pub(crate) fn commit(&mut self, object: &[u8]) {
+        if object.len() > MEMO_OBJECT_MAX {
+            return;
+        }
+        // The first slot the hand finds unused since it last passed
+        // (clearing the marks it passes), after at most one turn.
+        let mut at = self.next;
+        for _ in 0..MEMO_SLOTS {
+            at = self.next;
+            self.next = (self.next + 1) % MEMO_SLOTS;
+            if !self.slots.get(at).is_some_and(|s| s.used.replace(false)) {
+                break;
+            }
+        }
+        // Room for every slot, taken all at once the first time, so that
+        // memory grows once and never after.
+        let room = self.slots.iter_mut().all(|s| {
+            (s.bytes.capacity() >= MEMO_OBJECT_MAX
+                || s.bytes.try_reserve_exact(MEMO_OBJECT_MAX).is_ok())
+                && (s.members.capacity() >= MEMO_MEMBERS_MAX
+                    || s.members.try_reserve_exact(MEMO_MEMBERS_MAX).is_ok())
+        });
+        if !room {
+            return;
+        }
+        let Some(slot) = self.slots.get_mut(at) else {
+            return;
+        };
+        slot.bytes.clear();
+        slot.members.clear();
+        slot.bytes.extend_from_slice(object);
+        slot.members.extend_from_slice(&self.pending);
+    }
+
+    /// Bytes of capacity held, for leak checks.
+    pub(crate) fn capacity(&self) -> usize {
+        self.pending.capacity() * std::mem::size_of::<MemoMember>()
+            + self
+                .slots
+                .iter()
+                .map(|s| {
+                    s.bytes.capacity() + s.members.capacity() * std::mem::size_of::<MemoMember>()
+                })
+                .sum::<usize>()
     }
 }
 

@@ -16,7 +16,7 @@
 //!
 //! What repeats across records is not redone: a `kubernetes` map already
 //! walked is compared byte for byte and its members replayed
-//! ([`json::ObjectMemo`]), and the verdict on a klog or JSON-logging line
+//! ([`memo::ObjectMemo`]), and the verdict on a klog or JSON-logging line
 //! that differs from an earlier one only in its timestamp is looked up
 //! ([`memo::LineMemo`]). Both are exact (same bytes, same answer), bounded,
 //! and checked against fresh evaluations by the tests.
@@ -53,7 +53,7 @@ pub struct Scratch {
     /// For comparisons of escaped strings.
     tmp: Vec<u8>,
     /// `kubernetes` maps walked before (the same on every record of a pod).
-    objects: json::ObjectMemo,
+    objects: memo::ObjectMemo,
     /// Verdicts on klog lines judged before (the same failure every cycle).
     lines: memo::LineMemo,
 }
@@ -68,7 +68,7 @@ impl Scratch {
             own_host: Vec::new(),
             own_ip: Vec::new(),
             tmp: Vec::new(),
-            objects: json::ObjectMemo::new(),
+            objects: memo::ObjectMemo::new(),
             lines: memo::LineMemo::new(),
         }
     }
@@ -266,7 +266,7 @@ fn judge_record(record: &[u8], scratch: &mut Scratch) -> Reason {
 
 fn find_candidates<'r>(
     record: &'r [u8],
-    memo: &mut json::ObjectMemo,
+    memo: &mut memo::ObjectMemo,
 ) -> Result<Found<'r>, Malformed> {
     let mut found = Found::default();
     // The kubernetes map's own members, seen in the same walk.
