@@ -275,14 +275,7 @@ impl Checker {
         let mut plain = true;
         if b.get(j) == Some(&b'.') {
             plain = false;
-            j += 1;
-            let start = j;
-            while b.get(j).is_some_and(u8::is_ascii_digit) {
-                j += 1;
-            }
-            if j == start {
-                return None;
-            }
+            j = digit_run(b, j + 1)?;
         }
         if matches!(b.get(j), Some(b'e' | b'E')) {
             plain = false;
@@ -290,13 +283,7 @@ impl Checker {
             if matches!(b.get(j), Some(b'+' | b'-')) {
                 j += 1;
             }
-            let start = j;
-            while b.get(j).is_some_and(u8::is_ascii_digit) {
-                j += 1;
-            }
-            if j == start {
-                return None;
-            }
+            j = digit_run(b, j)?;
         }
         if b.get(j).is_some_and(u8::is_ascii_digit) {
             return None; // a leading zero: `01`
@@ -373,6 +360,15 @@ const fn plain(c: u8) -> bool {
     c >= 0x20 && c <= 0x7e && c != b'"' && c != b'\\'
 }
 
+/// The end of the run of ASCII digits at `j`; None when there is none.
+fn digit_run(b: &[u8], mut j: usize) -> Option<usize> {
+    let start = j;
+    while b.get(j).is_some_and(u8::is_ascii_digit) {
+        j += 1;
+    }
+    (j > start).then_some(j)
+}
+
 /// Bit `k` set when byte `k` of a 16-byte `chunk` is not [`plain`]: SSE2,
 /// which every x86-64 has.
 #[cfg(target_arch = "x86_64")]
@@ -381,14 +377,7 @@ fn specials_16(chunk: &[u8]) -> u32 {
         _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
         _mm_set1_epi8,
     };
-    let half = |k: usize| {
-        let bytes: [u8; 8] = chunk
-            .get(k..k + 8)
-            .and_then(|h| h.try_into().ok())
-            .unwrap_or([0; 8]);
-        i64::from_le_bytes(bytes)
-    };
-    let (lo, hi) = (half(0), half(8));
+    let (lo, hi) = super::lines::halves(chunk);
     // SAFETY: SSE2 is in the x86-64 baseline, so these intrinsics are
     // available; they take no pointers (the bytes go in as two integers).
     #[allow(unused_unsafe)]

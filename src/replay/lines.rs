@@ -205,11 +205,10 @@ fn find_newline(hay: &[u8]) -> Option<usize> {
     hay[i..].iter().position(|&b| b == b'\n').map(|p| i + p)
 }
 
-/// Bit `k` set when byte `k` of a 16-byte chunk is `\n`: SSE2, which every
-/// x86-64 has.
+/// The two little-endian halves of a 16-byte chunk (zero where it is
+/// shorter), for the SSE2 scans here and in the NDJSON fast path.
 #[cfg(target_arch = "x86_64")]
-fn newlines_16(chunk: &[u8]) -> u32 {
-    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set_epi64x, _mm_set1_epi8};
+pub(super) fn halves(chunk: &[u8]) -> (i64, i64) {
     let half = |k: usize| {
         let bytes: [u8; 8] = chunk
             .get(k..k + 8)
@@ -217,7 +216,15 @@ fn newlines_16(chunk: &[u8]) -> u32 {
             .unwrap_or([0; 8]);
         i64::from_le_bytes(bytes)
     };
-    let (lo, hi) = (half(0), half(8));
+    (half(0), half(8))
+}
+
+/// Bit `k` set when byte `k` of a 16-byte chunk is `\n`: SSE2, which every
+/// x86-64 has.
+#[cfg(target_arch = "x86_64")]
+fn newlines_16(chunk: &[u8]) -> u32 {
+    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set_epi64x, _mm_set1_epi8};
+    let (lo, hi) = halves(chunk);
     // SAFETY: SSE2 is in the x86-64 baseline, so these intrinsics are
     // available; they take no pointers (the bytes go in as two integers).
     #[allow(unused_unsafe)]
