@@ -347,6 +347,13 @@ struct Clock {
 }
 
 impl Clock {
+    /// At `START_SEC`, where every workload begins.
+    fn start() -> Clock {
+        Clock {
+            ns: START_SEC * 1_000_000_000,
+        }
+    }
+
     fn advance(&mut self, rng: &mut Rng) {
         self.ns += rng.range(5_000, 900_000);
     }
@@ -813,13 +820,18 @@ fn finish(value: &Value, pod: &Pod, clock: &Clock, kind: Kind) -> Record {
     }
 }
 
+/// One metrics-server failed scrape of one of the cluster's replicas.
+fn scrape(rng: &mut Rng, clock: &Clock, cluster: &Cluster) -> Record {
+    let pod = rng.pick(&cluster.metrics_servers);
+    let kind = scrape_kind(rng);
+    finish(&scrape_record(rng, clock, pod, kind), pod, clock, kind)
+}
+
 /// `n` records, one in every 50 a metrics-server failed scrape.
 pub fn mixed(n: usize, seed: u64) -> Vec<Record> {
     let mut rng = Rng::new(seed);
     let cluster = Cluster::new(&mut rng);
-    let mut clock = Clock {
-        ns: START_SEC * 1_000_000_000,
-    };
+    let mut clock = Clock::start();
     let mut out = Vec::with_capacity(n);
     let mut scrape_at = 0;
     for i in 0..n {
@@ -828,14 +840,7 @@ pub fn mixed(n: usize, seed: u64) -> Vec<Record> {
         }
         clock.advance(&mut rng);
         let record = if i == scrape_at {
-            let pod = rng.pick(&cluster.metrics_servers);
-            let kind = scrape_kind(&mut rng);
-            finish(
-                &scrape_record(&mut rng, &clock, pod, kind),
-                pod,
-                &clock,
-                kind,
-            )
+            scrape(&mut rng, &clock, &cluster)
         } else {
             let pod = rng.pick(&cluster.apps);
             let kind = if rng.below(1000) < 2 {
@@ -854,20 +859,11 @@ pub fn mixed(n: usize, seed: u64) -> Vec<Record> {
 pub fn scrape_only(n: usize, seed: u64) -> Vec<Record> {
     let mut rng = Rng::new(seed);
     let cluster = Cluster::new(&mut rng);
-    let mut clock = Clock {
-        ns: START_SEC * 1_000_000_000,
-    };
+    let mut clock = Clock::start();
     (0..n)
         .map(|_| {
             clock.advance(&mut rng);
-            let pod = rng.pick(&cluster.metrics_servers);
-            let kind = scrape_kind(&mut rng);
-            finish(
-                &scrape_record(&mut rng, &clock, pod, kind),
-                pod,
-                &clock,
-                kind,
-            )
+            scrape(&mut rng, &clock, &cluster)
         })
         .collect()
 }
@@ -878,9 +874,7 @@ pub fn scrape_only(n: usize, seed: u64) -> Vec<Record> {
 /// letters and spaces, which share no 8 bytes with the refusal text.
 pub fn plain(n: usize, len: usize, seed: u64, words: bool) -> Vec<Record> {
     let mut rng = Rng::new(seed);
-    let mut clock = Clock {
-        ns: START_SEC * 1_000_000_000,
-    };
+    let mut clock = Clock::start();
     (0..n)
         .map(|_| {
             clock.advance(&mut rng);
@@ -925,9 +919,7 @@ pub fn plain(n: usize, len: usize, seed: u64, words: bool) -> Vec<Record> {
 pub fn fargate_replicas(n: usize, seed: u64) -> Vec<Record> {
     let mut rng = Rng::new(seed);
     let pods: Vec<Pod> = (0..2).map(|i| make_pod(&mut rng, i, true)).collect();
-    let mut clock = Clock {
-        ns: START_SEC * 1_000_000_000,
-    };
+    let mut clock = Clock::start();
     (0..n)
         .map(|i| {
             clock.advance(&mut rng);
