@@ -237,7 +237,9 @@ impl Guest {
     }
 
     fn keep(&mut self, bytes: &[u8], terminated: bool) -> Reply {
-        if !bytes.contains(&0) || !bytes.first().is_some_and(|b| is_msgpack_map_marker(*b)) {
+        // The first byte first: a JSON record is never a msgpack map, and
+        // the scan for a 0x00 reads every byte.
+        if !bytes.first().is_some_and(|b| is_msgpack_map_marker(*b)) || !bytes.contains(&0) {
             if terminated {
                 return Reply::Input;
             }
