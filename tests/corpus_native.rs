@@ -453,6 +453,10 @@ fn variants(record: &[u8]) -> Vec<Vec<u8>> {
         })
         .collect();
     out.push(digits.into_bytes());
+    // Only the timestamps changed (what the record memo lets vary), and a
+    // `time` one digit longer.
+    out.push(shift_timestamps(&text).into_bytes());
+    out.push(text.replacen("Z\",", "1Z\",", 1).into_bytes());
     for (from, to) in [
         ("\"host\":\"", "\"host\":\"x"),
         ("\"log\":\"E", "\"log\":\"I"),
@@ -464,6 +468,50 @@ fn variants(record: &[u8]) -> Vec<Vec<u8>> {
         }
     }
     out
+}
+
+/// `text` with the digits of its timestamps changed: the `time` value, a
+/// klog header or RFC 3339 prefix at the start of `log`, and `ts` numbers
+/// (at the root or in a JSON-logging `log`).
+fn shift_timestamps(text: &str) -> String {
+    let mut b = text.as_bytes().to_vec();
+    let shift = |b: &mut [u8]| {
+        for c in b.iter_mut().filter(|c| c.is_ascii_digit()) {
+            *c = if *c == b'9' { b'0' } else { *c + 1 };
+        }
+    };
+    let at = |key: &str, end: &dyn Fn(&[u8]) -> usize, b: &mut Vec<u8>| {
+        if let Some(p) = text.find(key) {
+            let from = p + key.len();
+            let to = from + end(&b[from..]);
+            shift(&mut b[from..to]);
+        }
+    };
+    at(
+        "\"time\":\"",
+        &|t| t.iter().position(|&c| c == b'"').unwrap_or(0),
+        &mut b,
+    );
+    at(
+        "\"log\":\"",
+        &|t| {
+            let head = &t[..t.len().min(90)];
+            head.windows(2).position(|w| w == b"] ").unwrap_or(0)
+        },
+        &mut b,
+    );
+    for key in ["\"ts\":", "{\\\"ts\\\":"] {
+        at(
+            key,
+            &|t| {
+                t.iter()
+                    .take_while(|c| c.is_ascii_digit() || b".-+eE".contains(c))
+                    .count()
+            },
+            &mut b,
+        );
+    }
+    String::from_utf8(b).unwrap_or_default()
 }
 
 /// Guards the memos of the rule (remembered `kubernetes` maps and klog

@@ -40,18 +40,41 @@ pub(crate) fn eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
-/// Equal contents, eight bytes per step: for long texts (memo keys).
+/// Equal contents, 32 bytes per step (four words, one branch): for long
+/// texts (memo keys, remembered records).
 pub(crate) fn eq_long(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let (mut wa, mut wb) = (a.chunks_exact(8), b.chunks_exact(8));
-    for (x, y) in (&mut wa).zip(&mut wb) {
-        if x.try_into().map(u64::from_ne_bytes).ok() != y.try_into().map(u64::from_ne_bytes).ok() {
+    let mut i = 0usize;
+    while let (Some(x), Some(y)) = (a.get(i..i.wrapping_add(32)), b.get(i..i.wrapping_add(32))) {
+        let w = |t: &[u8], k: usize| word_at(t, k).unwrap_or(0);
+        let diff = (w(x, 0) ^ w(y, 0))
+            | (w(x, 8) ^ w(y, 8))
+            | (w(x, 16) ^ w(y, 16))
+            | (w(x, 24) ^ w(y, 24));
+        if diff != 0 {
             return false;
         }
+        i += 32;
     }
-    eq(wa.remainder(), wb.remainder())
+    while let (Some(x), Some(y)) = (word_at(a, i), word_at(b, i)) {
+        if x != y {
+            return false;
+        }
+        i += 8;
+    }
+    eq(
+        a.get(i..).unwrap_or_default(),
+        b.get(i..).unwrap_or_default(),
+    )
+}
+
+/// The eight bytes at `i`, little-endian.
+#[inline(always)]
+pub(crate) fn word_at(t: &[u8], i: usize) -> Option<u64> {
+    let bytes: [u8; 8] = t.get(i..i.wrapping_add(8))?.try_into().ok()?;
+    Some(u64::from_le_bytes(bytes))
 }
 
 /// Index of the first `needle` in `t`.

@@ -16,8 +16,8 @@ pub(crate) enum Value<'a> {
     Str(&'a [u8]),
     /// An object, braces included.
     Obj(&'a [u8]),
-    /// Anything else (number, array, bool, null).
-    Other,
+    /// Anything else (number, array, bool, null): its raw bytes.
+    Other(&'a [u8]),
 }
 
 use super::bytes::{splat, zero_bytes};
@@ -358,7 +358,7 @@ fn object_end<'a>(
         let value = match obj.get(start) {
             Some(b'"') => Value::Str(obj.get(start + 1..end - 1).ok_or(Malformed)?),
             Some(b'{') => Value::Obj(obj.get(start..end).ok_or(Malformed)?),
-            _ => Value::Other,
+            _ => Value::Other(obj.get(start..end).ok_or(Malformed)?),
         };
         if !f(key, value) {
             // Stopped early: the rest is not looked at.
@@ -396,7 +396,7 @@ pub(crate) fn members_checked<'a>(obj: &'a [u8], mut f: impl FnMut(&'a [u8], Val
             match obj.get(start) {
                 Some(b'"') => Value::Str(obj.get(start + 1..end - 1).unwrap_or_default()),
                 Some(b'{') => Value::Obj(obj.get(start..end).unwrap_or_default()),
-                _ => Value::Other,
+                _ => Value::Other(obj.get(start..end).unwrap_or_default()),
             },
         );
         i = skip_ws(obj, end) + 1;
@@ -521,7 +521,7 @@ mod tests {
             let v = match v {
                 Value::Str(s) => format!("s:{}", String::from_utf8_lossy(s)),
                 Value::Obj(o) => format!("o:{}", String::from_utf8_lossy(o)),
-                Value::Other => "other".into(),
+                Value::Other(o) => format!("x:{}", String::from_utf8_lossy(o)),
             };
             format!("{tag} {}={v}\n", String::from_utf8_lossy(k))
         };
@@ -622,7 +622,7 @@ mod tests {
             let shown = match val {
                 Value::Str(s) => format!("s:{}", String::from_utf8_lossy(s)),
                 Value::Obj(o) => format!("o:{}", String::from_utf8_lossy(o)),
-                Value::Other => "other".to_string(),
+                Value::Other(o) => format!("x:{}", String::from_utf8_lossy(o)),
             };
             v.push((String::from_utf8_lossy(k).into_owned(), shown));
             true
@@ -636,7 +636,8 @@ mod tests {
         assert_eq!(got.len(), 4);
         assert_eq!(got[0], ("a".into(), r#"s:x\"y"#.into()));
         assert_eq!(got[1], ("b".into(), r#"o:{"c":[1,{"d":"}"}]}"#.into()));
-        assert_eq!(got[2].1, "other");
+        assert_eq!(got[2].1, "x:12.5e3");
+        assert_eq!(got[3].1, "x:null");
         let spaced = collect(b" { \"a\" : \"1\" ,\n\t\"b\":true } \n").unwrap();
         assert_eq!(spaced.len(), 2);
         assert_eq!(collect(b"{}").unwrap().len(), 0);

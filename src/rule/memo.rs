@@ -170,7 +170,7 @@ impl LineMemo {
     /// Room for every slot, taken all at once the first time (so that the
     /// module's memory grows once, at the first line remembered, and never
     /// after); false when there is none.
-    fn reserve(&mut self) -> bool {
+    pub(crate) fn reserve(&mut self) -> bool {
         self.slots.iter_mut().all(|s| {
             (s.key.capacity() >= KEY_MAX || s.key.try_reserve_exact(KEY_MAX).is_ok())
                 && (s.node.capacity() >= NODE_MAX || s.node.try_reserve_exact(NODE_MAX).is_ok())
@@ -273,7 +273,7 @@ impl MemoMember {
         let (kind, value) = match value {
             Value::Str(v) => (KIND_STR, span(v)?),
             Value::Obj(v) => (KIND_OBJ, span(v)?),
-            Value::Other => (KIND_OTHER, (0, 0)),
+            Value::Other(v) => (KIND_OTHER, span(v)?),
         };
         Some(MemoMember {
             key: span(key)?,
@@ -288,7 +288,7 @@ impl MemoMember {
         let value = match self.kind {
             KIND_STR => Value::Str(part(self.value)?),
             KIND_OBJ => Value::Obj(part(self.value)?),
-            _ => Value::Other,
+            _ => Value::Other(part(self.value)?),
         };
         Some((part(self.key)?, value))
     }
@@ -376,15 +376,7 @@ impl ObjectMemo {
                 break;
             }
         }
-        // Room for every slot, taken all at once the first time, so that
-        // memory grows once and never after.
-        let room = self.slots.iter_mut().all(|s| {
-            (s.bytes.capacity() >= MEMO_OBJECT_MAX
-                || s.bytes.try_reserve_exact(MEMO_OBJECT_MAX).is_ok())
-                && (s.members.capacity() >= MEMO_MEMBERS_MAX
-                    || s.members.try_reserve_exact(MEMO_MEMBERS_MAX).is_ok())
-        });
-        if !room {
+        if !self.reserve() {
             return;
         }
         let Some(slot) = self.slots.get_mut(at) else {
@@ -394,6 +386,17 @@ impl ObjectMemo {
         slot.members.clear();
         slot.bytes.extend_from_slice(object);
         slot.members.extend_from_slice(&self.pending);
+    }
+
+    /// Room for every slot, taken all at once the first time, so that
+    /// memory grows once and never after; false when there is none.
+    pub(crate) fn reserve(&mut self) -> bool {
+        self.slots.iter_mut().all(|s| {
+            (s.bytes.capacity() >= MEMO_OBJECT_MAX
+                || s.bytes.try_reserve_exact(MEMO_OBJECT_MAX).is_ok())
+                && (s.members.capacity() >= MEMO_MEMBERS_MAX
+                    || s.members.try_reserve_exact(MEMO_MEMBERS_MAX).is_ok())
+        })
     }
 
     /// Bytes of capacity held, for leak checks.

@@ -26,6 +26,7 @@ mod cause;
 mod json;
 mod memo;
 mod reason;
+mod record_memo;
 mod scan;
 mod text;
 
@@ -34,6 +35,7 @@ pub use scan::NEEDLE;
 
 use cause::Failure;
 use json::{Malformed, Value};
+use record_memo::{Spans, Vary};
 use text::Message;
 
 /// Reusable buffers for the structural stage. Keep one for many records (the
@@ -56,6 +58,10 @@ pub struct Scratch {
     objects: memo::ObjectMemo,
     /// Verdicts on klog lines judged before (the same failure every cycle).
     lines: memo::LineMemo,
+    /// Whole records judged before, but for their timestamps.
+    records: record_memo::RecordMemo,
+    /// [`Scratch::reserve_memos`] ran.
+    reserved: bool,
 }
 
 impl Scratch {
@@ -70,6 +76,8 @@ impl Scratch {
             tmp: Vec::new(),
             objects: memo::ObjectMemo::new(),
             lines: memo::LineMemo::new(),
+            records: record_memo::RecordMemo::new(),
+            reserved: false,
         }
     }
 
@@ -81,6 +89,16 @@ impl Scratch {
     /// Forgets the last evaluation (keeps the capacity).
     pub(crate) fn clear(&mut self) {
         self.node.clear();
+    }
+
+    /// Room for every memo, all taken at the first record walked, in one
+    /// order: memory grows there once, the same way whatever the records.
+    fn reserve_memos(&mut self) {
+        if !self.reserved {
+            self.reserved = true;
+            // Each memo also checks its room before each use.
+            let _ = self.objects.reserve() && self.lines.reserve() && self.records.reserve();
+        }
     }
 
     /// Bytes of capacity held, for leak checks.
@@ -98,6 +116,7 @@ impl Scratch {
         .sum::<usize>()
             + self.objects.capacity()
             + self.lines.capacity()
+            + self.records.capacity()
     }
 }
 
@@ -179,6 +198,8 @@ struct Found<'r> {
     /// `_p` (multiline cri) or `logtag` (Parser cri) says the line is cut.
     partial: bool,
     ambiguous: bool,
+    /// Where this record may differ from another with the same verdict.
+    spans: Spans,
 }
 
 /// Combines the verdicts on every message found in a record: drop only when
@@ -208,10 +229,27 @@ impl Tally {
     }
 }
 
+/// The structural verdict, remembered per record but for its timestamps
+/// ([`record_memo`]).
 fn judge_record(record: &[u8], scratch: &mut Scratch) -> Reason {
+    scratch.reserve_memos();
+    if let Some(reason) = scratch.records.get(record, &mut scratch.node) {
+        return reason;
+    }
+    let (reason, spans) = judge_walked(record, scratch);
+    scratch.records.put(record, &spans, reason, &scratch.node);
+    reason
+}
+
+/// Walks and judges a record; also says where it may vary.
+fn judge_walked(record: &[u8], scratch: &mut Scratch) -> (Reason, Spans) {
     let Ok(found) = find_candidates(record, &mut scratch.objects) else {
-        return Reason::NotJsonObject;
+        return (Reason::NotJsonObject, Spans::default());
     };
+    (judge_found(&found, scratch), found.spans)
+}
+
+fn judge_found(found: &Found<'_>, scratch: &mut Scratch) -> Reason {
     if found.ambiguous {
         return Reason::Ambiguous;
     }
@@ -224,6 +262,8 @@ fn judge_record(record: &[u8], scratch: &mut Scratch) -> Reason {
         tmp,
         objects: _,
         lines,
+        records: _,
+        reserved: _,
     } = scratch;
     let Ok(own) = own_node(found.host, found.pod_ip, own_host, own_ip) else {
         return Reason::Ambiguous;
@@ -235,7 +275,7 @@ fn judge_record(record: &[u8], scratch: &mut Scratch) -> Reason {
     for (slot, raw) in found.texts.iter().enumerate() {
         let Some(raw) = raw else { continue };
         let outcome = if slot == 0 {
-            judge_log(raw, &found, own, lines, text, node, err, tmp)
+            judge_log(raw, found, own, lines, text, node, err, tmp)
         } else {
             judge_raw_text(raw, own, text, node, err, tmp)
         };
@@ -288,6 +328,9 @@ fn find_candidates<'r>(
                 if let Some(s) = found.texts.get_mut(slot) {
                     found.ambiguous |= s.replace(raw).is_some();
                 }
+                if let Some((part, vary)) = log_span(raw).filter(|_| slot == 0) {
+                    found.spans.add(record, part, vary);
+                }
             }
             (b"_p" | b"logtag", Value::Str(flag)) => found.partial |= flag == b"P",
             (b"kubernetes", _) => {
@@ -310,6 +353,11 @@ fn find_candidates<'r>(
                     }
                 }
             }
+            // What the rule does not read: a timestamp, say. Where it is
+            // short and plain, another record may differ here and still get
+            // this record's verdict.
+            (_, Value::Str(s)) => found.spans.add(record, s, Vary::Plain),
+            (_, Value::Other(v)) => found.spans.add(record, v, Vary::Number),
             _ => {}
         }
         true
@@ -323,6 +371,7 @@ fn find_candidates<'r>(
         Some(memo),
     )?;
     found.ambiguous |= found.root.repeated || repeated;
+    found.spans.finish();
     if found.kubernetes.is_some_and(|k| !k.is_empty()) {
         found.host = host;
         found.pod_ip = pod_ip;
@@ -379,6 +428,19 @@ fn judge_log(
     let outcome = judge_raw_text(raw, own, text, node, err, tmp);
     lines.put(kind, key, found.host, found.pod_ip, outcome, node);
     outcome
+}
+
+/// The part of a `log` line that [`judge_log`] shows the verdict does not
+/// depend on: its klog header (with any prefixes), or the `ts` number of a
+/// JSON-logging line.
+fn log_span(raw: &[u8]) -> Option<(&[u8], Vary)> {
+    if let Some(h) = text::error_header_len(raw) {
+        return Some((raw.get(..h)?, Vary::KlogHeader));
+    }
+    let rest = json_log_rest(raw)?;
+    let from = br#"{\"ts\":"#.len();
+    let to = raw.len().checked_sub(rest.len() + 1)?;
+    Some((raw.get(from..to)?, Vary::Number))
 }
 
 /// A JSON-logging line (metrics-server `--logging-format=json`) as raw JSON

@@ -181,3 +181,117 @@ fn repeated_lines_are_judged_once() {
         Some(&br#"\"m"#[..])
     );
 }
+
+/// Guards the record memo: records that differ from a judged one only in
+/// their timestamps (`time`, the klog header, a `ts` number, in or out of
+/// `log`) get its verdict without a walk, and are not remembered again;
+/// a record that differs anywhere else, or whose timestamp could parse
+/// differently, is judged afresh, with the verdict a fresh `Scratch` gives.
+#[test]
+fn records_differing_only_in_timestamps_are_judged_once() {
+    use record_memo::Vary;
+    let k = format!(r#"{{"pod_name":"metrics-server-1","host":"{OWN}"}}"#);
+    let klog_record = |time: &str, header: &str| {
+        let line = klog(OWN, "10.1.2.3", "connect: connection refused")
+            .replace("E0912 01:02:03.456789       1 ", header);
+        String::from_utf8(record(&line, &k))
+            .unwrap()
+            .replace("2026-11-28T06:00:00.1Z", time)
+            .into_bytes()
+    };
+    let json_record = |ts: &str, root_ts: &str| {
+        let err = r#"Get \"https://10.1.2.3:10250/metrics/resource\": dial tcp 10.1.2.3:10250: connect: connection refused"#;
+        let line = format!(
+            r#"{{\"ts\":{ts},\"msg\":\"Failed to scrape node\",\"node\":{{\"name\":\"{OWN}\"}},\"err\":\"{}\"}}"#,
+            err.replace(r#"\""#, r#"\\\""#)
+        );
+        format!(
+            r#"{{"time":"2026-11-28T06:00:00.1Z","log":"{line}","ts":{root_ts},"msg":"Failed to scrape node","node":{{"name":"{OWN}"}},"err":"{err}","kubernetes":{k}}}"#
+        )
+        .into_bytes()
+    };
+    let mut s = Scratch::new();
+    let check = |s: &mut Scratch, rec: &[u8], want: Reason| {
+        let fresh = evaluate(rec, &mut Scratch::new());
+        assert_eq!(fresh, want, "{}", String::from_utf8_lossy(rec));
+        assert_eq!(evaluate(rec, s), fresh, "{}", String::from_utf8_lossy(rec));
+        assert_eq!(explain(rec, s), explain(rec, &mut Scratch::new()));
+        assert_eq!(s.failing_node(), OWN.as_bytes());
+    };
+    let drop = Reason::OwnNodeRefused;
+    let header = "E0912 01:02:03.456789       1 ";
+    check(&mut s, &klog_record("2026-11-28T06:00:00.1Z", header), drop);
+    check(
+        &mut s,
+        &json_record("1757638923456.789", "1757638923.5"),
+        drop,
+    );
+    let both = vec![
+        // `time`, `stream` (not read by the rule either), the header.
+        vec![Vary::Plain, Vary::Plain, Vary::KlogHeader],
+        vec![Vary::Plain, Vary::Number, Vary::Number],
+    ];
+    assert_eq!(s.records.remembered(), both);
+    // Only timestamps change (lengths too): nothing new is remembered.
+    for (i, time) in ["2026-11-28T06:00:01.123456789Z", "2027-01-01T00:00:00Z"]
+        .iter()
+        .enumerate()
+    {
+        let h = format!("E1231 23:59:5{i}.000001       1 ");
+        check(&mut s, &klog_record(time, &h), drop);
+        check(
+            &mut s,
+            &json_record(&format!("1757638924{i}"), "-2e5"),
+            drop,
+        );
+    }
+    assert_eq!(s.records.remembered(), both, "timestamps alone: remembered");
+    // Anything else is judged again (and then remembered as well).
+    let misses: [(Vec<u8>, Reason); 6] = [
+        // A digit outside the timestamps.
+        (
+            String::from_utf8(klog_record("2026-11-28T06:00:00.1Z", header))
+                .unwrap()
+                .replace("10.1.2.3:10250: connect", "10.1.2.4:10250: connect")
+                .into_bytes(),
+            Reason::OwnNodeRefused,
+        ),
+        // A header of another shape (thread id one digit longer), or
+        // severity, or a letter where a digit was.
+        (klog_record("t", "E0912 01:02:03.456789      12 "), drop),
+        (
+            klog_record("t", "W0912 01:02:03.456789       1 "),
+            Reason::NotScrapeFailure,
+        ),
+        (
+            klog_record("t", "E0912 01:02:03.4567x9       1 "),
+            Reason::NotScrapeFailure,
+        ),
+        // A time that is not plain text, a ts that is not a number.
+        (klog_record(r"2026\\x", header), drop),
+        // (a `log` object that does not parse: kept)
+        (json_record("01", "1"), Reason::NotScrapeFailure),
+    ];
+    for (rec, want) in &misses {
+        let before = s.records.remembered().len();
+        let fresh = evaluate(rec, &mut Scratch::new());
+        assert_eq!(
+            evaluate(rec, &mut s),
+            fresh,
+            "{}",
+            String::from_utf8_lossy(rec)
+        );
+        assert_eq!(
+            fresh.drops(),
+            want.drops(),
+            "{}",
+            String::from_utf8_lossy(rec)
+        );
+        assert_eq!(
+            s.records.remembered().len(),
+            before + 1,
+            "judged afresh: {}",
+            String::from_utf8_lossy(rec)
+        );
+    }
+}

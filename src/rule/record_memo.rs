@@ -1,0 +1,431 @@
+//! Whole records the rule has judged, with the few places that may differ.
+//!
+//! A metrics-server replica logs the same failed scrape every cycle. Between
+//! two such records only timestamps change: the record's `time` string, the
+//! klog header at the start of `log` (or the `ts` number of a JSON-logging
+//! line), a merged `ts` number. Everything else, from the error text to the
+//! `kubernetes` map, is the same bytes. [`RecordMemo`] keeps a judged record
+//! with those places marked as [`Span`]s, and a new record that equals it
+//! outside the spans, with a span of the same [`Vary`] class in each, gets
+//! the same verdict without being walked: one word compare per eight bytes.
+//!
+//! Exact, because a span only ever marks bytes whose content the verdict
+//! does not depend on, within its class:
+//!
+//! - [`Vary::Plain`]: the contents of a top-level string member that the
+//!   rule ignores (the walk's catch-all arm in `find_candidates`), printable
+//!   ASCII without `"` or `\`, so it stays one JSON string and decodes to
+//!   itself;
+//! - [`Vary::Number`]: a JSON number that the rule ignores (same arm), or the
+//!   `ts` of a JSON-logging `log` line, which the rule reads only as a
+//!   number (see [`super::json_log_rest`]);
+//! - [`Vary::KlogHeader`]: the prefixes of `log` up to an error-severity
+//!   klog header (see [`text::error_header_len`]), after which the verdict
+//!   depends only on the rest of the line: the rule's line memo relies on
+//!   the same fact.
+//!
+//! The fixed bytes around the spans are compared exactly, so the new
+//! record's members, keys and structure are the remembered one's.
+//!
+//! Memory is bounded and reserved once, at the first record remembered:
+//! [`SLOTS`] records of at most [`RECORD_MAX`] bytes.
+
+use super::Reason;
+use super::bytes::{eq_long, splat, word_at, zero_bytes};
+use super::json;
+use super::memo::NODE_MAX;
+use super::text;
+
+/// Records remembered at once (replicas x the shapes of their failures).
+pub(crate) const SLOTS: usize = 16;
+/// The longest record remembered.
+pub(crate) const RECORD_MAX: usize = 2 << 10;
+/// The most spans in one record.
+pub(crate) const SPANS_MAX: usize = 6;
+/// The longest [`Vary::Plain`] span (a timestamp is about 30 bytes).
+const PLAIN_MAX: usize = 64;
+
+/// What may stand in a span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Vary {
+    /// Printable ASCII but `"` and `\`, at most [`PLAIN_MAX`] bytes.
+    Plain,
+    /// A JSON number (not a literal).
+    Number,
+    /// Prefixes ending in an error-severity klog header, printable ASCII but
+    /// `"` and `\`.
+    KlogHeader,
+}
+
+fn plain(c: u8) -> bool {
+    c >= 0x20 && c != b'"' && c != b'\\'
+}
+
+/// How many bytes at the start of `t` are [`plain`] (at most `max + 1`),
+/// eight at a time.
+fn plain_run(t: &[u8], max: usize) -> usize {
+    let mut i = 0;
+    while i <= max {
+        let Some(w) = word_at(t, i) else {
+            break;
+        };
+        let stop = zero_bytes(w ^ splat(b'"'))
+            | zero_bytes(w ^ splat(b'\\'))
+            | (w.wrapping_sub(splat(0x20)) & !w & splat(0x80));
+        if stop != 0 {
+            return i + (stop.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + t
+        .get(i..)
+        .unwrap_or_default()
+        .iter()
+        .take(max + 1)
+        .take_while(|&&c| plain(c))
+        .count()
+}
+
+/// A klog header shaped like `model` (digits where it has digits, its other
+/// bytes as they are): the header grammar decides by digit or not, and by
+/// those other bytes, so such a header parses as `model` does, to the same
+/// length.
+fn same_shape(model: &[u8], t: &[u8]) -> bool {
+    model.len() == t.len()
+        && model.iter().zip(t).all(|(&m, &c)| {
+            if m.is_ascii_digit() {
+                c.is_ascii_digit()
+            } else {
+                c == m
+            }
+        })
+}
+
+impl Vary {
+    /// The length of the span of this class that starts `t` (for a klog
+    /// header, when it is alone in `t`: it is checked as it is recorded).
+    fn len(self, t: &[u8]) -> Option<usize> {
+        match self {
+            Vary::Plain => Some(plain_run(t, PLAIN_MAX)).filter(|&n| n <= PLAIN_MAX),
+            Vary::Number => {
+                let first = *t.first()?;
+                if !(first.is_ascii_digit() || first == b'-') {
+                    return None;
+                }
+                json::scalar_end(t, 0).ok()
+            }
+            Vary::KlogHeader => {
+                let h = text::error_header_len(t)?;
+                t.get(..h)?.iter().all(|&c| plain(c)).then_some(h)
+            }
+        }
+    }
+}
+
+/// A place in a record: `start..end`, and what may stand there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    start: u32,
+    end: u32,
+    vary: Vary,
+}
+
+/// The spans of one record, in order, as a judge found them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Spans {
+    list: [Span; SPANS_MAX],
+    count: usize,
+    /// False when a span did not fit or the walk did not finish: such a
+    /// record is not remembered.
+    ok: bool,
+}
+
+impl Default for Spans {
+    fn default() -> Self {
+        Spans {
+            list: [Span {
+                start: 0,
+                end: 0,
+                vary: Vary::Plain,
+            }; SPANS_MAX],
+            count: 0,
+            ok: false,
+        }
+    }
+}
+
+impl Spans {
+    /// The walk of the record finished: what was added is all there is.
+    /// Spans are put in order; two that touch or overlap spoil the record
+    /// (a greedy class could take the next one's bytes).
+    pub(crate) fn finish(&mut self) {
+        let Some(list) = self.list.get_mut(..self.count) else {
+            self.ok = false;
+            return;
+        };
+        list.sort_unstable_by_key(|s| s.start);
+        self.ok = list.windows(2).all(|w| match w {
+            [a, b] => a.end < b.start,
+            _ => true,
+        });
+    }
+
+    /// Marks `part` (a slice of `record`) when it is of class `vary` and
+    /// exactly fills its span; anything else leaves it fixed, which is
+    /// always correct, only less often reused.
+    pub(crate) fn add(&mut self, record: &[u8], part: &[u8], vary: Vary) {
+        let Some(start) = (part.as_ptr() as usize).checked_sub(record.as_ptr() as usize) else {
+            return;
+        };
+        let end = start + part.len();
+        if end > record.len() || vary.len(part) != Some(part.len()) {
+            return;
+        }
+        let (Ok(start), Ok(end)) = (u32::try_from(start), u32::try_from(end)) else {
+            return;
+        };
+        match self.list.get_mut(self.count) {
+            Some(slot) => {
+                *slot = Span { start, end, vary };
+                self.count += 1;
+            }
+            // More than fit: the record is not remembered (finish() would
+            // otherwise call it complete).
+            None => self.count = SPANS_MAX + 1,
+        }
+    }
+
+    fn as_slice(&self) -> &[Span] {
+        // count > SPANS_MAX (overflow) gives None: finish() then fails too.
+        self.list.get(..self.count).unwrap_or_default()
+    }
+}
+
+/// Eight-byte samples from the end of a record, hashed one more at a time:
+/// `h[k]` covers the first `k`. A remembered record's samples all lie in its
+/// last fixed stretch, so a record that matches it has the same hash.
+const SAMPLES: usize = 8;
+const SAMPLE_STEP: usize = 120;
+
+fn samples(record: &[u8]) -> [u64; SAMPLES + 1] {
+    let mut h = [0u64; SAMPLES + 1];
+    let mut acc = 0u64;
+    for k in 0..SAMPLES {
+        let w = record
+            .len()
+            .checked_sub(8 + k * SAMPLE_STEP)
+            .and_then(|at| record.get(at..at + 8))
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_le_bytes);
+        acc = (acc.rotate_left(17) ^ w).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        if let Some(slot) = h.get_mut(k + 1) {
+            *slot = acc;
+        }
+    }
+    h
+}
+
+/// How many samples fall in a fixed tail of `tail` bytes.
+fn samples_in(tail: usize) -> usize {
+    (0..SAMPLES)
+        .take_while(|k| 8 + k * SAMPLE_STEP <= tail)
+        .count()
+}
+
+#[derive(Debug)]
+struct Slot {
+    bytes: Vec<u8>,
+    spans: Spans,
+    /// How many samples of [`samples`] lie in the last fixed stretch, and
+    /// their hash.
+    sampled: usize,
+    hash: u64,
+    reason: Reason,
+    /// The failing node the judge left behind.
+    node: Vec<u8>,
+    /// Found since the replacement hand last passed (CLOCK).
+    used: bool,
+}
+
+impl Slot {
+    const fn new() -> Slot {
+        Slot {
+            bytes: Vec::new(),
+            spans: Spans {
+                list: [Span {
+                    start: 0,
+                    end: 0,
+                    vary: Vary::Plain,
+                }; SPANS_MAX],
+                count: 0,
+                ok: false,
+            },
+            sampled: 0,
+            hash: 0,
+            reason: Reason::NotScrapeFailure,
+            node: Vec::new(),
+            used: false,
+        }
+    }
+
+    /// `record` equals this one outside the spans, and has a span of the
+    /// same class in each.
+    fn matches(&self, record: &[u8]) -> bool {
+        let t = self.bytes.as_slice();
+        let spans = self.spans.as_slice();
+        let tail_from = spans.last().map_or(0, |s| s.end as usize);
+        let Some(tail) = t.get(tail_from..) else {
+            return false;
+        };
+        let Some(cut) = record.len().checked_sub(tail.len()) else {
+            return false;
+        };
+        // The long fixed tail first: where records of different pods and
+        // failures differ.
+        if !record.get(cut..).is_some_and(|r| eq_long(r, tail)) {
+            return false;
+        }
+        let (mut r, mut from) = (0usize, 0usize);
+        for (i, span) in spans.iter().enumerate() {
+            let Some(fixed) = t.get(from..span.start as usize) else {
+                return false;
+            };
+            if !record
+                .get(r..r + fixed.len())
+                .is_some_and(|head| eq_long(head, fixed))
+            {
+                return false;
+            }
+            r += fixed.len();
+            let limit = if i + 1 == spans.len() {
+                cut
+            } else {
+                record.len()
+            };
+            let Some(rest) = record.get(r..limit) else {
+                return false;
+            };
+            let n = match span.vary {
+                Vary::KlogHeader => {
+                    let model = t.get(span.start as usize..span.end as usize);
+                    match model.zip(rest.get(..model.map_or(0, <[u8]>::len))) {
+                        Some((model, head)) if same_shape(model, head) => model.len(),
+                        _ => return false,
+                    }
+                }
+                vary => match vary.len(rest) {
+                    Some(n) => n,
+                    None => return false,
+                },
+            };
+            r += n;
+            from = span.end as usize;
+        }
+        r == cut
+    }
+}
+
+/// The remembered records.
+#[derive(Debug)]
+pub(crate) struct RecordMemo {
+    slots: [Slot; SLOTS],
+    next: usize,
+}
+
+impl Default for RecordMemo {
+    fn default() -> Self {
+        RecordMemo::new()
+    }
+}
+
+impl RecordMemo {
+    /// Nothing remembered, nothing allocated.
+    pub(crate) const fn new() -> RecordMemo {
+        RecordMemo {
+            slots: [const { Slot::new() }; SLOTS],
+            next: 0,
+        }
+    }
+
+    /// The verdict on a remembered record that `record` matches; the failing
+    /// node it left goes to `node`.
+    pub(crate) fn get(&mut self, record: &[u8], node: &mut Vec<u8>) -> Option<Reason> {
+        if self.slots.first().is_none_or(|s| s.bytes.capacity() == 0) {
+            return None;
+        }
+        let h = samples(record);
+        let slot = self.slots.iter_mut().find(|s| {
+            !s.bytes.is_empty()
+                && h.get(s.sampled).is_some_and(|&x| x == s.hash)
+                && s.matches(record)
+        })?;
+        node.clear();
+        node.try_reserve(slot.node.len()).ok()?;
+        node.extend_from_slice(&slot.node);
+        slot.used = true;
+        Some(slot.reason)
+    }
+
+    /// Remembers a judged record (when it fits).
+    pub(crate) fn put(&mut self, record: &[u8], spans: &Spans, reason: Reason, node: &[u8]) {
+        if !spans.ok || record.len() > RECORD_MAX || node.len() > NODE_MAX {
+            return;
+        }
+        let tail = record.len() - spans.as_slice().last().map_or(0, |s| s.end as usize);
+        if !self.reserve() {
+            return;
+        }
+        let Some(slot) = self.victim() else {
+            return;
+        };
+        slot.bytes.clear();
+        slot.node.clear();
+        slot.bytes.extend_from_slice(record);
+        slot.node.extend_from_slice(node);
+        slot.spans = *spans;
+        slot.sampled = samples_in(tail);
+        slot.hash = samples(record).get(slot.sampled).copied().unwrap_or(0);
+        slot.reason = reason;
+    }
+
+    /// Room for every slot, taken all at once the first time.
+    pub(crate) fn reserve(&mut self) -> bool {
+        self.slots.iter_mut().all(|s| {
+            (s.bytes.capacity() >= RECORD_MAX || s.bytes.try_reserve_exact(RECORD_MAX).is_ok())
+                && (s.node.capacity() >= NODE_MAX || s.node.try_reserve_exact(NODE_MAX).is_ok())
+        })
+    }
+
+    /// The slot to replace: the first the hand finds unused since it last
+    /// passed (clearing the marks it passes), at most one turn.
+    fn victim(&mut self) -> Option<&mut Slot> {
+        for _ in 0..SLOTS {
+            let at = self.next;
+            self.next = (self.next + 1) % SLOTS;
+            if !std::mem::take(&mut self.slots.get_mut(at)?.used) {
+                return self.slots.get_mut(at);
+            }
+        }
+        let at = self.next;
+        self.next = (self.next + 1) % SLOTS;
+        self.slots.get_mut(at)
+    }
+
+    /// Bytes of capacity held, for leak checks.
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots
+            .iter()
+            .map(|s| s.bytes.capacity() + s.node.capacity())
+            .sum()
+    }
+
+    /// How many records are remembered, and their spans' classes, for tests.
+    #[cfg(all(test, not(target_arch = "wasm32")))]
+    pub(crate) fn remembered(&self) -> Vec<Vec<Vary>> {
+        self.slots
+            .iter()
+            .filter(|s| !s.bytes.is_empty())
+            .map(|s| s.spans.as_slice().iter().map(|sp| sp.vary).collect())
+            .collect()
+    }
+}
