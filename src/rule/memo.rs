@@ -102,6 +102,9 @@ impl Slot {
 pub(crate) struct LineMemo {
     slots: [Slot; SLOTS],
     next: usize,
+    /// Lines found so far (wrapping): tells a caller whether a line it had
+    /// judged was one seen before.
+    hits: u32,
 }
 
 impl Default for LineMemo {
@@ -116,6 +119,7 @@ impl LineMemo {
         LineMemo {
             slots: [const { Slot::new() }; SLOTS],
             next: 0,
+            hits: 0,
         }
     }
 
@@ -133,7 +137,13 @@ impl LineMemo {
             .iter_mut()
             .find(|s| s.matches(kind, line, host, ip))?;
         slot.used = true;
+        self.hits = self.hits.wrapping_add(1);
         Some((slot.outcome, slot.node.as_slice()))
+    }
+
+    /// How many lines were found so far (wrapping).
+    pub(crate) fn hits(&self) -> u32 {
+        self.hits
     }
 
     /// Remembers an outcome (when it fits).

@@ -236,8 +236,15 @@ fn judge_record(record: &[u8], scratch: &mut Scratch) -> Reason {
     if let Some(reason) = scratch.records.get(record, &mut scratch.node) {
         return reason;
     }
+    let seen = scratch.lines.hits();
     let (reason, spans) = judge_walked(record, scratch);
-    scratch.records.put(record, &spans, reason, &scratch.node);
+    // What to remember: an own-node refusal (it comes back every scrape
+    // cycle), and any record whose line came back once already. Not a
+    // one-off (another node's refusal with its own IP): it would only push
+    // out what returns.
+    if reason.drops() || scratch.lines.hits() != seen {
+        scratch.records.put(record, &spans, reason, &scratch.node);
+    }
     reason
 }
 

@@ -37,7 +37,7 @@ use super::memo::NODE_MAX;
 use super::text;
 
 /// Records remembered at once (replicas x the shapes of their failures).
-pub(crate) const SLOTS: usize = 16;
+pub(crate) const SLOTS: usize = 64;
 /// The longest record remembered.
 pub(crate) const RECORD_MAX: usize = 2 << 10;
 /// The most spans in one record.
@@ -201,22 +201,27 @@ impl Spans {
     }
 }
 
-/// Eight-byte samples from the end of a record, hashed one more at a time:
-/// `h[k]` covers the first `k`. A remembered record's samples all lie in its
-/// last fixed stretch, so a record that matches it has the same hash.
+/// Eight-byte samples from the end of a record, hashed one more at a time
+/// with the record's length: `h[k]` covers the first `k`. A remembered
+/// record's samples all lie in its last fixed stretch, so a record of the
+/// same length that matches it has the same hash. (The length tells apart
+/// records of one pod, whose ends are all the same `kubernetes` map; a
+/// record whose timestamps changed length is remembered apart.)
 const SAMPLES: usize = 8;
 const SAMPLE_STEP: usize = 120;
 
 fn samples(record: &[u8]) -> [u64; SAMPLES + 1] {
     let mut h = [0u64; SAMPLES + 1];
-    let mut acc = 0u64;
+    let mut acc = (record.len() as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    if let Some(slot) = h.first_mut() {
+        *slot = acc;
+    }
     for k in 0..SAMPLES {
         let w = record
             .len()
             .checked_sub(8 + k * SAMPLE_STEP)
-            .and_then(|at| record.get(at..at + 8))
-            .and_then(|b| b.try_into().ok())
-            .map_or(0, u64::from_le_bytes);
+            .and_then(|at| word_at(record, at))
+            .unwrap_or(0);
         acc = (acc.rotate_left(17) ^ w).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         if let Some(slot) = h.get_mut(k + 1) {
             *slot = acc;
@@ -325,11 +330,26 @@ impl Slot {
     }
 }
 
-/// The remembered records.
+/// Entries of the index from sample hashes to slots (a power of two, four
+/// times [`SLOTS`]), and how far a hash's entry may sit from its bucket.
+const INDEX: usize = 4 * SLOTS;
+const PROBES: usize = 4;
+
+/// The remembered records, found through an index of their sample hashes:
+/// a lookup costs the same whether one record is remembered or [`SLOTS`].
 #[derive(Debug)]
 pub(crate) struct RecordMemo {
     slots: [Slot; SLOTS],
+    /// Slot + 1 of a remembered record, 0 for none, at `bucket(hash)` or up
+    /// to [`PROBES`] - 1 entries after it.
+    index: [u8; INDEX],
+    /// How many remembered records have each number of samples.
+    by_samples: [u16; SAMPLES + 1],
     next: usize,
+}
+
+fn bucket(hash: u64, probe: usize) -> usize {
+    ((hash >> 40) as usize).wrapping_add(probe) % INDEX
 }
 
 impl Default for RecordMemo {
@@ -343,6 +363,8 @@ impl RecordMemo {
     pub(crate) const fn new() -> RecordMemo {
         RecordMemo {
             slots: [const { Slot::new() }; SLOTS],
+            index: [0; INDEX],
+            by_samples: [0; SAMPLES + 1],
             next: 0,
         }
     }
@@ -350,15 +372,32 @@ impl RecordMemo {
     /// The verdict on a remembered record that `record` matches; the failing
     /// node it left goes to `node`.
     pub(crate) fn get(&mut self, record: &[u8], node: &mut Vec<u8>) -> Option<Reason> {
-        if self.slots.first().is_none_or(|s| s.bytes.capacity() == 0) {
-            return None;
-        }
         let h = samples(record);
-        let slot = self.slots.iter_mut().find(|s| {
-            !s.bytes.is_empty()
-                && h.get(s.sampled).is_some_and(|&x| x == s.hash)
-                && s.matches(record)
-        })?;
+        let mut found = None;
+        'search: for (k, &count) in self.by_samples.iter().enumerate() {
+            let Some(&hash) = h.get(k).filter(|_| count > 0) else {
+                continue;
+            };
+            for probe in 0..PROBES {
+                let Some(at) = self
+                    .index
+                    .get(bucket(hash, probe))
+                    .and_then(|e| e.checked_sub(1))
+                else {
+                    continue;
+                };
+                let at = usize::from(at);
+                if self
+                    .slots
+                    .get(at)
+                    .is_some_and(|s| s.sampled == k && s.hash == hash && s.matches(record))
+                {
+                    found = Some(at);
+                    break 'search;
+                }
+            }
+        }
+        let slot = self.slots.get_mut(found?)?;
         node.clear();
         node.try_reserve(slot.node.len()).ok()?;
         node.extend_from_slice(&slot.node);
@@ -372,20 +411,64 @@ impl RecordMemo {
             return;
         }
         let tail = record.len() - spans.as_slice().last().map_or(0, |s| s.end as usize);
+        let sampled = samples_in(tail);
+        let Some(&hash) = samples(record).get(sampled) else {
+            return;
+        };
         if !self.reserve() {
             return;
         }
-        let Some(slot) = self.victim() else {
+        // A free index entry for it, or it is not remembered.
+        let Some(entry) = (0..PROBES)
+            .map(|probe| bucket(hash, probe))
+            .find(|&b| self.index.get(b) == Some(&0))
+        else {
             return;
         };
-        slot.bytes.clear();
-        slot.node.clear();
+        let Some(at) = self.victim() else {
+            return;
+        };
+        self.forget(at);
+        let (Some(slot), Some(e), Ok(tag)) = (
+            self.slots.get_mut(at),
+            self.index.get_mut(entry),
+            u8::try_from(at + 1),
+        ) else {
+            return;
+        };
         slot.bytes.extend_from_slice(record);
         slot.node.extend_from_slice(node);
         slot.spans = *spans;
-        slot.sampled = samples_in(tail);
-        slot.hash = samples(record).get(slot.sampled).copied().unwrap_or(0);
+        slot.sampled = sampled;
+        slot.hash = hash;
         slot.reason = reason;
+        *e = tag;
+        if let Some(c) = self.by_samples.get_mut(sampled) {
+            *c += 1;
+        }
+    }
+
+    /// Empties slot `at` and its index entry.
+    fn forget(&mut self, at: usize) {
+        let Some(slot) = self.slots.get_mut(at) else {
+            return;
+        };
+        if !slot.bytes.is_empty() {
+            for probe in 0..PROBES {
+                if let Some(e) = self
+                    .index
+                    .get_mut(bucket(slot.hash, probe))
+                    .filter(|e| usize::from(**e) == at + 1)
+                {
+                    *e = 0;
+                }
+            }
+            if let Some(c) = self.by_samples.get_mut(slot.sampled) {
+                *c = c.saturating_sub(1);
+            }
+        }
+        slot.bytes.clear();
+        slot.node.clear();
     }
 
     /// Room for every slot, taken all at once the first time.
@@ -398,17 +481,17 @@ impl RecordMemo {
 
     /// The slot to replace: the first the hand finds unused since it last
     /// passed (clearing the marks it passes), at most one turn.
-    fn victim(&mut self) -> Option<&mut Slot> {
+    fn victim(&mut self) -> Option<usize> {
         for _ in 0..SLOTS {
             let at = self.next;
             self.next = (self.next + 1) % SLOTS;
             if !std::mem::take(&mut self.slots.get_mut(at)?.used) {
-                return self.slots.get_mut(at);
+                return Some(at);
             }
         }
         let at = self.next;
         self.next = (self.next + 1) % SLOTS;
-        self.slots.get_mut(at)
+        Some(at)
     }
 
     /// Bytes of capacity held, for leak checks.

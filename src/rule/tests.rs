@@ -233,7 +233,7 @@ fn records_differing_only_in_timestamps_are_judged_once() {
     ];
     assert_eq!(s.records.remembered(), both);
     // Only timestamps change (lengths too): nothing new is remembered.
-    for (i, time) in ["2026-11-28T06:00:01.123456789Z", "2027-01-01T00:00:00Z"]
+    for (i, time) in ["2026-11-28T06:00:01.9Z", "2027-01-01T00:00:00.0Z"]
         .iter()
         .enumerate()
     {
@@ -241,11 +241,22 @@ fn records_differing_only_in_timestamps_are_judged_once() {
         check(&mut s, &klog_record(time, &h), drop);
         check(
             &mut s,
-            &json_record(&format!("1757638924{i}"), "-2e5"),
+            &json_record(&format!("1757638924456.78{i}"), "-2.5e+123456"),
             drop,
         );
     }
     assert_eq!(s.records.remembered(), both, "timestamps alone: remembered");
+    // Timestamps of another length: remembered apart (the memo's index
+    // keys on the length), then found.
+    for _ in 0..2 {
+        check(
+            &mut s,
+            &klog_record("2026-11-28T06:00:01.123456789Z", header),
+            drop,
+        );
+        check(&mut s, &json_record("17576389244", "-2e5"), drop);
+        assert_eq!(s.records.remembered().len(), 4);
+    }
     // Anything else is judged again (and then remembered as well).
     let misses: [(Vec<u8>, Reason); 6] = [
         // A digit outside the timestamps.
@@ -287,11 +298,35 @@ fn records_differing_only_in_timestamps_are_judged_once() {
             "{}",
             String::from_utf8_lossy(rec)
         );
+        // (A kept record that is a first sighting is not remembered.)
         assert_eq!(
             s.records.remembered().len(),
-            before + 1,
+            before + usize::from(fresh.drops()),
             "judged afresh: {}",
             String::from_utf8_lossy(rec)
         );
     }
+}
+
+/// Guards what the record memo takes in: a kept record (another node's
+/// refusal) only once its line has come back, so that one-off failures do
+/// not push out the own-node refusals that return every cycle.
+#[test]
+fn kept_records_are_remembered_once_their_line_returns() {
+    let k = format!(r#"{{"pod_name":"metrics-server-1","host":"{OWN}"}}"#);
+    let mut s = Scratch::new();
+    for (i, remembered) in [0, 1, 1, 1].into_iter().enumerate() {
+        let line = klog(OTHER, "10.9.9.9", "connect: connection refused")
+            .replace("01:02:03", &format!("01:02:0{i}"));
+        assert_eq!(evaluate(&record(&line, &k), &mut s), Reason::OtherNode);
+        assert_eq!(s.records.remembered().len(), remembered, "sighting {i}");
+    }
+    // One-off lines (a new IP each) are never remembered.
+    for i in 0..40 {
+        let ip = format!("10.9.{i}.9");
+        let node = format!("fargate-ip-10-9-{i}-9.eu-west-2.compute.internal");
+        let line = klog(&node, &ip, "connect: connection refused");
+        assert_eq!(evaluate(&record(&line, &k), &mut s), Reason::OtherNode);
+    }
+    assert_eq!(s.records.remembered().len(), 1);
 }
