@@ -91,14 +91,41 @@ fn plain_run(t: &[u8], max: usize) -> usize {
 /// those other bytes, so such a header parses as `model` does, to the same
 /// length.
 fn same_shape(model: &[u8], t: &[u8]) -> bool {
-    model.len() == t.len()
-        && model.iter().zip(t).all(|(&m, &c)| {
-            if m.is_ascii_digit() {
-                c.is_ascii_digit()
-            } else {
-                c == m
-            }
-        })
+    if model.len() != t.len() {
+        return false;
+    }
+    let mut i = 0;
+    while let (Some(m), Some(c)) = (word_at(model, i), word_at(t, i)) {
+        let (dm, dc) = (digit_bytes(m), digit_bytes(c));
+        // Digits in the same places, and every other byte equal.
+        if dm != dc || (m ^ c) & !dm != 0 {
+            return false;
+        }
+        i += 8;
+    }
+    let (model, t) = (
+        model.get(i..).unwrap_or_default(),
+        t.get(i..).unwrap_or_default(),
+    );
+    model.iter().zip(t).all(|(&m, &c)| {
+        if m.is_ascii_digit() {
+            c.is_ascii_digit()
+        } else {
+            c == m
+        }
+    })
+}
+
+/// 0xff in every byte of `w` that is an ASCII digit, 0 in the others
+/// (exact in every byte: no borrow crosses bytes).
+fn digit_bytes(w: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A digit is a byte whose XOR with 0x30 is below 10: adding 0x76 to
+    // its low seven bits leaves bit 7 clear, and its own bit 7 is clear.
+    let x = w ^ 0x3030_3030_3030_3030;
+    let digits = !(((x & LOW7) + 0x7676_7676_7676_7676) | x) & HIGH;
+    (digits >> 7) * 0xff
 }
 
 impl Vary {
@@ -510,5 +537,60 @@ impl RecordMemo {
             .filter(|s| !s.bytes.is_empty())
             .map(|s| s.spans.as_slice().iter().map(|sp| sp.vary).collect())
             .collect()
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+
+    /// Guards the word-at-a-time header comparison: it agrees with the
+    /// byte-at-a-time definition on every byte value in every position.
+    #[test]
+    fn digit_bytes_and_same_shape_are_exact() {
+        for b in 0..=255u8 {
+            for pos in 0..8 {
+                let mut w = [b'x'; 8];
+                w[pos] = b;
+                let want = if b.is_ascii_digit() {
+                    0xffu64 << (8 * pos)
+                } else {
+                    0
+                };
+                assert_eq!(
+                    digit_bytes(u64::from_le_bytes(w)),
+                    want,
+                    "byte {b:#x} at {pos}"
+                );
+            }
+        }
+        let model = b"E0912 01:02:03.456789       1 scraper.go:140] ";
+        let bytewise = |t: &[u8]| {
+            t.len() == model.len()
+                && model.iter().zip(t).all(|(&m, &c)| {
+                    if m.is_ascii_digit() {
+                        c.is_ascii_digit()
+                    } else {
+                        c == m
+                    }
+                })
+        };
+        let mut t = model.to_vec();
+        for i in 0..t.len() {
+            for b in [b'0', b'9', b'/', b':', b'E', b' ', 0x80, 0xb9, 0] {
+                let keep = t[i];
+                t[i] = b;
+                assert_eq!(same_shape(model, &t), bytewise(&t), "{i} {b:#x}");
+                t[i] = keep;
+            }
+        }
+        assert!(same_shape(
+            model,
+            b"E1231 23:59:59.999999       7 scraper.go:149] "
+        ));
+        assert!(!same_shape(
+            model,
+            b"E0912 01:02:03.456789      12 scraper.go:140] "
+        ));
     }
 }
