@@ -23,18 +23,45 @@ pub(crate) enum Value<'a> {
 use super::bytes::{splat, zero_bytes};
 use super::memo::ObjectMemo;
 
+/// Bit 7 of each byte of `w` that is `"`, `\\` or a control byte (below
+/// 0x20); exact up to the first one, which is all `trailing_zeros` reads.
+#[inline(always)]
+fn string_stops(w: u64) -> u64 {
+    // Below 0x20: `w - 0x20..` borrows into bit 7 of such a byte.
+    zero_bytes(w ^ splat(b'"'))
+        | zero_bytes(w ^ splat(b'\\'))
+        | (w.wrapping_sub(splat(0x20)) & !w & splat(0x80))
+}
+
+/// A cheaper test that flags every byte that [`string_stops`] flags, and
+/// every byte from 0x80 up. `"` ^ 0x02 is 0x20 and a control byte ^ 0x02
+/// stays below 0x20, so `(w ^ 0x02..) - 0x21..` sets bit 7 of each; `\\` ^
+/// `\\` is zero, and `0 - 1` sets it too. Bytes from 0x80 up set bit 7 in one
+/// term or the other. A borrow only carries out of a flagged byte, so the
+/// lowest flagged byte is flagged for its own value: a stop if it is ASCII.
+#[inline(always)]
+fn maybe_string_stops(w: u64) -> u64 {
+    ((w ^ splat(0x02)).wrapping_sub(splat(0x21)) | (w ^ splat(b'\\')).wrapping_sub(splat(1)))
+        & splat(0x80)
+}
+
 /// Index of the first `"`, `\\` or control byte at or after `i`, eight bytes
 /// at a time.
-#[inline]
+#[inline(always)]
 fn find_string_stop(b: &[u8], mut i: usize) -> Option<usize> {
     while let Some(chunk) = b.get(i..i.wrapping_add(8)) {
         let w = u64::from_le_bytes(chunk.try_into().ok()?);
-        // Below 0x20: `w - 0x20..` borrows into bit 7 of such a byte.
-        let m = zero_bytes(w ^ splat(b'"'))
-            | zero_bytes(w ^ splat(b'\\'))
-            | (w.wrapping_sub(splat(0x20)) & !w & splat(0x80));
+        let m = maybe_string_stops(w);
         if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
+            let at = i + (m.trailing_zeros() / 8) as usize;
+            if b.get(at).is_some_and(u8::is_ascii) {
+                return Some(at);
+            }
+            // Non-ASCII text: the exact test for this word.
+            let m = string_stops(w);
+            if m != 0 {
+                return Some(i + (m.trailing_zeros() / 8) as usize);
+            }
         }
         i += 8;
     }
@@ -454,19 +481,34 @@ fn hex4(b: &[u8], i: usize) -> Option<u32> {
 }
 
 /// Decodes JSON string contents (`raw`, between the quotes) into `out`
-/// (cleared first) as UTF-8 bytes. Lone surrogates become U+FFFD.
+/// (cleared first) as UTF-8 bytes. Lone surrogates become U+FFFD. On error,
+/// `out` holds what was decoded before the fault.
 pub(crate) fn decode_into(raw: &[u8], out: &mut Vec<u8>) -> Result<(), Malformed> {
     out.clear();
     // Decoding never grows a string; out of memory is a doubt, not a trap.
     out.try_reserve(raw.len()).map_err(|_| Malformed)?;
+    // Written through a slice with a local length (no Vec bookkeeping per
+    // run or escape), then cut to what was written.
+    out.resize(raw.len(), 0);
+    let (written, result) = decode_to(raw, out.as_mut_slice());
+    out.truncate(written);
+    result
+}
+
+/// [`decode_into`]'s work: decodes `raw` into the front of `buf` (at least
+/// `raw.len()` bytes: an escape never decodes to more bytes than it takes);
+/// how many bytes it wrote, also on error.
+fn decode_to(raw: &[u8], buf: &mut [u8]) -> (usize, Result<(), Malformed>) {
     let mut i = 0;
+    let mut o = 0;
     while let Some(j) = find_string_stop(raw, i) {
-        out.extend_from_slice(raw.get(i..j).ok_or(Malformed)?);
-        if raw.get(j) != Some(&b'\\') {
+        if !copy_run(raw, i, j, buf, &mut o) || raw.get(j) != Some(&b'\\') {
             // A raw control byte: not from a JSON string.
-            return Err(Malformed);
+            return (o, Err(Malformed));
         }
-        let esc = *raw.get(j + 1).ok_or(Malformed)?;
+        let Some(&esc) = raw.get(j + 1) else {
+            return (o, Err(Malformed));
+        };
         i = j + 2;
         let simple = match esc {
             b'"' => b'"',
@@ -478,7 +520,9 @@ pub(crate) fn decode_into(raw: &[u8], out: &mut Vec<u8>) -> Result<(), Malformed
             b'r' => b'\r',
             b't' => b'\t',
             b'u' => {
-                let mut cp = hex4(raw, i).ok_or(Malformed)?;
+                let Some(mut cp) = hex4(raw, i) else {
+                    return (o, Err(Malformed));
+                };
                 i += 4;
                 if (0xD800..0xDC00).contains(&cp)
                     && raw.get(i..i + 2) == Some(b"\\u")
@@ -488,16 +532,44 @@ pub(crate) fn decode_into(raw: &[u8], out: &mut Vec<u8>) -> Result<(), Malformed
                     i += 6;
                 }
                 let c = char::from_u32(cp).unwrap_or('\u{FFFD}');
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                let mut utf8 = [0u8; 4];
+                let bytes = c.encode_utf8(&mut utf8).as_bytes();
+                match buf.get_mut(o..o + bytes.len()) {
+                    Some(dst) => dst.copy_from_slice(bytes),
+                    None => return (o, Err(Malformed)),
+                }
+                o += bytes.len();
                 continue;
             }
-            _ => return Err(Malformed),
+            _ => return (o, Err(Malformed)),
         };
-        out.push(simple);
+        match buf.get_mut(o) {
+            Some(d) => *d = simple,
+            None => return (o, Err(Malformed)),
+        }
+        o += 1;
     }
-    out.extend_from_slice(raw.get(i..).ok_or(Malformed)?);
-    Ok(())
+    if !copy_run(raw, i, raw.len(), buf, &mut o) {
+        return (o, Err(Malformed));
+    }
+    (o, Ok(()))
+}
+
+/// Copies `raw[from..to]` to `buf` at `*o`, advancing it; false when either
+/// range is out of bounds (never, for [`decode_to`]'s arguments).
+#[inline(always)]
+fn copy_run(raw: &[u8], from: usize, to: usize, buf: &mut [u8], o: &mut usize) -> bool {
+    let (Some(run), Some(end)) = (raw.get(from..to), o.checked_add(to.wrapping_sub(from))) else {
+        return false;
+    };
+    match buf.get_mut(*o..end) {
+        Some(dst) => {
+            dst.copy_from_slice(run);
+            *o = end;
+            true
+        }
+        None => false,
+    }
 }
 
 /// True when the JSON string contents `raw` decode to exactly `plain`.
@@ -713,6 +785,101 @@ mod tests {
         }
         let good = br#"{"a":[1,-0.5e+3,true,false,null,"s",{"k":[]},{}],"b":"\u00e9\n"}"#;
         assert_eq!(collect(good).unwrap().len(), 2);
+    }
+
+    /// The decoder before it wrote through a slice (Vec pushes), and the
+    /// stop search before its ASCII shortcut: the reference for both.
+    fn decode_reference(raw: &[u8], out: &mut Vec<u8>) -> Result<(), Malformed> {
+        out.clear();
+        let stop = |i: usize| {
+            raw.get(i..)?
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .map(|p| i + p)
+        };
+        let mut i = 0;
+        while let Some(j) = stop(i) {
+            out.extend_from_slice(&raw[i..j]);
+            if raw[j] != b'\\' {
+                return Err(Malformed);
+            }
+            let esc = *raw.get(j + 1).ok_or(Malformed)?;
+            i = j + 2;
+            let simple = match esc {
+                b'"' => b'"',
+                b'\\' => b'\\',
+                b'/' => b'/',
+                b'b' => 0x08,
+                b'f' => 0x0c,
+                b'n' => b'\n',
+                b'r' => b'\r',
+                b't' => b'\t',
+                b'u' => {
+                    let mut cp = hex4(raw, i).ok_or(Malformed)?;
+                    i += 4;
+                    if (0xD800..0xDC00).contains(&cp)
+                        && raw.get(i..i + 2) == Some(b"\\u")
+                        && let Some(lo) =
+                            hex4(raw, i + 2).filter(|lo| (0xDC00..0xE000).contains(lo))
+                    {
+                        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                        i += 6;
+                    }
+                    let c = char::from_u32(cp).unwrap_or('\u{FFFD}');
+                    out.extend_from_slice(c.encode_utf8(&mut [0u8; 4]).as_bytes());
+                    continue;
+                }
+                _ => return Err(Malformed),
+            };
+            out.push(simple);
+        }
+        out.extend_from_slice(&raw[i..]);
+        Ok(())
+    }
+
+    #[test]
+    fn stops_and_decoding_agree_with_the_reference() {
+        let pieces: [&[u8]; 16] = [
+            b"plain text ",
+            b"\\\"",
+            b"\\\\",
+            b"\\n",
+            b"\\u00e9",
+            b"\\ud83d\\ude00",
+            b"\\ud800",
+            b"\\u12",
+            b"\\x",
+            b"\"",
+            b"\x01",
+            b"\x1f",
+            "é€".as_bytes(),
+            b"\x80\xff\xdc\xa1\xa0",
+            b"0123456789abcdef",
+            b"\\",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut got, mut want) = (Vec::new(), Vec::new());
+        for _ in 0..20_000 {
+            let mut raw = Vec::new();
+            for _ in 0..next() % 8 {
+                raw.extend_from_slice(pieces[(next() % 16) as usize]);
+            }
+            let from = (next() as usize) % (raw.len() + 1);
+            let naive = raw[from..]
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .map(|p| from + p);
+            assert_eq!(find_string_stop(&raw, from), naive, "{raw:?} from {from}");
+            let r = decode_into(&raw, &mut got);
+            assert_eq!(r, decode_reference(&raw, &mut want), "{raw:?}");
+            assert_eq!(got, want, "{raw:?}");
+        }
     }
 
     #[test]
