@@ -73,6 +73,7 @@ fn find_string_stop(b: &[u8], mut i: usize) -> Option<usize> {
 
 /// `i` is just past an opening quote; returns the index of the closing one.
 /// Rejects raw control bytes and escapes JSON does not have.
+#[inline(always)]
 pub(crate) fn string_end(b: &[u8], mut i: usize) -> Result<usize, Malformed> {
     loop {
         let j = find_string_stop(b, i).ok_or(Malformed)?;
