@@ -488,21 +488,28 @@ pub(crate) fn decode_into(raw: &[u8], out: &mut Vec<u8>) -> Result<(), Malformed
     out.clear();
     // Decoding never grows a string; out of memory is a doubt, not a trap.
     out.try_reserve(raw.len()).map_err(|_| Malformed)?;
+    let Some(first) = find_string_stop(raw, 0) else {
+        // No escape (most strings): the bytes themselves.
+        out.extend_from_slice(raw);
+        return Ok(());
+    };
     // Written through a slice with a local length (no Vec bookkeeping per
     // run or escape), then cut to what was written.
     out.resize(raw.len(), 0);
-    let (written, result) = decode_to(raw, out.as_mut_slice());
+    let (written, result) = decode_to(raw, first, out.as_mut_slice());
     out.truncate(written);
     result
 }
 
-/// [`decode_into`]'s work: decodes `raw` into the front of `buf` (at least
-/// `raw.len()` bytes: an escape never decodes to more bytes than it takes);
-/// how many bytes it wrote, also on error.
-fn decode_to(raw: &[u8], buf: &mut [u8]) -> (usize, Result<(), Malformed>) {
+/// [`decode_into`]'s work: decodes `raw`, whose first stop byte is at
+/// `first`, into the front of `buf` (at least `raw.len()` bytes: an escape
+/// never decodes to more bytes than it takes); how many bytes it wrote, also
+/// on error.
+fn decode_to(raw: &[u8], first: usize, buf: &mut [u8]) -> (usize, Result<(), Malformed>) {
     let mut i = 0;
     let mut o = 0;
-    while let Some(j) = find_string_stop(raw, i) {
+    let mut stop = Some(first);
+    while let Some(j) = stop {
         if !copy_run(raw, i, j, buf, &mut o) || raw.get(j) != Some(&b'\\') {
             // A raw control byte: not from a JSON string.
             return (o, Err(Malformed));
@@ -540,6 +547,7 @@ fn decode_to(raw: &[u8], buf: &mut [u8]) -> (usize, Result<(), Malformed>) {
                     None => return (o, Err(Malformed)),
                 }
                 o += bytes.len();
+                stop = find_string_stop(raw, i);
                 continue;
             }
             _ => return (o, Err(Malformed)),
@@ -549,6 +557,7 @@ fn decode_to(raw: &[u8], buf: &mut [u8]) -> (usize, Result<(), Malformed>) {
             None => return (o, Err(Malformed)),
         }
         o += 1;
+        stop = find_string_stop(raw, i);
     }
     if !copy_run(raw, i, raw.len(), buf, &mut o) {
         return (o, Err(Malformed));
