@@ -63,6 +63,19 @@ struct Slot {
     /// Found since the replacement hand last passed (CLOCK): a line that
     /// keeps coming back is not pushed out by one-off lines.
     used: bool,
+    /// [`fingerprint`] of the line: most slots are ruled out by it alone.
+    fp: u64,
+}
+
+/// A few words of a line and its length: lines of other nodes' failures
+/// differ in the node name at their end and the IP in their middle.
+fn fingerprint(line: &[u8]) -> u64 {
+    use super::bytes::word_at;
+    let n = line.len();
+    let w = |at: Option<usize>| at.and_then(|at| word_at(line, at)).unwrap_or(0);
+    let mix =
+        w(n.checked_sub(8)) ^ w(n.checked_sub(16)).rotate_left(21) ^ w(Some(n / 2)).rotate_left(42);
+    (mix ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 impl Slot {
@@ -74,12 +87,21 @@ impl Slot {
             outcome: Outcome::Undecodable,
             node: Vec::new(),
             used: false,
+            fp: 0,
         }
     }
 
-    fn matches(&self, kind: Kind, line: &[u8], host: Option<&[u8]>, ip: Option<&[u8]>) -> bool {
+    fn matches(
+        &self,
+        kind: Kind,
+        fp: u64,
+        line: &[u8],
+        host: Option<&[u8]>,
+        ip: Option<&[u8]>,
+    ) -> bool {
         let (l, h, i) = self.parts;
-        if self.key.is_empty()
+        if self.fp != fp
+            || self.key.is_empty()
             || self.kind != kind
             || l != line.len()
             || h != host.map(<[u8]>::len)
@@ -105,6 +127,8 @@ pub(crate) struct LineMemo {
     /// Lines found so far (wrapping): tells a caller whether a line it had
     /// judged was one seen before.
     hits: u32,
+    /// All slots have their room (taken once, kept for life).
+    reserved: bool,
 }
 
 impl Default for LineMemo {
@@ -120,6 +144,7 @@ impl LineMemo {
             slots: [const { Slot::new() }; SLOTS],
             next: 0,
             hits: 0,
+            reserved: false,
         }
     }
 
@@ -132,10 +157,11 @@ impl LineMemo {
         host: Option<&[u8]>,
         ip: Option<&[u8]>,
     ) -> Option<(Outcome, &[u8])> {
+        let fp = fingerprint(line);
         let slot = self
             .slots
             .iter_mut()
-            .find(|s| s.matches(kind, line, host, ip))?;
+            .find(|s| s.matches(kind, fp, line, host, ip))?;
         slot.used = true;
         self.hits = self.hits.wrapping_add(1);
         Some((slot.outcome, slot.node.as_slice()))
@@ -175,16 +201,20 @@ impl LineMemo {
         slot.parts = (line.len(), host.map(<[u8]>::len), ip.map(<[u8]>::len));
         slot.outcome = outcome;
         slot.node.extend_from_slice(node);
+        slot.fp = fingerprint(line);
     }
 
     /// Room for every slot, taken all at once the first time (so that the
     /// module's memory grows once, at the first line remembered, and never
     /// after); false when there is none.
     pub(crate) fn reserve(&mut self) -> bool {
-        self.slots.iter_mut().all(|s| {
-            (s.key.capacity() >= KEY_MAX || s.key.try_reserve_exact(KEY_MAX).is_ok())
-                && (s.node.capacity() >= NODE_MAX || s.node.try_reserve_exact(NODE_MAX).is_ok())
-        })
+        if !self.reserved {
+            self.reserved = self.slots.iter_mut().all(|s| {
+                (s.key.capacity() >= KEY_MAX || s.key.try_reserve_exact(KEY_MAX).is_ok())
+                    && (s.node.capacity() >= NODE_MAX || s.node.try_reserve_exact(NODE_MAX).is_ok())
+            });
+        }
+        self.reserved
     }
 
     /// The slot to replace: the first the hand finds unused since it last

@@ -200,6 +200,8 @@ struct Found<'r> {
     ambiguous: bool,
     /// Where this record may differ from another with the same verdict.
     spans: Spans,
+    /// [`text::error_header_len`] of `log` (found once, used twice).
+    log_header: Option<usize>,
 }
 
 /// Combines the verdicts on every message found in a record: drop only when
@@ -335,8 +337,11 @@ fn find_candidates<'r>(
                 if let Some(s) = found.texts.get_mut(slot) {
                     found.ambiguous |= s.replace(raw).is_some();
                 }
-                if let Some((part, vary)) = log_span(raw).filter(|_| slot == 0) {
-                    found.spans.add(record, part, vary);
+                if slot == 0 {
+                    found.log_header = text::error_header_len(raw);
+                    if let Some((part, vary)) = log_span(raw, found.log_header) {
+                        found.spans.add(record, part, vary);
+                    }
                 }
             }
             (b"_p" | b"logtag", Value::Str(flag)) => found.partial |= flag == b"P",
@@ -417,7 +422,8 @@ fn judge_log(
 ) -> memo::Outcome {
     // The header is plain ASCII in the raw string (no escape), so it decodes
     // to itself and the verdict depends only on the raw rest.
-    let klog = text::error_header_len(raw)
+    let klog = found
+        .log_header
         .filter(|&h| raw.get(..h).is_some_and(|head| !head.contains(&b'\\')))
         .and_then(|h| raw.get(h..))
         .map(|rest| (memo::Kind::Klog, rest));
@@ -440,8 +446,8 @@ fn judge_log(
 /// The part of a `log` line that [`judge_log`] shows the verdict does not
 /// depend on: its klog header (with any prefixes), or the `ts` number of a
 /// JSON-logging line.
-fn log_span(raw: &[u8]) -> Option<(&[u8], Vary)> {
-    if let Some(h) = text::error_header_len(raw) {
+fn log_span(raw: &[u8], header: Option<usize>) -> Option<(&[u8], Vary)> {
+    if let Some(h) = header {
         return Some((raw.get(..h)?, Vary::KlogHeader));
     }
     let rest = json_log_rest(raw)?;

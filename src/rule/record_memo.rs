@@ -20,7 +20,7 @@
 //!   `ts` of a JSON-logging `log` line, which the rule reads only as a
 //!   number (see [`super::json_log_rest`]);
 //! - [`Vary::KlogHeader`]: the prefixes of `log` up to an error-severity
-//!   klog header (see [`text::error_header_len`]), after which the verdict
+//!   klog header (see [`text::error_header_len`](super::text::error_header_len)), after which the verdict
 //!   depends only on the rest of the line: the rule's line memo relies on
 //!   the same fact.
 //!
@@ -34,7 +34,6 @@ use super::Reason;
 use super::bytes::{eq_long, splat, word_at, zero_bytes};
 use super::json;
 use super::memo::NODE_MAX;
-use super::text;
 
 /// Records remembered at once (replicas x the shapes of their failures).
 pub(crate) const SLOTS: usize = 64;
@@ -129,8 +128,7 @@ fn digit_bytes(w: u64) -> u64 {
 }
 
 impl Vary {
-    /// The length of the span of this class that starts `t` (for a klog
-    /// header, when it is alone in `t`: it is checked as it is recorded).
+    /// The length of the span of this class that starts `t`.
     fn len(self, t: &[u8]) -> Option<usize> {
         match self {
             Vary::Plain => Some(plain_run(t, PLAIN_MAX)).filter(|&n| n <= PLAIN_MAX),
@@ -141,10 +139,10 @@ impl Vary {
                 }
                 json::scalar_end(t, 0).ok()
             }
-            Vary::KlogHeader => {
-                let h = text::error_header_len(t)?;
-                t.get(..h)?.iter().all(|&c| plain(c)).then_some(h)
-            }
+            // All of `t` when plain: a header is found by
+            // text::error_header_len where it is recorded, and matched by
+            // same_shape.
+            Vary::KlogHeader => t.iter().all(|&c| plain(c)).then_some(t.len()),
         }
     }
 }
@@ -373,6 +371,8 @@ pub(crate) struct RecordMemo {
     /// How many remembered records have each number of samples.
     by_samples: [u16; SAMPLES + 1],
     next: usize,
+    /// All slots have their room (taken once, kept for life).
+    reserved: bool,
 }
 
 fn bucket(hash: u64, probe: usize) -> usize {
@@ -393,6 +393,7 @@ impl RecordMemo {
             index: [0; INDEX],
             by_samples: [0; SAMPLES + 1],
             next: 0,
+            reserved: false,
         }
     }
 
@@ -500,10 +501,13 @@ impl RecordMemo {
 
     /// Room for every slot, taken all at once the first time.
     pub(crate) fn reserve(&mut self) -> bool {
-        self.slots.iter_mut().all(|s| {
-            (s.bytes.capacity() >= RECORD_MAX || s.bytes.try_reserve_exact(RECORD_MAX).is_ok())
-                && (s.node.capacity() >= NODE_MAX || s.node.try_reserve_exact(NODE_MAX).is_ok())
-        })
+        if !self.reserved {
+            self.reserved = self.slots.iter_mut().all(|s| {
+                (s.bytes.capacity() >= RECORD_MAX || s.bytes.try_reserve_exact(RECORD_MAX).is_ok())
+                    && (s.node.capacity() >= NODE_MAX || s.node.try_reserve_exact(NODE_MAX).is_ok())
+            });
+        }
+        self.reserved
     }
 
     /// The slot to replace: the first the hand finds unused since it last
