@@ -453,9 +453,17 @@ fn kubernetes(rng: &mut Rng, host: &str, ip: &str) -> Value {
 /// A record carrying `line` (a klog text line) in one of the envelopes.
 fn envelope(rng: &mut Rng, line: &str, k8s: Option<Value>) -> Value {
     let mut r = Map::new();
+    // Timestamps vary (in length too): the module remembers records but for
+    // their timestamps, and must still agree with the reference.
+    let time = format!(
+        "2026-11-28T06:{:02}:{:02}.{}Z",
+        rng.below(60),
+        rng.below(60),
+        rng.below(1_000_000_000)
+    );
     match rng.below(5) {
         0 => {
-            r.insert("time".into(), json!("2026-11-28T06:00:05.123456789Z"));
+            r.insert("time".into(), json!(time));
             r.insert("stream".into(), json!("stderr"));
             r.insert("_p".into(), json!("F"));
             r.insert("log".into(), json!(line));
@@ -467,7 +475,7 @@ fn envelope(rng: &mut Rng, line: &str, k8s: Option<Value>) -> Value {
         2 => {
             r.insert("log".into(), json!(format!("{line}\n")));
             r.insert("stream".into(), json!("stderr"));
-            r.insert("time".into(), json!("2026-11-28T06:00:05.123456789Z"));
+            r.insert("time".into(), json!(time));
         }
         3 => {
             r.insert(
