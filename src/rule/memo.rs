@@ -32,6 +32,32 @@ pub(crate) const KEY_MAX: usize = 1 << 10;
 /// The longest failing node remembered.
 pub(crate) const NODE_MAX: usize = 256;
 
+/// `v` can hold `n` items: room taken now if it could not.
+pub(crate) fn room<T>(v: &mut Vec<T>, n: usize) -> bool {
+    v.capacity() >= n || v.try_reserve_exact(n).is_ok()
+}
+
+/// CLOCK replacement over `slots`: the first slot the hand at `next` finds
+/// unused since it last passed (clearing the marks it passes), after at most
+/// one turn; a thing found again is not pushed out by one-offs.
+pub(crate) fn clock_victim<T>(
+    slots: &mut [T],
+    next: &mut usize,
+    used: impl Fn(&mut T) -> &mut bool,
+) -> usize {
+    let n = slots.len().max(1);
+    for _ in 0..n {
+        let at = *next;
+        *next = (*next + 1) % n;
+        if !slots.get_mut(at).is_some_and(|s| std::mem::take(used(s))) {
+            return at;
+        }
+    }
+    let at = *next;
+    *next = (*next + 1) % n;
+    at
+}
+
 /// What judging one `log` line gave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
@@ -209,10 +235,10 @@ impl LineMemo {
     /// after); false when there is none.
     pub(crate) fn reserve(&mut self) -> bool {
         if !self.reserved {
-            self.reserved = self.slots.iter_mut().all(|s| {
-                (s.key.capacity() >= KEY_MAX || s.key.try_reserve_exact(KEY_MAX).is_ok())
-                    && (s.node.capacity() >= NODE_MAX || s.node.try_reserve_exact(NODE_MAX).is_ok())
-            });
+            self.reserved = self
+                .slots
+                .iter_mut()
+                .all(|s| room(&mut s.key, KEY_MAX) && room(&mut s.node, NODE_MAX));
         }
         self.reserved
     }
@@ -220,16 +246,7 @@ impl LineMemo {
     /// The slot to replace: the first the hand finds unused since it last
     /// passed (clearing the marks it passes), at most one turn.
     fn victim(&mut self) -> Option<&mut Slot> {
-        for _ in 0..SLOTS {
-            let at = self.next;
-            self.next = (self.next + 1) % SLOTS;
-            let slot = self.slots.get_mut(at)?;
-            if !std::mem::take(&mut slot.used) {
-                return self.slots.get_mut(at);
-            }
-        }
-        let at = self.next;
-        self.next = (self.next + 1) % SLOTS;
+        let at = clock_victim(&mut self.slots, &mut self.next, |s| &mut s.used);
         self.slots.get_mut(at)
     }
 
@@ -386,8 +403,7 @@ impl ObjectMemo {
     /// when there is no room to.
     pub(crate) fn begin(&mut self) -> bool {
         self.pending.clear();
-        self.pending.capacity() >= MEMO_MEMBERS_MAX
-            || self.pending.try_reserve_exact(MEMO_MEMBERS_MAX).is_ok()
+        room(&mut self.pending, MEMO_MEMBERS_MAX)
     }
 
     /// Records one member; false when the object has too many to remember.
@@ -431,12 +447,9 @@ impl ObjectMemo {
     /// Room for every slot, taken all at once the first time, so that
     /// memory grows once and never after; false when there is none.
     pub(crate) fn reserve(&mut self) -> bool {
-        self.slots.iter_mut().all(|s| {
-            (s.bytes.capacity() >= MEMO_OBJECT_MAX
-                || s.bytes.try_reserve_exact(MEMO_OBJECT_MAX).is_ok())
-                && (s.members.capacity() >= MEMO_MEMBERS_MAX
-                    || s.members.try_reserve_exact(MEMO_MEMBERS_MAX).is_ok())
-        })
+        self.slots
+            .iter_mut()
+            .all(|s| room(&mut s.bytes, MEMO_OBJECT_MAX) && room(&mut s.members, MEMO_MEMBERS_MAX))
     }
 
     /// Bytes of capacity held, for leak checks.

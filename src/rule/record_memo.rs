@@ -33,7 +33,7 @@
 use super::Reason;
 use super::bytes::{eq_long, splat, word_at, zero_bytes};
 use super::json;
-use super::memo::NODE_MAX;
+use super::memo::{self, NODE_MAX, room};
 
 /// Records remembered at once (replicas x the shapes of their failures).
 pub(crate) const SLOTS: usize = 64;
@@ -167,6 +167,13 @@ pub(crate) struct Spans {
 
 impl Default for Spans {
     fn default() -> Self {
+        Spans::new()
+    }
+}
+
+impl Spans {
+    /// None yet (and not complete).
+    const fn new() -> Spans {
         Spans {
             list: [Span {
                 start: 0,
@@ -177,9 +184,7 @@ impl Default for Spans {
             ok: false,
         }
     }
-}
 
-impl Spans {
     /// The walk of the record finished: what was added is all there is.
     /// Spans are put in order; two that touch or overlap spoil the record
     /// (a greedy class could take the next one's bytes).
@@ -281,15 +286,7 @@ impl Slot {
     const fn new() -> Slot {
         Slot {
             bytes: Vec::new(),
-            spans: Spans {
-                list: [Span {
-                    start: 0,
-                    end: 0,
-                    vary: Vary::Plain,
-                }; SPANS_MAX],
-                count: 0,
-                ok: false,
-            },
+            spans: Spans::new(),
             sampled: 0,
             hash: 0,
             reason: Reason::NotScrapeFailure,
@@ -453,9 +450,7 @@ impl RecordMemo {
         else {
             return;
         };
-        let Some(at) = self.victim() else {
-            return;
-        };
+        let at = memo::clock_victim(&mut self.slots, &mut self.next, |s| &mut s.used);
         self.forget(at);
         let (Some(slot), Some(e), Ok(tag)) = (
             self.slots.get_mut(at),
@@ -502,27 +497,12 @@ impl RecordMemo {
     /// Room for every slot, taken all at once the first time.
     pub(crate) fn reserve(&mut self) -> bool {
         if !self.reserved {
-            self.reserved = self.slots.iter_mut().all(|s| {
-                (s.bytes.capacity() >= RECORD_MAX || s.bytes.try_reserve_exact(RECORD_MAX).is_ok())
-                    && (s.node.capacity() >= NODE_MAX || s.node.try_reserve_exact(NODE_MAX).is_ok())
-            });
+            self.reserved = self
+                .slots
+                .iter_mut()
+                .all(|s| room(&mut s.bytes, RECORD_MAX) && room(&mut s.node, NODE_MAX));
         }
         self.reserved
-    }
-
-    /// The slot to replace: the first the hand finds unused since it last
-    /// passed (clearing the marks it passes), at most one turn.
-    fn victim(&mut self) -> Option<usize> {
-        for _ in 0..SLOTS {
-            let at = self.next;
-            self.next = (self.next + 1) % SLOTS;
-            if !std::mem::take(&mut self.slots.get_mut(at)?.used) {
-                return Some(at);
-            }
-        }
-        let at = self.next;
-        self.next = (self.next + 1) % SLOTS;
-        Some(at)
     }
 
     /// Bytes of capacity held, for leak checks.
