@@ -56,21 +56,25 @@ pub(crate) enum Vary {
     KlogHeader,
 }
 
+/// ASCII from the space up (DEL too), but `"` and `\`: a JSON string's
+/// contents that decode to themselves.
 fn plain(c: u8) -> bool {
-    c >= 0x20 && c != b'"' && c != b'\\'
+    (0x20..0x80).contains(&c) && c != b'"' && c != b'\\'
 }
 
-/// How many bytes at the start of `t` are [`plain`] (at most `max + 1`),
-/// eight at a time.
+/// How many bytes at the start of `t` are [`plain`], eight at a time; any
+/// count above `max` only says "more than `max`".
 fn plain_run(t: &[u8], max: usize) -> usize {
     let mut i = 0;
     while i <= max {
         let Some(w) = word_at(t, i) else {
             break;
         };
+        // Below 0x20: `w - 0x20..` borrows into bit 7; from 0x80 up: bit 7.
         let stop = zero_bytes(w ^ splat(b'"'))
             | zero_bytes(w ^ splat(b'\\'))
-            | (w.wrapping_sub(splat(0x20)) & !w & splat(0x80));
+            | (w.wrapping_sub(splat(0x20)) & !w & splat(0x80))
+            | (w & splat(0x80));
         if stop != 0 {
             return i + (stop.trailing_zeros() / 8) as usize;
         }
@@ -527,6 +531,32 @@ impl RecordMemo {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+
+    /// Guards the word-at-a-time scan of a plain span: it stops where the
+    /// byte-at-a-time definition stops, for every byte value in every
+    /// position of the first words (and after a first stop).
+    #[test]
+    fn plain_run_is_exact() {
+        for b in 0..=255u8 {
+            for pos in 0..20 {
+                for second in [None, Some(b'"'), Some(0x80)] {
+                    let mut t = vec![b'1'; 24];
+                    t[pos] = b;
+                    if let Some(c) = second {
+                        t[(pos + 1).min(23)] = c;
+                    }
+                    let want = t.iter().take_while(|&&c| plain(c)).count();
+                    assert_eq!(
+                        plain_run(&t, 64),
+                        want,
+                        "byte {b:#x} at {pos}, then {second:?}"
+                    );
+                }
+            }
+        }
+        assert!(plain_run(&[b'1'; 100], PLAIN_MAX) > PLAIN_MAX);
+        assert_eq!(Vary::Plain.len(&[b'1'; 100]), None, "too long for a span");
+    }
 
     /// Guards the word-at-a-time header comparison: it agrees with the
     /// byte-at-a-time definition on every byte value in every position.
