@@ -16,10 +16,12 @@
 //!
 //! What repeats across records is not redone: a `kubernetes` map already
 //! walked is compared byte for byte and its members replayed
-//! ([`memo::ObjectMemo`]), and the verdict on a klog or JSON-logging line
+//! ([`memo::ObjectMemo`]), the verdict on a klog or JSON-logging line
 //! that differs from an earlier one only in its timestamp is looked up
-//! ([`memo::LineMemo`]). Both are exact (same bytes, same answer), bounded,
-//! and checked against fresh evaluations by the tests.
+//! ([`memo::LineMemo`]), and so is the verdict on a whole record that differs
+//! from a judged one only in its timestamps ([`record_memo::RecordMemo`],
+//! asked first). All are exact (same bytes, same answer), bounded, and
+//! checked against fresh evaluations by the tests.
 
 mod bytes;
 mod cause;
