@@ -19,6 +19,8 @@
 //! there, so a hit is checked from that window on, and the text at
 //! `at - k` is compared only when a window matches exactly.
 
+use super::bytes::word_at;
+
 /// What every droppable record contains.
 pub const NEEDLE: &[u8; 29] = b": connect: connection refused";
 
@@ -95,7 +97,7 @@ impl<const BITS: u32, const SIZE: usize> Finder<BITS, SIZE> {
         // Four probes per turn while they fit: one bounds check, and the four
         // table bytes are OR-ed so that a turn without a hit takes one branch.
         while let Some(block) = hay.get(at..at.wrapping_add(3 * stride + W)) {
-            let w = |k: usize| word(block, k * stride).unwrap_or(0);
+            let w = |k: usize| word_at(block, k * stride).unwrap_or(0);
             let (w0, w1, w2, w3) = (w(0), w(1), w(2), w(3));
             if self.hit(w0) | self.hit(w1) | self.hit(w2) | self.hit(w3) != 0 {
                 for (k, wk) in [w0, w1, w2, w3].into_iter().enumerate() {
@@ -107,7 +109,7 @@ impl<const BITS: u32, const SIZE: usize> Finder<BITS, SIZE> {
             }
             at += 4 * stride;
         }
-        while let Some(w) = word(hay, at) {
+        while let Some(w) = word_at(hay, at) {
             let first = self.hit(w);
             if first != 0 && self.verify(hay, at, w, first) {
                 return true;
@@ -136,12 +138,6 @@ impl<const BITS: u32, const SIZE: usize> Finder<BITS, SIZE> {
             })
         })
     }
-}
-
-#[inline(always)]
-fn word(hay: &[u8], at: usize) -> Option<u64> {
-    let bytes: [u8; W] = hay.get(at..at.wrapping_add(W))?.try_into().ok()?;
-    Some(u64::from_le_bytes(bytes))
 }
 
 /// 64 KiB: this one runs on every record, so false hits must be rare.
