@@ -212,14 +212,10 @@ impl Summary {
     }
 
     fn render_reasons(&self, s: &mut String) {
-        // The replay asks explain only where its answer carries information
-        // (replay::run::needs_explain); the playground asks about every
-        // record. Both are what this says.
-        let _ = writeln!(
-            s,
-            "  reasons (from the module's explain_self_scrape for every record it did not keep as is or in which\n           \
-             this build's rule finds a failed scrape or a refusal; for the others: not_scrape_failure):"
-        );
+        // Where the reasons come from (the module's explain_self_scrape, asked
+        // only where its answer carries information: replay::run::needs_explain;
+        // the playground asks about every record) is in docs/replay.md.
+        let _ = writeln!(s, "  reasons    why records were dropped or kept:");
         let mut reasons: Vec<(&String, &u64)> = self.reasons.iter().collect();
         reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         if reasons.is_empty() {
