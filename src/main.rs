@@ -3,7 +3,7 @@
 //! `selfscrape replay [OPTIONS] [FILE|-]...` runs the filter module over logs
 //! the way Fluent Bit would. Exit status: 0 success; 1 a record was lost, an
 //! input could not be read (in full), or the host misbehaved; 2 bad usage;
-//! 3 the module is missing or does not load.
+//! 3 the module is missing, does not load, or has no such filter function.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
@@ -34,14 +34,6 @@ mod cli {
     }
 
     #[derive(Clone, Copy, ValueEnum)]
-    enum FunctionArg {
-        #[value(name = "drop_self_scrape")]
-        Drop,
-        #[value(name = "mark_self_scrape")]
-        Mark,
-    }
-
-    #[derive(Clone, Copy, ValueEnum)]
     enum FreesArg {
         /// Fluent Bit 4.0.14, 4.1.2 and later.
         #[value(name = "after-call")]
@@ -58,9 +50,13 @@ mod cli {
         #[arg(long, value_name = "PATH")]
         wasm: Option<PathBuf>,
         /// The export to run: drop_self_scrape drops, mark_self_scrape (dry
-        /// run) adds "self_scrape":true to the records it would drop.
-        #[arg(long, value_enum, default_value = "drop_self_scrape")]
-        function: FunctionArg,
+        /// run) adds "self_scrape":true to the records it would drop; any
+        /// other export with Fluent Bit's filter signature (another filter,
+        /// an older release) is replayed too: dropped = empty reply, kept =
+        /// the record returned unchanged, modified = any other JSON object.
+        #[arg(long, value_name = "NAME", default_value = "drop_self_scrape",
+              value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        function: String,
         /// The node the logs come from: records without kubernetes metadata
         /// get "kubernetes":{"host":NAME}, as the sidecar config adds it.
         /// Without it, such records cannot be matched to their own node and
@@ -116,10 +112,7 @@ mod cli {
         let defaults = HostConfig::default();
         let opts = Options {
             wasm: args.wasm,
-            function: match args.function {
-                FunctionArg::Drop => Function::Drop,
-                FunctionArg::Mark => Function::Mark,
-            },
+            function: Function::named(&args.function),
             node: args.node,
             explain: args.explain,
             skip_reasons: args.skip_reasons,

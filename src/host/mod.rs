@@ -54,6 +54,7 @@ pub use fbjson::fluent_bit_json;
 
 use std::fmt;
 use wamr::{Live, LiveError, Loaded, Runtime};
+use wamrx_sys as sys;
 
 /// Fluent Bit's `FLB_WASM_DEFAULT_STACK_SIZE` and `FLB_WASM_DEFAULT_HEAP_SIZE`,
 /// also the floor it raises smaller settings to.
@@ -225,6 +226,43 @@ pub enum Verdict {
     Lost(Loss),
 }
 
+/// An exported function's parameter and result types (WAMR's value kinds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    params: Vec<u8>,
+    results: Vec<u8>,
+}
+
+impl Signature {
+    /// Fluent Bit's filter signature: `(tag, tag_len, time_sec, time_nsec,
+    /// record, record_len) -> reply`, all `i32`. filter_wasm calls nothing
+    /// else (any other signature fails every call).
+    pub fn is_filter(&self) -> bool {
+        self.params == [sys::WASM_I32 as u8; 6] && self.results == [sys::WASM_I32 as u8]
+    }
+}
+
+impl fmt::Display for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kinds = |ks: &[u8]| {
+            ks.iter()
+                .map(|&k| match u32::from(k) {
+                    sys::WASM_I32 => "i32",
+                    sys::WASM_I64 => "i64",
+                    sys::WASM_F32 => "f32",
+                    sys::WASM_F64 => "f64",
+                    sys::WASM_V128 => "v128",
+                    sys::WASM_EXTERNREF => "externref",
+                    sys::WASM_FUNCREF => "funcref",
+                    _ => "?",
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        write!(f, "({}) -> ({})", kinds(&self.params), kinds(&self.results))
+    }
+}
+
 /// Counters since the host was created.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostStats {
@@ -315,6 +353,18 @@ impl Host {
             Some(c) => !self.live.lookup(c).is_null(),
             None => false,
         }
+    }
+
+    /// The signature of an exported function; `None` when there is none of
+    /// that name.
+    pub fn signature(&self, name: &str) -> Option<Signature> {
+        let mut buf = Vec::with_capacity(name.len() + 1);
+        let func = self.live.lookup(nul_terminated(&mut buf, name)?);
+        if func.is_null() {
+            return None;
+        }
+        let (params, results) = self.live.signature(func);
+        Some(Signature { params, results })
     }
 
     /// One record, exactly as filter_wasm does it in JSON mode (see the

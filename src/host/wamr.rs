@@ -162,6 +162,20 @@ impl Live {
         unsafe { sys::wasm_runtime_lookup_function(self.inst, name_nul.as_ptr()) }
     }
 
+    /// The value kinds (`sys::WASM_I32`, ...) of a function's parameters and
+    /// results; `func` must come from [`Live::lookup`] on this instance.
+    pub(crate) fn signature(&self, func: sys::wasm_function_inst_t) -> (Vec<u8>, Vec<u8>) {
+        // SAFETY: `inst` is live and `func` one of its functions; each buffer
+        // has room for the count WAMR reported for it.
+        unsafe {
+            let mut params = vec![0; sys::wasm_func_get_param_count(func, self.inst) as usize];
+            let mut results = vec![0; sys::wasm_func_get_result_count(func, self.inst) as usize];
+            sys::wasm_func_get_param_types(func, self.inst, params.as_mut_ptr());
+            sys::wasm_func_get_result_types(func, self.inst, results.as_mut_ptr());
+            (params, results)
+        }
+    }
+
     /// `wasm_runtime_module_dup_data`, but copying from a slice and writing
     /// the terminating NUL itself when `nul` (so the caller needs no
     /// NUL-terminated buffer): module malloc of `data.len() + nul` bytes

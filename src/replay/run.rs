@@ -34,21 +34,36 @@ pub const BUILD_COMMAND: &str = "cargo build --release --lib --target wasm32-unk
 /// Inputs larger than this (in total) get a progress bar on a terminal.
 pub const PROGRESS_MIN_BYTES: u64 = 32 << 20;
 
-/// The filter function to replay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The filter function to replay: any export with Fluent Bit's filter
+/// signature. What a kept record that comes back changed means depends on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Function {
-    /// `drop_self_scrape`.
+    /// `drop_self_scrape`: a changed kept record is a host error.
     Drop,
-    /// `mark_self_scrape` (dry run).
+    /// `mark_self_scrape` (dry run): a changed kept record is marked, and
+    /// counts as one `drop_self_scrape` would drop.
     Mark,
+    /// Any other export (another filter, an older release's): a changed kept
+    /// record is modified, which is its business.
+    Other(String),
 }
 
 impl Function {
+    /// The function of that export name.
+    pub fn named(name: &str) -> Function {
+        match name {
+            "drop_self_scrape" => Function::Drop,
+            "mark_self_scrape" => Function::Mark,
+            other => Function::Other(other.to_owned()),
+        }
+    }
+
     /// The export's name.
-    pub const fn export(self) -> &'static str {
+    pub fn export(&self) -> &str {
         match self {
             Function::Drop => "drop_self_scrape",
             Function::Mark => "mark_self_scrape",
+            Function::Other(name) => name,
         }
     }
 }
@@ -165,12 +180,21 @@ pub enum SetupError {
         /// The host's error.
         error: HostError,
     },
-    /// The module lacks an export the replay calls.
+    /// The module lacks the export the replay calls.
     MissingExport {
         /// Its path.
         path: PathBuf,
         /// The export.
-        name: &'static str,
+        name: String,
+    },
+    /// The export is not a function Fluent Bit can call as a filter.
+    NotAFilter {
+        /// Its path.
+        path: PathBuf,
+        /// The export.
+        name: String,
+        /// Its signature.
+        signature: String,
     },
 }
 
@@ -198,8 +222,18 @@ impl fmt::Display for SetupError {
             ),
             SetupError::MissingExport { path, name } => write!(
                 f,
-                "the module {} has no `{name}` export: is it the selfscrape filter? \
-                 (rebuild it with `{BUILD_COMMAND}`)",
+                "the module {} has no function `{name}` (Fluent Bit would drop every record)",
+                path.display()
+            ),
+            SetupError::NotAFilter {
+                path,
+                name,
+                signature,
+            } => write!(
+                f,
+                "`{name}` in the module {} is {signature}, not a Fluent Bit filter \
+                 (i32, i32, i32, i32, i32, i32) -> (i32): tag, tag_len, time_sec, time_nsec, \
+                 record, record_len -> reply (Fluent Bit would fail every call)",
                 path.display()
             ),
         }
@@ -211,10 +245,17 @@ impl std::error::Error for SetupError {}
 /// What the replay asks of a module: the filter call as Fluent Bit makes it,
 /// and the explanation of the same record.
 pub trait Engine {
-    /// The filter call; a kept record's reply goes into `reply`.
+    /// Whether [`Engine::explain`] can answer (the module has
+    /// `explain_self_scrape`).
+    fn explains(&self) -> bool {
+        true
+    }
+
+    /// The filter call of the export `function`; a kept record's reply goes
+    /// into `reply`.
     fn filter(
         &mut self,
-        function: Function,
+        function: &str,
         sec: u32,
         nsec: u32,
         record: &[u8],
@@ -241,20 +282,19 @@ pub struct HostEngine {
 
 impl HostEngine {
     /// Loads the module twice with the same configuration (once without
-    /// `with_explain`).
+    /// `with_explain`, or when the module has no `explain_self_scrape`).
     pub fn new(
         wasm: &[u8],
         config: &HostConfig,
         with_explain: bool,
     ) -> Result<HostEngine, HostError> {
-        Ok(HostEngine {
-            filter: Host::new(wasm, config.clone())?,
-            explain: if with_explain {
-                Some(Host::new(wasm, config.clone())?)
-            } else {
-                None
-            },
-        })
+        let filter = Host::new(wasm, config.clone())?;
+        let explain = if with_explain && filter.has_function(EXPLAIN) {
+            Some(Host::new(wasm, config.clone())?)
+        } else {
+            None
+        };
+        Ok(HostEngine { filter, explain })
     }
 
     /// The filter instance.
@@ -264,9 +304,13 @@ impl HostEngine {
 }
 
 impl Engine for HostEngine {
+    fn explains(&self) -> bool {
+        self.explain.is_some()
+    }
+
     fn filter(
         &mut self,
-        function: Function,
+        function: &str,
         sec: u32,
         nsec: u32,
         record: &[u8],
@@ -276,7 +320,7 @@ impl Engine for HostEngine {
         // one, or a line the fast path checked), so an unchanged reply needs
         // no second check.
         self.filter
-            .filter_object_into(function.export(), TAG, sec, nsec, record, reply)
+            .filter_object_into(function, TAG, sec, nsec, record, reply)
     }
 
     fn explain(
@@ -315,16 +359,23 @@ pub fn run(
             error,
         }
     })?;
-    let needed: &[&'static str] = if opts.skip_reasons {
-        &[opts.function.export()]
-    } else {
-        &[opts.function.export(), EXPLAIN]
-    };
-    for &name in needed {
-        if !engine.filter.has_function(name) {
-            return Err(SetupError::MissingExport {
-                path: path.clone(),
-                name,
+    // The filter export must be there; explain is used where it is.
+    for name in [opts.function.export(), EXPLAIN] {
+        let signature = match engine.filter.signature(name) {
+            Some(signature) => signature,
+            None if name == EXPLAIN => continue,
+            None => {
+                return Err(SetupError::MissingExport {
+                    path,
+                    name: name.to_owned(),
+                });
+            }
+        };
+        if !signature.is_filter() {
+            return Err(SetupError::NotAFilter {
+                path,
+                name: name.to_owned(),
+                signature: signature.to_string(),
             });
         }
     }
@@ -406,6 +457,8 @@ struct Replay<'a> {
     fast: Checker,
     /// `--node` as the member the fast path appends.
     own_node_member: Option<Vec<u8>>,
+    /// Reasons are asked for: not `--skip-reasons`, and the module explains.
+    explains: bool,
     stopped: bool,
 }
 
@@ -423,11 +476,13 @@ pub fn replay(
         module: module.to_owned(),
         mark_mode: opts.function == Function::Mark,
         reasons_skipped: opts.skip_reasons,
+        reasons_unavailable: !opts.skip_reasons && !engine.explains(),
         node: opts.node.clone(),
         price: opts.price,
         klog_year,
         ..Summary::default()
     };
+    let explains = !opts.skip_reasons && engine.explains();
     let mut r = Replay {
         opts,
         engine,
@@ -440,6 +495,7 @@ pub fn replay(
         scratch: Scratch::new(),
         fast: Checker::new(),
         own_node_member: opts.node.as_deref().map(fast::own_node_member),
+        explains,
         stopped: false,
     };
     let stdin = [PathBuf::from("-")];
@@ -600,31 +656,36 @@ impl Replay<'_> {
             .add(nanos, matches!(time, Some((_, TimeSource::KlogNoYear))));
         let (sec, nsec) = time::to_sec_nsec(nanos);
 
-        let function = self.opts.function;
+        let opts = self.opts;
+        let function = &opts.function;
 
         let verdict = self
             .engine
-            .filter(function, sec, nsec, record, &mut self.reply);
+            .filter(function.export(), sec, nsec, record, &mut self.reply);
 
         let at = |line: u64| format!("{file}:{line}");
         let s = &mut self.summary;
         let mut marked = false;
+        let mut modified = false;
         let kept_unchanged = matches!(verdict, Verdict::Keep) && self.reply[..] == *record;
         match &verdict {
             Verdict::Keep => {
                 s.kept += 1;
                 if !kept_unchanged {
-                    if function == Function::Mark {
-                        marked = true;
-                    } else {
-                        s.host_errors.add(|| {
+                    match function {
+                        Function::Mark => marked = true,
+                        Function::Other(_) => {
+                            modified = true;
+                            s.modified += 1;
+                        }
+                        Function::Drop => s.host_errors.add(|| {
                             format!(
                                 "{}: {} changed a record it kept: {}",
                                 at(line),
                                 function.export(),
                                 String::from_utf8_lossy(&self.reply)
                             )
-                        });
+                        }),
                     }
                 }
             }
@@ -645,7 +706,7 @@ impl Replay<'_> {
 
         // The module's explanation, where it carries information (see
         // `needs_explain`); otherwise not_scrape_failure without a call.
-        let explained = if self.opts.skip_reasons {
+        let explained = if !self.explains {
             None
         } else if needs_explain(kept_unchanged, record, &mut self.scratch) {
             Some(Asked::Module(self.engine.explain(
@@ -700,7 +761,10 @@ impl Replay<'_> {
             if e.verdict != "drop" && e.verdict != "keep" {
                 s.host_errors
                     .add(|| format!("{}: {EXPLAIN} gave the verdict {:?}", at(line), e.verdict));
-            } else if !matches!(verdict, Verdict::Lost(_)) && says_drop != (removed || marked) {
+            } else if !matches!(verdict, Verdict::Lost(_))
+                && !modified
+                && says_drop != (removed || marked)
+            {
                 s.host_errors.add(|| {
                     format!(
                         "{}: {EXPLAIN} says {} ({}) but {} {}",
@@ -719,13 +783,14 @@ impl Replay<'_> {
         }
 
         if self.opts.explain {
-            let line = explain_line(
-                &at(line),
-                &verdict,
-                removed || marked,
-                function,
-                explanation.as_ref(),
-            );
+            let outcome = match &verdict {
+                Verdict::Lost(loss) => format!("LOST ({loss})"),
+                _ if marked => "mark".to_owned(),
+                _ if removed => "drop".to_owned(),
+                _ if modified => "modify".to_owned(),
+                _ => "keep".to_owned(),
+            };
+            let line = explain_line(&at(line), &outcome, self.explains, explanation.as_ref());
             let _ = self.err.write_all(line.as_bytes());
         }
 
@@ -748,20 +813,9 @@ impl Replay<'_> {
     }
 }
 
-/// One `--explain` line: `file:line: drop own_node_refused node=N: text`.
-fn explain_line(
-    at: &str,
-    verdict: &Verdict,
-    dropped: bool,
-    function: Function,
-    e: Option<&Explanation<'_>>,
-) -> String {
-    let outcome = match verdict {
-        Verdict::Lost(loss) => format!("LOST ({loss})"),
-        _ if dropped && function == Function::Mark => "mark".to_owned(),
-        _ if dropped => "drop".to_owned(),
-        _ => "keep".to_owned(),
-    };
+/// One `--explain` line: `file:line: drop own_node_refused node=N: text`,
+/// or only `file:line: drop` when the module does not explain.
+fn explain_line(at: &str, outcome: &str, explains: bool, e: Option<&Explanation<'_>>) -> String {
     match e {
         Some(e) => {
             let describe =
@@ -773,6 +827,7 @@ fn explain_line(
             };
             format!("{at}: {outcome} {}{node}: {describe}\n", e.reason)
         }
+        None if !explains => format!("{at}: {outcome}\n"),
         None => format!("{at}: {outcome} (no explanation: see the host errors)\n"),
     }
 }
@@ -868,14 +923,7 @@ mod tests {
     }
 
     impl Engine for Fake {
-        fn filter(
-            &mut self,
-            _: Function,
-            _: u32,
-            _: u32,
-            rec: &[u8],
-            reply: &mut Vec<u8>,
-        ) -> Verdict {
+        fn filter(&mut self, _: &str, _: u32, _: u32, rec: &[u8], reply: &mut Vec<u8>) -> Verdict {
             let (v, bytes) = (self.filter)(rec);
             *reply = bytes;
             v

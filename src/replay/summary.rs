@@ -40,6 +40,8 @@ pub struct Summary {
     pub mark_mode: bool,
     /// `--skip-reasons`: explain was not called.
     pub reasons_skipped: bool,
+    /// The module has no `explain_self_scrape`: verdicts only.
+    pub reasons_unavailable: bool,
     /// `--node`.
     pub node: Option<String>,
     /// USD per GB.
@@ -62,6 +64,8 @@ pub struct Summary {
     pub records: u64,
     /// Records the filter passed on.
     pub kept: u64,
+    /// Of which changed by a function other than drop/mark_self_scrape.
+    pub modified: u64,
     /// Records the filter dropped (or, in mark mode, marked).
     pub dropped: u64,
     /// Their size as sent to the module.
@@ -179,9 +183,14 @@ impl Summary {
         } else {
             ("dropped", "dropped")
         };
+        let modified = if self.modified > 0 {
+            format!(" ({} of them modified)", group(self.modified))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             s,
-            "  records    {} read, {} passed on, {} {verbed} ({})",
+            "  records    {} read, {} passed on{modified}, {} {verbed} ({})",
             group(self.records),
             group(self.kept + if self.mark_mode { self.dropped } else { 0 }),
             group(self.dropped),
@@ -200,6 +209,12 @@ impl Summary {
             let _ = writeln!(
                 s,
                 "  reasons    not computed (--skip-reasons: explain_self_scrape not called, verdicts not cross-checked)"
+            );
+        } else if self.reasons_unavailable {
+            let _ = writeln!(
+                s,
+                "  reasons    not available: the module has no explain_self_scrape (the verdicts are what {} returned)",
+                self.function
             );
         } else {
             self.render_reasons(s);
