@@ -10,7 +10,7 @@ mod common;
 
 use common::corpus::{self, Case, Explained, Failures, Verdict};
 use selfscrape_filter::guest::{Export, Guest, Input, MSGPACK_PLACEHOLDER, Reply};
-use selfscrape_filter::rule::{self, Reason, Scratch};
+use selfscrape_filter::rule::{self, Reason, Scratch, spec};
 use serde_json::Value;
 
 /// The reply's bytes, without the NUL that terminates the guest's buffer.
@@ -204,6 +204,26 @@ fn corpus_is_large_and_covers_both_verdicts() {
     let keeps = cases.len() - drops;
     assert!(cases.len() >= 150, "only {} cases", cases.len());
     assert!(drops >= 40 && keeps >= 100, "{drops} drops, {keeps} keeps");
+}
+
+#[test]
+fn the_plain_spec_agrees_with_every_case() {
+    // `rule::spec` is the oracle of the fuzzers only if it reads the rule as
+    // the corpus does: every case, both ways (the fast rule is held to the
+    // same verdicts by every_verdict_through_rule_and_guest).
+    let cases = corpus::load();
+    let wrong: Vec<String> = cases
+        .iter()
+        .filter(|case| spec::drops(&case.record) != (case.verdict == Verdict::Drop))
+        .map(|case| format!("{} (expect {})", case.id(), case.verdict.as_str()))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "rule::spec disagrees with the corpus on {} of {} cases:\n{}",
+        wrong.len(),
+        cases.len(),
+        wrong.join("\n")
+    );
 }
 
 #[test]

@@ -12,10 +12,12 @@
 //!   duplicated), and arbitrary bytes, through `call_raw`.
 //!
 //! Oracle for every case: no trap (no lost record of any kind); a kept reply
-//! is byte-identical to the input; a drop agrees with the independent
-//! reference in tests/common/reference.rs. For records Fluent Bit can send
-//! (the first two families) the reverse holds too: the reference's drops are
-//! the module's drops. The raw families only check that nothing unsafe
+//! is byte-identical to the input; a drop agrees with the rule's plain
+//! specification, `rule::spec` (src/rule/spec.rs). For records Fluent Bit can
+//! send (the first two families) the reverse holds too: the spec's drops are
+//! the module's drops. The native `rule::evaluate` (one persistent `Scratch`,
+//! as the module keeps) is held to the same oracle, so that a build without
+//! the `memo` feature is fuzzed too. The raw families only check that nothing unsafe
 //! happens (raw text may hide the rule's words behind escapes a Fluent Bit
 //! never writes, which the module may keep).
 //!
@@ -26,8 +28,9 @@
 
 mod common;
 
-use common::reference::{self, Rng};
+use common::rng::Rng;
 use selfscrape_filter::host::{Host, HostConfig, fluent_bit_json};
+use selfscrape_filter::rule::{self, Scratch, spec};
 use serde_json::{Map, Number, Value, json};
 use std::fmt::Write as _;
 
@@ -52,8 +55,7 @@ fn seed(family: u64) -> u64 {
     base ^ family.wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
-/// Runs `f` on a thread with a large stack: the reference parser and
-/// serde_json values recurse once per nesting level.
+/// Runs `f` on a thread with a large stack: serde_json values recurse once per nesting level.
 fn big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     std::thread::Builder::new()
         .stack_size(512 << 20)
@@ -76,7 +78,7 @@ struct Tally {
     /// Any other loss (invalid return, missing function): also data loss.
     other_losses: u64,
     altered_keeps: u64,
-    /// Module drops that the reference keeps: lines lost.
+    /// Module drops that the spec keeps: lines lost.
     unsafe_drops: u64,
     /// Reference drops the module keeps (checked for Fluent Bit records only).
     missed_drops: u64,
@@ -84,6 +86,11 @@ struct Tally {
     /// that disagreed with the drop export or were lost.
     side_calls: u64,
     side_failures: u64,
+    /// The native `rule::evaluate` (persistent scratch, memos as built):
+    /// records where it and the spec disagree (both ways for Fluent Bit
+    /// records; only its drops otherwise).
+    native_disagreements: u64,
+    scratch: Scratch,
     report: String,
 }
 
@@ -102,7 +109,7 @@ impl Tally {
     }
 
     /// One record through the module. `both_ways`: also require the
-    /// reference's drops to be the module's.
+    /// spec's drops to be the module's.
     fn check(&mut self, host: &mut Host, record: &[u8], both_ways: bool) {
         self.check_call(host, record, true, both_ways);
     }
@@ -166,6 +173,7 @@ impl Tally {
     /// `nul`: JSON mode (NUL-terminated input); false: msgpack mode's call.
     fn check_call(&mut self, host: &mut Host, record: &[u8], nul: bool, both_ways: bool) {
         self.cases += 1;
+        self.check_native(record, both_ways);
         let reply = host.call_raw(FUNCTION, TAG, 1_764_309_605, 123_456_789, record, nul);
         match reply {
             Err(loss) => {
@@ -183,15 +191,15 @@ impl Tally {
                 }
                 if unchanged(record, &reply) {
                     self.kept += 1;
-                    if both_ways && reference::drops(record) {
+                    if both_ways && spec::drops(record) {
                         self.missed_drops += 1;
-                        self.note("kept, the reference drops it", record);
+                        self.note("kept, the spec drops it", record);
                     }
                 } else if reply.is_empty() {
                     self.dropped += 1;
-                    if !reference::drops(record) {
+                    if !spec::drops(record) {
                         self.unsafe_drops += 1;
-                        self.note("dropped, the reference keeps it", record);
+                        self.note("dropped, the spec keeps it", record);
                     }
                 } else {
                     self.kept += 1;
@@ -202,10 +210,25 @@ impl Tally {
         }
     }
 
+    /// The fast rule as compiled natively (with or without the `memo`
+    /// feature) against the spec.
+    fn check_native(&mut self, record: &[u8], both_ways: bool) {
+        let fast = rule::evaluate(record, &mut self.scratch).drops();
+        let plain = spec::drops(record);
+        if fast != plain && (both_ways || fast) {
+            self.native_disagreements += 1;
+            self.note(
+                &format!("native rule::evaluate drops: {fast}, spec drops: {plain}"),
+                record,
+            );
+        }
+    }
+
     fn finish(self) {
         println!(
             "fuzz {}: {} cases ({} kept, {} dropped); traps {}, other losses {}, altered keeps {}, \
-             unsafe drops {}, missed drops {}; mark/explain calls {}, disagreements {}",
+             unsafe drops {}, missed drops {}; mark/explain calls {}, disagreements {}; \
+             native rule vs spec disagreements {}",
             self.family,
             self.cases,
             self.kept,
@@ -216,14 +239,16 @@ impl Tally {
             self.unsafe_drops,
             self.missed_drops,
             self.side_calls,
-            self.side_failures
+            self.side_failures,
+            self.native_disagreements
         );
         let bad = self.traps
             + self.other_losses
             + self.altered_keeps
             + self.unsafe_drops
             + self.missed_drops
-            + self.side_failures;
+            + self.side_failures
+            + self.native_disagreements;
         assert!(
             bad == 0,
             "fuzz {}: {bad} failures:\n{}",
@@ -454,7 +479,7 @@ fn kubernetes(rng: &mut Rng, host: &str, ip: &str) -> Value {
 fn envelope(rng: &mut Rng, line: &str, k8s: Option<Value>) -> Value {
     let mut r = Map::new();
     // Timestamps vary (in length too): the module remembers records but for
-    // their timestamps, and must still agree with the reference.
+    // their timestamps, and must still agree with the spec.
     let time = format!(
         "2026-11-28T06:{:02}:{:02}.{}Z",
         rng.below(60),
@@ -933,34 +958,8 @@ fn any_bytes(rng: &mut Rng) -> Vec<u8> {
 // --------------------------------------------------------------- tests ----
 
 #[test]
-fn reference_agrees_with_the_corpus() {
-    // The reference is only an oracle if it reads the rule as the corpus
-    // does: every engine-independent case, both ways.
-    let cases = common::corpus::load();
-    let mut wrong = Vec::new();
-    for case in &cases {
-        let want = case.verdict == common::corpus::Verdict::Drop;
-        let record = case.record.clone();
-        let got = big_stack(move || reference::drops(&record));
-        if got != want {
-            wrong.push(format!("{} (expect {:?})", case.id(), case.verdict));
-        }
-    }
-    println!(
-        "reference vs corpus: {} cases, {} disagreements",
-        cases.len(),
-        wrong.len()
-    );
-    assert!(
-        wrong.is_empty(),
-        "the reference disagrees with the corpus on:\n{}",
-        wrong.join("\n")
-    );
-}
-
-#[test]
-fn reference_self_checks() {
-    let drop = |v: Value| reference::drops(&fluent_bit_json(&v));
+fn spec_self_checks() {
+    let drop = |v: Value| spec::drops(&fluent_bit_json(&v));
     let line = format!(
         "E1128 06:00:05.123456       1 scraper.go:149] \"Failed to scrape node\" err=\"{}\" node=\"{OWN}\"",
         go_quote(&refused(OWN_IP, 10250, "/metrics/resource", true))
@@ -975,10 +974,21 @@ fn reference_self_checks() {
     assert!(!drop(
         json!({"log": line.replacen('E', "I", 1), "kubernetes": {"host": OWN}})
     ));
-    assert!(!reference::drops(b"{\"log\":1,\"log\":2}"));
-    assert!(reference::parse(b"{\"a\":[1,-0.5e+3,true,null,\"\\ud83d\\ude00\"]}").is_some());
-    assert!(reference::parse(b"{\"a\":01}").is_none());
-    assert!(reference::parse(b"{\"a\":\"\x01\"}").is_none());
+    assert!(!spec::drops(b"{\"log\":1,\"log\":2}"));
+    assert!(spec::parse(b"{\"a\":[1,-0.5e+3,true,null,\"\\ud83d\\ude00\"]}").is_some());
+    assert!(spec::parse(b"{\"a\":01}").is_none());
+    assert!(spec::parse(b"{\"a\":\"\x01\"}").is_none());
+    // Nesting deeper than the rule reads is checked, not kept, and never
+    // recursed on: a million levels on this thread's stack.
+    let deep = [
+        &b"{\"a\":"[..],
+        &[b'['; 1_000_000],
+        &[b']'; 1_000_000],
+        b"}",
+    ]
+    .concat();
+    assert!(matches!(spec::parse(&deep), Some(spec::Json::Object(_))));
+    assert!(spec::parse(&deep[..deep.len() - 2]).is_none());
 }
 
 /// Family 1: arbitrary JSON objects as Fluent Bit prints them.

@@ -6,14 +6,14 @@
 //! in a row on a persistent instance without memory growth after the first. Each
 //! comes in two forms: plain (the fast path) and carrying a refused scrape of
 //! ANOTHER node (the rule's structural walk over the whole record). The same
-//! sizes around an own-node refusal must drop, as the independent reference
-//! (tests/common/reference.rs) says.
+//! sizes around an own-node refusal must drop, as the rule's plain
+//! specification (`rule::spec`, src/rule/spec.rs) says.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
-use common::reference;
 use selfscrape_filter::host::{Host, HostConfig, HostFrees, Outcome, fluent_bit_json};
+use selfscrape_filter::rule::spec;
 use serde_json::{Map, Value, json};
 
 const FUNCTION: &str = "drop_self_scrape";
@@ -43,7 +43,7 @@ enum Carrying {
     Nothing,
     /// Another node's refusal: the rule walks the whole record, then keeps.
     OtherNodeRefused,
-    /// The own node's refusal: the rule must drop it (the reference agrees).
+    /// The own node's refusal: the rule must drop it (the spec agrees).
     OwnNodeRefused,
 }
 
@@ -160,11 +160,11 @@ fn run(carrying: Carrying) {
     let mut failures = Vec::new();
     for (what, make) in RECORDS {
         let record = make(carrying);
-        let want_drop = reference::drops(&record);
+        let want_drop = spec::drops(&record);
         assert_eq!(
             want_drop,
             carrying == Carrying::OwnNodeRefused,
-            "{what}: the reference's verdict"
+            "{what}: the spec's verdict"
         );
         for (host_name, config) in hosts() {
             assert_eq!(config.effective().stack_size, 8192);
@@ -225,6 +225,6 @@ fn hostile_sizes_around_another_nodes_refusal_are_kept_unchanged() {
 }
 
 #[test]
-fn hostile_sizes_around_an_own_node_refusal_drop_as_the_reference_says() {
+fn hostile_sizes_around_an_own_node_refusal_drop_as_the_spec_says() {
     run(Carrying::OwnNodeRefused);
 }

@@ -6,7 +6,7 @@
 //!   persistent instance with the host freeing the input copies (4.0.14,
 //!   4.1.2+), one never freeing them (4.1.0/4.1.1), and an instance per
 //!   batch of 50 (before 4.1). Every verdict is checked (drop exactly where
-//!   the reference in tests/common/reference.rs drops, keeps byte-identical),
+//!   the rule's plain spec, `rule::spec`, drops, keeps byte-identical),
 //!   no trap, and linear memory does not grow after warm-up and stays under
 //!   a fixed bound. The pages are printed at the end.
 //!   `cargo test` runs [`SHORT`] records per host; the ten million of the
@@ -20,10 +20,11 @@
 
 mod common;
 
-use common::reference::{self, Rng};
+use common::rng::Rng;
 use selfscrape_filter::host::{
     Host, HostConfig, HostFrees, Loss, Outcome, Verdict, fluent_bit_json,
 };
+use selfscrape_filter::rule::spec;
 use serde_json::{Value, json};
 use std::time::Instant;
 
@@ -121,7 +122,7 @@ fn workload() -> Vec<Item> {
             json!({"time": "2026-11-28T06:00:01.000001Z", "stream": "stdout", "_p": "F", "log": text, "kubernetes": k8s(OWN), "n": i})
         };
         let json = fluent_bit_json(&v);
-        let drops = reference::drops(&json);
+        let drops = spec::drops(&json);
         items.push(Item { json, drops });
     }
     let drops = items.iter().filter(|i| i.drops).count();

@@ -22,6 +22,9 @@
 //! from a judged one only in its timestamps ([`record_memo::RecordMemo`],
 //! asked first). All are exact (same bytes, same answer), bounded, and
 //! checked against fresh evaluations by the tests.
+//!
+//! The same rule, written plainly and without any of this ([`spec`]), is
+//! what the tests and fuzzers hold this fast rule to.
 
 mod bytes;
 mod cause;
@@ -30,6 +33,7 @@ mod memo;
 mod reason;
 mod record_memo;
 mod scan;
+pub mod spec;
 mod text;
 
 pub use reason::{Cause, Reason};

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod corpus;
 #[cfg(not(target_arch = "wasm32"))]
-pub mod reference;
+pub mod rng;
 
 /// The command that builds the module the tests run.
 pub const BUILD_COMMAND: &str = "cargo build --release --lib --target wasm32-unknown-unknown";
