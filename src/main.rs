@@ -44,9 +44,9 @@ mod cli {
 
     #[derive(clap::Args)]
     struct ReplayArgs {
-        /// The filter module [default: this checkout's
-        /// target/wasm32-unknown-unknown/release/selfscrape_filter.wasm,
-        /// under $CARGO_TARGET_DIR when set]
+        /// The filter module [default: wasm32-unknown-unknown/release/selfscrape_filter.wasm
+        /// in $CARGO_TARGET_DIR when set, else in the target directory this
+        /// binary was built in, else in this checkout's target/]
         #[arg(long, value_name = "PATH")]
         wasm: Option<PathBuf>,
         /// The export to run: drop_self_scrape drops, mark_self_scrape (dry

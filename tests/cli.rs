@@ -663,6 +663,28 @@ fn overlong_line_is_skipped_and_reported() {
 }
 
 #[test]
+fn the_default_module_is_in_the_target_directory_the_binary_was_built_in() {
+    // Without CARGO_TARGET_DIR at run time (empty counts as unset), wherever
+    // cargo built the binary and the module (CI also runs this with a target
+    // directory outside the checkout).
+    let built = module();
+    let run = raw(
+        &["replay".as_ref()],
+        fb(&with_host(INFO, OWN)).as_bytes(),
+        &[("CARGO_TARGET_DIR", "")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "selfscrape replay: drop_self_scrape ({})",
+            built.display()
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn missing_module_says_how_to_build_it() {
     let d = common::TempDir::new("cli-nomodule");
     // The default path honours CARGO_TARGET_DIR at run time.

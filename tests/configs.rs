@@ -973,8 +973,11 @@ fn check_plugins(
                 ));
             }
             if ["path", "db", "wasm_path", "parsers_file"].contains(&k.as_str()) {
-                let absolute =
-                    v.starts_with('/') || (local && v.starts_with("${SELFSCRAPE_ROOT}/"));
+                let absolute = v.starts_with('/')
+                    || (local
+                        && ["${SELFSCRAPE_ROOT}/", "${SELFSCRAPE_TARGET}/"]
+                            .iter()
+                            .any(|var| v.starts_with(var)));
                 if !absolute {
                     errs.push(format!("{at}: {k} {v} is not an absolute path"));
                 }
@@ -1591,6 +1594,17 @@ fn router_configmap_fits_the_fargate_router() {
 
 #[test]
 fn local_configs_tail_every_example() {
+    // The variables scripts/fluent-bit-local runs Fluent Bit with.
+    let env = std::process::Command::new(root().join("scripts/fluent-bit-local"))
+        .arg("env")
+        .output()
+        .expect("scripts/fluent-bit-local runs");
+    assert!(env.status.success(), "{env:?}");
+    let local_env: Vec<(String, String)> = String::from_utf8_lossy(&env.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
     let mut errs = Vec::new();
     let checked = check_dir("local", &mut errs);
     assert_twins("local", &checked, &mut errs);
@@ -1681,7 +1695,10 @@ fn local_configs_tail_every_example() {
         let wasm = plugin(c, "filter", "wasm");
         let path = wasm.first().and_then(|w| w.get("wasm_path")).unwrap_or("");
         let built = common::module_path();
-        if root().join(path.trim_start_matches("${SELFSCRAPE_ROOT}/")) != built {
+        let resolved = local_env.iter().fold(path.to_owned(), |p, (var, value)| {
+            p.replace(&format!("${{{var}}}"), value)
+        });
+        if Path::new(&resolved) != built {
             errs.push(format!(
                 "{what}: WASM_Path {path} is not {}",
                 built.display()

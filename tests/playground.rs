@@ -29,11 +29,7 @@ fn root() -> PathBuf {
 }
 
 fn playground_target() -> PathBuf {
-    let base = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| if p.is_absolute() { p } else { root().join(p) })
-        .unwrap_or_else(|| root().join("target"));
-    base.join("playground")
+    common::target_dir().join("playground")
 }
 
 fn cargo() -> Command {

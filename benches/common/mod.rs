@@ -7,11 +7,13 @@ pub mod workload;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// This checkout's target dir (honours `CARGO_TARGET_DIR`, as cargo does).
+/// The target dir cargo builds the benches in (`$CARGO_TARGET_DIR`,
+/// `build.target-dir` or `./target`): cargo's own `<target>/tmp` says where.
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("CARGO_TARGET_TMPDIR is <target>/tmp")
+        .to_path_buf()
 }
 
 /// The shipped module.

@@ -151,14 +151,29 @@ impl Default for Options {
     }
 }
 
-/// The module this checkout builds: `$CARGO_TARGET_DIR` (at run time) or
-/// `<checkout>/target`, then `wasm32-unknown-unknown/release/selfscrape_filter.wasm`.
+/// The module in a target directory.
+const MODULE_IN_TARGET: &str = "wasm32-unknown-unknown/release/selfscrape_filter.wasm";
+
+/// The module built next to this binary: under `$CARGO_TARGET_DIR` when it
+/// is set at run time; else in the target directory this binary was built
+/// in (it lives in `<target>/<profile>/`, `<target>/<triple>/<profile>/`, or
+/// their `deps/`), wherever `CARGO_TARGET_DIR` or `build.target-dir` put it;
+/// else `<checkout>/target`.
 pub fn default_wasm_path() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("wasm32-unknown-unknown/release/selfscrape_filter.wasm")
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR").filter(|v| !v.is_empty()) {
+        return PathBuf::from(target).join(MODULE_IN_TARGET);
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.ancestors()
+        .skip(2)
+        .take(3)
+        .map(|target| target.join(MODULE_IN_TARGET))
+        .find(|module| module.is_file())
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target")
+                .join(MODULE_IN_TARGET)
+        })
 }
 
 /// Why the replay could not start.

@@ -13,12 +13,18 @@ pub mod rng;
 /// The command that builds the module the tests run.
 pub const BUILD_COMMAND: &str = "cargo build --release --lib --target wasm32-unknown-unknown";
 
-/// `target/wasm32-unknown-unknown/release/selfscrape_filter.wasm` of this checkout.
+/// The target directory cargo builds these tests in (`$CARGO_TARGET_DIR`,
+/// `build.target-dir` or `./target`): cargo's own `<target>/tmp` says where.
+pub fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("CARGO_TARGET_TMPDIR is <target>/tmp")
+        .to_path_buf()
+}
+
+/// `<target>/wasm32-unknown-unknown/release/selfscrape_filter.wasm`.
 pub fn module_path() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("wasm32-unknown-unknown/release/selfscrape_filter.wasm")
+    target_dir().join("wasm32-unknown-unknown/release/selfscrape_filter.wasm")
 }
 
 /// The built module's bytes. Fails the test (never skips it) when the module
