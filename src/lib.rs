@@ -9,12 +9,15 @@
 //!   [`guest`]; the only `unsafe` in the module.
 //! - `host` and `replay` (native only): a WAMR host that behaves like Fluent
 //!   Bit's wasm filter, and the `selfscrape replay` tool built on it.
+//! - `check` (native only): `selfscrape check`, the config checker.
 pub mod guest;
 pub mod rule;
 
 #[cfg(feature = "module")]
 mod abi;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod check;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod host;
 #[cfg(not(target_arch = "wasm32"))]

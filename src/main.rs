@@ -4,10 +4,16 @@
 //! the way Fluent Bit would. Exit status: 0 success; 1 a record was lost, an
 //! input could not be read (in full), or the host misbehaved; 2 bad usage;
 //! 3 the module is missing, does not load, or has no such filter function.
+//!
+//! `selfscrape check [OPTIONS] FILE...` checks Fluent Bit configs, the
+//! aws-logging ConfigMap and manifests before deploying (docs/check.md).
+//! Exit status: 0 clean; 1 warnings only; 2 errors; 3 the check could not
+//! run (bad usage, a file unreadable or not valid).
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
     use clap::{Parser, Subcommand, ValueEnum};
+    use selfscrape_filter::check;
     use selfscrape_filter::host::{HostConfig, HostFrees};
     use selfscrape_filter::replay::{self, Function, Options, run::parse_price, run::parse_size};
     use std::io::{IsTerminal, Write};
@@ -31,6 +37,74 @@ mod cli {
         /// passes on go to stdout, one JSON object per line; a summary (and,
         /// with --explain, one line per record) goes to stderr.
         Replay(ReplayArgs),
+        /// Check Fluent Bit configs (classic .conf with @INCLUDE, YAML), the
+        /// Fargate router's aws-logging ConfigMap and manifests before
+        /// deploying: every way they would lose records or stop Fluent Bit
+        /// from starting (errors), or cost more than they should (warnings),
+        /// each with file, line and the fix.
+        ///
+        /// Exit status: 0 no findings; 1 warnings only; 2 at least one error;
+        /// 3 the check could not run (bad usage, a file unreadable or not
+        /// valid: the message says where). Details: docs/check.md.
+        Check(CheckArgs),
+    }
+
+    #[derive(Clone, Copy, ValueEnum)]
+    enum FormatArg {
+        Text,
+        Json,
+    }
+
+    #[derive(clap::Args)]
+    struct CheckArgs {
+        /// The Fluent Bit version the configs will run on [default: the
+        /// file's `# fluent-bit:` header, else `# image:`]
+        #[arg(long = "fluent-bit", value_name = "VERSION", value_parser = parse_version, conflicts_with = "image")]
+        fluent_bit: Option<check::Version>,
+        /// The image the configs will run in, aws-for-fluent-bit:TAG (or a
+        /// full reference): its Fluent Bit version from the release notes.
+        #[arg(long, value_name = "aws-for-fluent-bit:TAG")]
+        image: Option<String>,
+        /// The module file WASM_Path will point at when deployed [default:
+        /// WASM_Path itself, on this machine]
+        #[arg(long, value_name = "MODULE")]
+        wasm: Option<PathBuf>,
+        /// text: one finding per line, then its fix; json: one object (for CI).
+        #[arg(long, value_enum, default_value = "text")]
+        format: FormatArg,
+        /// Configs, ConfigMaps, manifests (.conf, .yaml, .yml).
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+    }
+
+    fn parse_version(s: &str) -> Result<check::Version, String> {
+        check::Version::parse(s).ok_or_else(|| format!("{s:?} is not a version (X.Y.Z)"))
+    }
+
+    fn run_check(args: CheckArgs) -> ExitCode {
+        let opts = check::Options {
+            fluent_bit: args.fluent_bit,
+            image: args.image,
+            wasm: args.wasm,
+            env: std::env::vars().collect(),
+        };
+        let report = check::check_paths(&args.files, &opts);
+        let text = match args.format {
+            FormatArg::Text => report.to_text(),
+            FormatArg::Json => format!("{:#}\n", report.to_json()),
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+        for e in &report.failures {
+            let at = e.line.map_or(String::new(), |l| format!(":{l}"));
+            eprintln!(
+                "selfscrape check: error: {}{at}: {}",
+                e.file.display(),
+                e.message
+            );
+        }
+        ExitCode::from(report.exit_code())
     }
 
     #[derive(Clone, Copy, ValueEnum)]
@@ -105,10 +179,19 @@ mod cli {
             Ok(c) => c,
             Err(e) => {
                 let _ = e.print();
-                return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+                // For check, bad usage means the check could not run.
+                let usage = if std::env::args().nth(1).as_deref() == Some("check") {
+                    3
+                } else {
+                    2
+                };
+                return ExitCode::from(if e.use_stderr() { usage } else { 0 });
             }
         };
-        let Command::Replay(args) = cli.command;
+        let args = match cli.command {
+            Command::Replay(args) => args,
+            Command::Check(args) => return run_check(args),
+        };
         let defaults = HostConfig::default();
         let opts = Options {
             wasm: args.wasm,

@@ -1,0 +1,368 @@
+//! The EKS Fargate built-in log router's `aws-logging` ConfigMap: the rules
+//! AWS documents (EKS user guide, "Fargate logging") and the project's
+//! scoping rule for its own filters.
+
+use super::tables::{ROUTER_FILTERS, ROUTER_MAX_CHARS, ROUTER_OUTPUTS};
+use super::tag::{APP_TAG, TagMatch};
+use super::yaml::{Yaml, parse_yaml};
+use std::collections::BTreeSet;
+
+/// One thing the router would refuse, or a cost: a finding code, the line
+/// in the ConfigMap file when known, the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouterIssue {
+    pub code: &'static str,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// A `[SECTION]` of a `data` entry, read leniently (as the router's checker
+/// reads it: trimmed lines, `key value` split at the first blank).
+#[derive(Debug, Clone)]
+pub struct RouterSection {
+    pub kind: String,
+    /// Line in the ConfigMap file.
+    pub line: Option<usize>,
+    /// (lower-case key, value)
+    pub entries: Vec<(String, String)>,
+}
+
+impl RouterSection {
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        self.entries
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn name(&self) -> String {
+        self.all("name").first().unwrap_or(&"").to_ascii_lowercase()
+    }
+}
+
+/// The sections of one `data` entry; `first_line` is the file line of the
+/// block's first line.
+pub fn sections(text: &str, first_line: Option<usize>) -> Vec<RouterSection> {
+    let mut out: Vec<RouterSection> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        if let Some(kind) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            out.push(RouterSection {
+                kind: kind.to_ascii_uppercase(),
+                line: first_line.map(|l| l + i),
+                entries: Vec::new(),
+            });
+            continue;
+        }
+        let (k, v) = t.split_once([' ', '\t']).unwrap_or((t, ""));
+        if let Some(s) = out.last_mut() {
+            s.entries
+                .push((k.to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    out
+}
+
+/// The `data:` entries: (key, value, line of the value's first line).
+pub fn data_entries(doc: &Yaml) -> Vec<(String, Option<String>, usize)> {
+    match doc.get("data") {
+        Some(Yaml::Map(m)) => m
+            .iter()
+            .map(|(k, v, l)| {
+                // A `|` block starts on the line after its key.
+                let first = if v.as_str().is_some_and(|s| s.contains('\n')) {
+                    l + 1
+                } else {
+                    *l
+                };
+                (k.clone(), v.as_str().map(str::to_string), first)
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a YAML document is the router's ConfigMap.
+pub fn is_router_configmap(doc: &Yaml) -> bool {
+    let meta = doc.get("metadata");
+    doc.get("kind").and_then(Yaml::as_str) == Some("ConfigMap")
+        && (meta.and_then(|m| m.get("name")).and_then(Yaml::as_str) == Some("aws-logging")
+            || meta.and_then(|m| m.get("namespace")).and_then(Yaml::as_str)
+                == Some("aws-observability"))
+}
+
+/// What the router refuses in the ConfigMap `text` (parsed as `doc`).
+pub fn router_rules(text: &str, doc: &Yaml) -> Vec<RouterIssue> {
+    let mut bad = Vec::new();
+    let mut push = |code, line, message: String| {
+        bad.push(RouterIssue {
+            code,
+            line,
+            message,
+        })
+    };
+    // The router counts the characters of the whole ConfigMap.
+    let chars = text.chars().count();
+    if chars > ROUTER_MAX_CHARS {
+        push(
+            "router-too-long",
+            None,
+            format!("{chars} characters, the router accepts at most {ROUTER_MAX_CHARS}"),
+        );
+    }
+    // In the data (YAML comments never reach the router).
+    let data = data_entries(doc);
+    for (_, value, first) in &data {
+        if let Some(i) = value
+            .as_deref()
+            .and_then(|v| v.lines().position(|l| l.contains("${")))
+        {
+            push(
+                "router-env",
+                Some(first + i),
+                "contains ${...}: the router allows no environment variables".into(),
+            );
+        }
+    }
+    for (key, value, line) in &data {
+        if !["filters.conf", "output.conf", "parsers.conf", "flb_log_cw"].contains(&key.as_str()) {
+            push(
+                "router-data",
+                Some(*line),
+                format!("unexpected data key {key}"),
+            );
+        }
+        if value.is_none() {
+            push(
+                "router-data",
+                Some(*line),
+                format!("data key {key} is not a string"),
+            );
+        }
+        if key == "flb_log_cw" && !matches!(value.as_deref(), Some("true" | "false")) {
+            push(
+                "router-data",
+                Some(*line),
+                "flb_log_cw must be \"true\" or \"false\"".into(),
+            );
+        }
+    }
+    let expected = [
+        ("filters.conf", "FILTER"),
+        ("output.conf", "OUTPUT"),
+        ("parsers.conf", "PARSER"),
+    ];
+    for (file, kind) in expected {
+        let Some((_, Some(text), first)) = data.iter().find(|(k, _, _)| k == file) else {
+            if file == "output.conf" {
+                push(
+                    "router-data",
+                    None,
+                    "no output.conf: the router needs one output".into(),
+                );
+            }
+            continue;
+        };
+        // Same indentation for every directive, and for every key, deeper.
+        let (mut dir_indent, mut key_indent) = (BTreeSet::new(), BTreeSet::new());
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let indent = line.len() - line.trim_start().len();
+            if line.trim_start().starts_with('[') {
+                dir_indent.insert(indent);
+            } else {
+                key_indent.insert(indent);
+            }
+            if line.contains('\t') {
+                push(
+                    "router-indentation",
+                    Some(first + i),
+                    format!("{file}: tab in {line:?}"),
+                );
+            }
+        }
+        if dir_indent.len() > 1 || key_indent.len() > 1 {
+            push(
+                "router-indentation",
+                Some(*first),
+                format!("{file}: mixed indentation {dir_indent:?} {key_indent:?}"),
+            );
+        }
+        if let (Some(d), Some(k)) = (dir_indent.first(), key_indent.first()) {
+            if k <= d {
+                push(
+                    "router-indentation",
+                    Some(*first),
+                    format!("{file}: keys are not indented more than directives"),
+                );
+            }
+        }
+        for s in sections(text, Some(*first)) {
+            if s.kind != kind {
+                push(
+                    "router-section",
+                    s.line,
+                    format!("{file}: [{}] section, only [{kind}] belongs there", s.kind),
+                );
+            }
+            let required: &[&str] = if kind == "PARSER" {
+                &["name", "format"]
+            } else {
+                &["name", "match"]
+            };
+            for r in required {
+                if s.all(r).is_empty() {
+                    push(
+                        "router-missing-key",
+                        s.line,
+                        format!("{file}: a [{kind}] without {r}"),
+                    );
+                }
+            }
+            let name = s.name();
+            let (allowed, code): (&[&str], _) = match kind {
+                "FILTER" => (ROUTER_FILTERS, "router-filter-not-allowed"),
+                "OUTPUT" => (ROUTER_OUTPUTS, "router-output-not-allowed"),
+                _ => (&[], ""),
+            };
+            if !allowed.is_empty() && !allowed.contains(&name.as_str()) {
+                push(
+                    code,
+                    s.line,
+                    format!("{file}: {kind} {name} is not one the router accepts"),
+                );
+            }
+            if name == "kubernetes" {
+                for k in [
+                    "kube_url",
+                    "kube_ca_file",
+                    "kube_token_command",
+                    "kube_token_file",
+                ] {
+                    if !s.all(k).is_empty() {
+                        push(
+                            "router-kubernetes-owned",
+                            s.line,
+                            format!("{file}: kubernetes {k} is owned by the service"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    bad
+}
+
+/// The router's rules as messages: what tests/fargate_router.rs asserts on.
+pub fn router_rule_violations(yaml: &str) -> Vec<String> {
+    match parse_yaml(yaml) {
+        Ok(doc) => router_rules(yaml, &doc)
+            .into_iter()
+            .map(|i| i.message)
+            .collect(),
+        Err(e) => vec![format!("not valid YAML: {e}")],
+    }
+}
+
+/// Markers of selfscrape's router filters: its parsers, helper keys and
+/// helper tags (`scrape-refused.`, `ss.`). AWS's default filters (`parser
+/// crio`, `kubernetes`) and the user's own have none.
+const SELFSCRAPE_MARKERS: &[&str] = &["ms_refused_", "selfscrape_", "scrape-refused"];
+
+/// Whether a filter is one of selfscrape's.
+pub fn is_selfscrape_filter(s: &RouterSection) -> bool {
+    s.entries.iter().any(|(_, v)| {
+        SELFSCRAPE_MARKERS.iter().any(|m| v.contains(m))
+            || v.starts_with("ss.")
+            || v.contains(" ss.")
+    })
+}
+
+/// selfscrape filters whose Match or Match_Regex takes application logs:
+/// each such filter runs on every record of every pod in the cluster.
+pub fn unscoped_filters(doc: &Yaml) -> Vec<RouterIssue> {
+    let mut out = Vec::new();
+    for (key, value, first) in data_entries(doc) {
+        let (Some(text), "filters.conf") = (value, key.as_str()) else {
+            continue;
+        };
+        for s in sections(&text, Some(first)) {
+            if s.kind != "FILTER" || !is_selfscrape_filter(&s) {
+                continue;
+            }
+            let m = TagMatch::new(
+                s.all("match").first().copied(),
+                s.all("match_regex").first().copied(),
+            );
+            if m.matches(APP_TAG) {
+                let how = match (s.all("match").first(), s.all("match_regex").first()) {
+                    (Some(w), None) => format!("Match {w}"),
+                    (None, Some(r)) => format!("Match_Regex {r}"),
+                    (Some(w), Some(r)) => format!("Match {w} / Match_Regex {r}"),
+                    (None, None) => "no Match".into(),
+                };
+                let approx = if m.approximate() {
+                    " (as far as the regex can be read outside Onigmo)"
+                } else {
+                    ""
+                };
+                out.push(RouterIssue {
+                    code: "router-unscoped",
+                    line: s.line,
+                    message: format!(
+                        "selfscrape filter {} ({how}) takes application logs too{approx} (it matches {APP_TAG}), not only metrics-server's",
+                        s.name()
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CM: &str = "kind: ConfigMap\napiVersion: v1\nmetadata:\n  name: aws-logging\n  namespace: aws-observability\ndata:\n  flb_log_cw: \"false\"\n  filters.conf: |\n    [FILTER]\n        Name parser\n        Match kube.*\n        Key_Name log\n        Parser crio\n    [FILTER]\n        Name modify\n        Match kube.*_metrics-server-*\n        Remove selfscrape_node\n  output.conf: |\n    [OUTPUT]\n        Name cloudwatch_logs\n        Match *\n        region eu-west-2\n";
+
+    #[test]
+    fn a_good_configmap_passes_and_lines_are_right() {
+        let doc = parse_yaml(CM).unwrap();
+        assert!(is_router_configmap(&doc));
+        assert_eq!(router_rules(CM, &doc), vec![]);
+        assert_eq!(unscoped_filters(&doc), vec![]);
+        let s = sections(
+            doc.get("data")
+                .unwrap()
+                .get("filters.conf")
+                .unwrap()
+                .as_str()
+                .unwrap(),
+            Some(9),
+        );
+        assert_eq!(s[1].line, Some(14));
+        assert_eq!(CM.lines().nth(13), Some("    [FILTER]"));
+    }
+
+    #[test]
+    fn unscoped_selfscrape_filters_are_found() {
+        let bad = CM.replace("Match kube.*_metrics-server-*", "Match kube.*");
+        let doc = parse_yaml(&bad).unwrap();
+        let found = unscoped_filters(&doc);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].line, Some(14));
+        // AWS's own parser filter with Match kube.* is not selfscrape's.
+        assert!(found[0].message.contains("modify"));
+        let regex = CM.replace("Match kube.*_metrics-server-*", r"Match_Regex ^kube\.");
+        assert_eq!(unscoped_filters(&parse_yaml(&regex).unwrap()).len(), 1);
+        let helper = CM.replace("Match kube.*_metrics-server-*", r"Match ss.*");
+        assert_eq!(unscoped_filters(&parse_yaml(&helper).unwrap()), vec![]);
+    }
+}

@@ -1,0 +1,752 @@
+//! The findings: for a Fluent Bit config (keys by version, the wasm filter
+//! and its module, scoping, the node the module compares with), for the
+//! router's ConfigMap, and for images in manifests.
+
+use super::config::{Config, Plugin, expand};
+use super::module::{self, function_exports, least_size, probe};
+use super::tables::{
+    self, ImageFluentBit, KEYS, Known, LEAKY_HOSTS, REFERENCE_TYPES_SINCE, Version,
+    image_fluent_bit, key_known, plugin_known,
+};
+use super::tag::{APP_TAG, TagMatch};
+use super::yaml::Yaml;
+use super::{Finding, Options, Severity, Target, image_tag, router};
+use crate::host::FLUENT_BIT_MIN_SIZE;
+use crate::replay::run::parse_size;
+use std::path::Path;
+
+/// What a wasm filter on application logs costs, measured from outside on
+/// real Fluent Bit 5.1.1 (tail -> filter -> null, 200k mixed records of
+/// about 1 KiB, 1 in 50 a failed scrape; CPU against no filter).
+pub const WASM_COST: &str = "measured on real Fluent Bit 5.1.1 with mixed application logs, any JSON-mode wasm filter costs about 3.4x the CPU of no filter (a module that returns its input unchanged), and this module 3.7x (1.07x that passthrough): the cost is the host's JSON round trip of every record it is given";
+
+/// What the router's selfscrape filters cost on application logs.
+pub const ROUTER_COST: &str = "measured on real Fluent Bit, the selfscrape filters after `kubernetes` cost 2.8x (1.9.10) and 3.2x (5.1.1) the CPU of the pipeline without them on an application pod's records";
+
+fn finding(
+    p: &Plugin,
+    line: usize,
+    severity: Severity,
+    code: &'static str,
+    message: String,
+    fix: impl Into<String>,
+) -> Finding {
+    Finding {
+        file: p.file.clone(),
+        line: Some(line),
+        severity,
+        code,
+        message,
+        fix: fix.into(),
+    }
+}
+
+/// The first tabulated version that knows `key` in `scope` (or its kind).
+fn key_since(scope: &str, key: &str) -> Option<&'static str> {
+    let kind = scope.split(':').next().unwrap_or(scope);
+    KEYS.iter()
+        .filter(|(s, _, _, keys)| (*s == scope || *s == kind) && keys.contains(&key))
+        .map(|(_, since, _, _)| *since)
+        .min_by(|a, b| tables::compare(a, b))
+}
+
+fn list(vs: &[Version]) -> String {
+    vs.iter()
+        .map(Version::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Plugins and keys the target versions do not know.
+fn check_versions(config: &Config, target: &Target, out: &mut Vec<Finding>) {
+    let versions = target.versions();
+    if versions.is_empty() {
+        return;
+    }
+    for p in &config.plugins {
+        let scope = match p.kind.as_str() {
+            "service" => "service".to_string(),
+            "input" | "filter" | "output" => format!("{}:{}", p.kind, p.name()),
+            _ => continue,
+        };
+        if p.kind != "service" {
+            let missing: Vec<Version> = versions
+                .iter()
+                .copied()
+                .filter(|v| plugin_known(&scope, *v) == Known::No)
+                .collect();
+            if !missing.is_empty() {
+                let since = tables::PLUGINS
+                    .iter()
+                    .find(|(s, _, _)| *s == scope)
+                    .map_or("", |(_, s, _)| *s);
+                out.push(finding(
+                    p,
+                    p.line_of("name"),
+                    Severity::Error,
+                    "unknown-plugin",
+                    format!(
+                        "Fluent Bit {} has no {} plugin {}: it will not start",
+                        list(&missing),
+                        p.kind,
+                        p.name()
+                    ),
+                    format!("run Fluent Bit {since} or later (an aws-for-fluent-bit 3.x image)"),
+                ));
+                continue;
+            }
+            if versions
+                .iter()
+                .all(|v| plugin_known(&scope, *v) == Known::NotTabulated)
+            {
+                continue;
+            }
+        }
+        for prop in &p.props {
+            if prop.key == "name" {
+                continue;
+            }
+            let mut unknown = Vec::new();
+            let mut doubts = Vec::new();
+            for v in &versions {
+                match key_known(&scope, &prop.key, *v) {
+                    Known::No => unknown.push(*v),
+                    Known::Doubt(why) => doubts.push(why),
+                    Known::Yes | Known::NotTabulated => {}
+                }
+            }
+            if !unknown.is_empty() {
+                let fix = match key_since(&scope, &prop.key) {
+                    Some(since) => format!(
+                        "remove {}, or run Fluent Bit {since} or later, where it exists",
+                        prop.key
+                    ),
+                    None => format!("remove {} (no Fluent Bit knows it: a typo?)", prop.key),
+                };
+                out.push(finding(
+                    p,
+                    prop.line,
+                    Severity::Error,
+                    "unknown-key",
+                    format!(
+                        "Fluent Bit {} does not know the {scope} key {}: it will not start",
+                        list(&unknown),
+                        prop.key
+                    ),
+                    fix,
+                ));
+            } else if let Some(why) = doubts.first() {
+                out.push(finding(
+                    p,
+                    prop.line,
+                    Severity::Warning,
+                    "version-doubt",
+                    format!(
+                        "whether this Fluent Bit knows the {scope} key {} is not tabulated: {why}",
+                        prop.key
+                    ),
+                    "check the key in the documentation of your exact version, or target a tabulated version (docs/check.md)",
+                ));
+            }
+        }
+    }
+}
+
+/// Everything about one Fluent Bit config.
+pub fn check_config(config: &Config, target: &Target, opts: &Options, out: &mut Vec<Finding>) {
+    check_versions(config, target, out);
+    let wasm: Vec<(usize, &Plugin)> = config
+        .plugins
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.is("filter", "wasm"))
+        .collect();
+    if wasm.is_empty() {
+        return;
+    }
+    if *target == Target::Unknown {
+        let p = wasm[0].1;
+        out.push(finding(
+            p,
+            p.line,
+            Severity::Warning,
+            "version-unknown",
+            "no Fluent Bit version named: keys, the leaky hosts and reference types were not checked".into(),
+            "pass --fluent-bit VERSION or --image aws-for-fluent-bit:TAG (or add a `# fluent-bit: X.Y.Z` header)",
+        ));
+    }
+    if let Target::Exact(v) = target {
+        if LEAKY_HOSTS.contains(&v.to_string().as_str()) {
+            let p = wasm[0].1;
+            out.push(finding(
+                p,
+                p.line,
+                Severity::Error,
+                "wasm-leaky-host",
+                format!(
+                    "Fluent Bit {v} (aws-for-fluent-bit 3.0.0/3.0.1) never frees the copies of tag and record it makes for every wasm call: memory grows with every record until the container is killed (measured +202 MiB between 50k and 500k records)"
+                ),
+                "run Fluent Bit 4.1.2 or later (aws-for-fluent-bit 3.0.2 or later)",
+            ));
+        }
+    }
+    for (i, p) in wasm {
+        check_wasm_filter(config, i, p, target, opts, out);
+    }
+}
+
+fn check_wasm_filter(
+    config: &Config,
+    index: usize,
+    p: &Plugin,
+    target: &Target,
+    opts: &Options,
+    out: &mut Vec<Finding>,
+) {
+    if let Some(fmt) = p.get("event_format") {
+        if fmt.eq_ignore_ascii_case("msgpack") {
+            out.push(finding(
+                p,
+                p.line_of("event_format"),
+                Severity::Error,
+                "wasm-msgpack-format",
+                "Event_Format msgpack: Fluent Bit cuts every reply at its first 0x00 byte, which most msgpack records contain, so kept records are truncated and corrupt the ones after them".into(),
+                "remove Event_Format or set it to json",
+            ));
+        }
+    }
+    check_scope(config, index, p, out);
+    check_node_source(config, index, p, out);
+    let function = p.get("function_name");
+    if function.is_none() {
+        out.push(finding(
+            p,
+            p.line,
+            Severity::Error,
+            "wasm-function-missing",
+            "no Function_Name: Fluent Bit has no function to call".into(),
+            "add `Function_Name drop_self_scrape` (or mark_self_scrape for a dry run)",
+        ));
+    }
+    let Some(path) = p.get("wasm_path") else {
+        out.push(finding(
+            p,
+            p.line,
+            Severity::Error,
+            "wasm-path-missing",
+            "no WASM_Path: Fluent Bit has no module to load".into(),
+            "add `WASM_Path /absolute/path/selfscrape_filter.wasm`",
+        ));
+        return;
+    };
+    let line = p.line_of("wasm_path");
+    let expanded = expand(path, &config.vars, &opts.env);
+    match &expanded {
+        Some(e) if !e.starts_with('/') => out.push(finding(
+            p,
+            line,
+            Severity::Error,
+            "wasm-path-relative",
+            format!("WASM_Path {path} is relative: Fluent Bit resolves it against its working directory, which is not the config's"),
+            "use an absolute path",
+        )),
+        None if opts.wasm.is_none() => out.push(finding(
+            p,
+            line,
+            Severity::Warning,
+            "wasm-path-unresolved",
+            format!("WASM_Path {path} uses a variable that is not set here: the module was not checked"),
+            "set the variable, or pass --wasm with the module you deploy",
+        )),
+        _ => {}
+    }
+    let (file, given) = match (&opts.wasm, &expanded) {
+        (Some(w), _) => (w.clone(), true),
+        (None, Some(e)) => (e.into(), false),
+        (None, None) => return,
+    };
+    let bytes = match std::fs::read(&file) {
+        Ok(b) => b,
+        Err(e) => {
+            let (severity, fix) = if given {
+                (Severity::Error, "pass --wasm a module file that exists")
+            } else {
+                (
+                    Severity::Error,
+                    "build the module there, or, for a config deployed elsewhere, pass --wasm with the module file you deploy",
+                )
+            };
+            out.push(finding(
+                p,
+                line,
+                severity,
+                "wasm-path-missing",
+                format!("the module {} cannot be read: {e}", file.display()),
+                fix,
+            ));
+            return;
+        }
+    };
+    check_module(p, &bytes, function, target, out);
+}
+
+/// `Match *`, or a Match that takes application logs.
+fn check_scope(config: &Config, _index: usize, p: &Plugin, out: &mut Vec<Finding>) {
+    let _ = config;
+    let (w, r) = (p.get("match"), p.get("match_regex"));
+    if w.is_none() && r.is_none() {
+        out.push(finding(
+            p,
+            p.line,
+            Severity::Warning,
+            "wasm-no-match",
+            "no Match or Match_Regex: the filter gets no record, so nothing is dropped".into(),
+            "add `Match` with metrics-server's tag",
+        ));
+        return;
+    }
+    let m = TagMatch::new(w, r);
+    if m.matches(APP_TAG) {
+        let how = match (w, r) {
+            (Some(w), _) => format!("Match {w}"),
+            (None, Some(r)) => format!("Match_Regex {r}"),
+            (None, None) => String::new(),
+        };
+        let line = p.line_of(if w.is_some() { "match" } else { "match_regex" });
+        out.push(finding(
+            p,
+            line,
+            Severity::Warning,
+            "wasm-match-wide",
+            format!(
+                "{how} sends application logs through the module (e.g. {APP_TAG}): {WASM_COST}"
+            ),
+            "match only metrics-server's tag, e.g. `Match kube.var.log.containers.metrics-server-*`",
+        ));
+    }
+}
+
+/// The top-level keys a filter puts into records.
+fn added_keys(p: &Plugin) -> Vec<String> {
+    let mut keys = Vec::new();
+    if p.is("filter", "modify") {
+        for k in ["add", "set", "hard_copy", "copy", "rename", "hard_rename"] {
+            for v in p.all(k) {
+                let mut parts = v.split_whitespace();
+                let first = parts.next().unwrap_or("");
+                let target = if k.contains("copy") || k.contains("rename") {
+                    parts.next().unwrap_or("")
+                } else {
+                    first
+                };
+                keys.push(target.to_string());
+            }
+        }
+    }
+    if p.is("filter", "record_modifier") {
+        for v in p.all("record") {
+            keys.push(v.split_whitespace().next().unwrap_or("").to_string());
+        }
+    }
+    keys
+}
+
+/// The keys a plain line (a tail input without a parser) gets under
+/// `kubernetes` from the filters before the module; `None` when a
+/// kubernetes filter adds the whole map.
+fn kubernetes_keys(filters: &[&Plugin]) -> Option<Vec<String>> {
+    let mut flat: Vec<String> = Vec::new();
+    let mut nested: Vec<String> = Vec::new();
+    for f in filters {
+        if f.is("filter", "kubernetes") {
+            return None;
+        }
+        flat.extend(added_keys(f));
+        if f.is("filter", "nest")
+            && f.get("operation")
+                .is_some_and(|o| o.eq_ignore_ascii_case("nest"))
+            && f.get("nest_under") == Some("kubernetes")
+        {
+            let wildcards = f.all("wildcard");
+            let prefix = f.get("remove_prefix").unwrap_or("");
+            let (moved, kept): (Vec<String>, Vec<String>) = flat
+                .into_iter()
+                .partition(|k| wildcards.iter().any(|w| super::tag::wildcard(w, k)));
+            nested.extend(
+                moved
+                    .into_iter()
+                    .map(|k| k.strip_prefix(prefix).unwrap_or(&k).to_string()),
+            );
+            flat = kept;
+        }
+    }
+    Some(nested)
+}
+
+/// The node the module compares with: `kubernetes.host`, or the
+/// `kubernetes.pod_ip` fallback.
+fn check_node_source(config: &Config, index: usize, p: &Plugin, out: &mut Vec<Finding>) {
+    let m = TagMatch::new(p.get("match"), p.get("match_regex"));
+    for input in config.plugins.iter().filter(|i| i.kind == "input") {
+        // Only plain lines: a tail input without a parser. Other inputs
+        // (the router's es output, forward, a JSON parser) bring records
+        // whose keys this check cannot see.
+        if input.name() != "tail" || input.get("parser").is_some() {
+            continue;
+        }
+        let tag = input
+            .get("tag")
+            .unwrap_or("tail.0")
+            .replace('*', "var.log.x.log");
+        if !m.matches(&tag) {
+            continue;
+        }
+        let before: Vec<&Plugin> = config.plugins[..index]
+            .iter()
+            .filter(|f| {
+                f.kind == "filter"
+                    && TagMatch::new(f.get("match"), f.get("match_regex")).matches(&tag)
+            })
+            .collect();
+        let Some(keys) = kubernetes_keys(&before) else {
+            continue;
+        };
+        if keys.iter().any(|k| k == "host") || keys.iter().any(|k| k == "pod_ip") {
+            continue;
+        }
+        let path = input.get("path").unwrap_or("?");
+        if keys.is_empty() {
+            out.push(finding(
+                p,
+                p.line,
+                Severity::Warning,
+                "no-kubernetes-host",
+                format!(
+                    "records of the tail input on {path} (tag {tag}) reach the module without kubernetes.host: it cannot tell the pod's own node, so it drops nothing"
+                ),
+                "add the node before the module, as the shipped sidecar does: a modify filter with `Add k8s_host ${NODE_NAME}` (NODE_NAME from the downward API, spec.nodeName) and a nest filter (Operation nest, Wildcard k8s_*, Nest_under kubernetes, Remove_prefix k8s_)",
+            ));
+        } else {
+            out.push(finding(
+                p,
+                p.line,
+                Severity::Warning,
+                "pod-ip-fallback",
+                format!(
+                    "records of the tail input on {path} (tag {tag}) get a kubernetes map ({}) without host, so the module falls back to kubernetes.pod_ip, which they do not have either: it drops nothing",
+                    keys.join(", ")
+                ),
+                "add `k8s_host ${NODE_NAME}` (or at least `k8s_pod_ip ${POD_IP}`, from status.podIP) to the keys nested under kubernetes",
+            ));
+        }
+    }
+}
+
+/// The module: loads, exports, reference types, stack and heap.
+fn check_module(
+    p: &Plugin,
+    wasm: &[u8],
+    function: Option<&str>,
+    target: &Target,
+    out: &mut Vec<Finding>,
+) {
+    let line = p.line_of("wasm_path");
+    let exports = match function_exports(wasm) {
+        Ok(e) => e,
+        Err(e) => {
+            out.push(finding(
+                p,
+                line,
+                Severity::Error,
+                "wasm-not-a-module",
+                format!("the module file is not a wasm module: {e}"),
+                "point WASM_Path at selfscrape_filter.wasm (cargo build --release --lib --target wasm32-unknown-unknown)",
+            ));
+            return;
+        }
+    };
+    let size = |key: &str| -> Result<u32, String> {
+        match p.get(key) {
+            None => Ok(FLUENT_BIT_MIN_SIZE),
+            Some(v) => parse_size(v),
+        }
+    };
+    let (stack, heap) = match (size("wasm_stack_size"), size("wasm_heap_size")) {
+        (Ok(s), Ok(h)) => (s, h),
+        (Err(e), _) | (_, Err(e)) => {
+            out.push(finding(
+                p,
+                p.line,
+                Severity::Error,
+                "wasm-size-invalid",
+                format!("WASM_Stack_Size/WASM_Heap_Size: {e}"),
+                "write a size such as 64k or 1M",
+            ));
+            return;
+        }
+    };
+    let loaded = module::load(wasm, stack, heap);
+    let mut probe_ok = true;
+    if let Err(e) = &loaded {
+        probe_ok = false;
+        if module::is_reference_types_error(e) {
+            let old: Vec<Version> = target
+                .versions()
+                .into_iter()
+                .filter(|v| *v < REFERENCE_TYPES_SINCE)
+                .collect();
+            if !old.is_empty() {
+                out.push(finding(
+                    p,
+                    line,
+                    Severity::Error,
+                    "wasm-reference-types",
+                    format!(
+                        "the module uses reference types, which Fluent Bit {} cannot load ({e}): before 4.1 every record then passes unfiltered, from 4.1 Fluent Bit does not start",
+                        list(&old)
+                    ),
+                    "build the module as the project does (.cargo/config.toml), or run Fluent Bit 4.0.3 or later",
+                ));
+            } else if *target == Target::Unknown {
+                out.push(finding(
+                    p,
+                    line,
+                    Severity::Warning,
+                    "wasm-reference-types",
+                    "the module uses reference types: Fluent Bit 2.0 to 4.0.2 cannot load it".into(),
+                    "name the Fluent Bit version (--fluent-bit), or build the module as the project does",
+                ));
+            }
+        } else {
+            out.push(finding(
+                p,
+                line,
+                Severity::Error,
+                "wasm-not-a-module",
+                format!("the module does not load: {e}"),
+                "rebuild selfscrape_filter.wasm with `cargo build --release --lib --target wasm32-unknown-unknown`",
+            ));
+            return;
+        }
+    }
+    drop(loaded);
+    let has = |name: &str| exports.iter().any(|e| e == name);
+    if let Some(f) = function {
+        if !has(f) {
+            out.push(finding(
+                p,
+                p.line_of("function_name"),
+                Severity::Error,
+                "wasm-function-missing",
+                format!(
+                    "the module does not export {f}: Fluent Bit drops every record (it exports {})",
+                    exports.join(", ")
+                ),
+                "use drop_self_scrape (or mark_self_scrape for a dry run)",
+            ));
+            probe_ok = false;
+        }
+    }
+    let allocator = has("malloc") && has("free");
+    let Some(f) = function.filter(|_| probe_ok) else {
+        if !allocator {
+            no_allocator(p, line, heap, out);
+        }
+        return;
+    };
+    let run = match probe(wasm, f, stack, heap) {
+        Ok(r) => r,
+        Err(e) => {
+            out.push(finding(
+                p,
+                line,
+                Severity::Error,
+                "wasm-not-a-module",
+                format!("the module does not load: {e}"),
+                "rebuild the module",
+            ));
+            return;
+        }
+    };
+    let versions = target.versions();
+    let sizes_settable = versions
+        .iter()
+        .all(|v| key_known("filter:wasm", "wasm_stack_size", *v) == Known::Yes);
+    if run.stack_overflow {
+        let need = least_size(stack, |s| {
+            probe(wasm, f, s, heap).is_ok_and(|r| !r.stack_overflow)
+        });
+        let need = need.map_or("more than 16M".to_string(), |n| format!("{}k", n / 1024));
+        let fix = if sizes_settable || versions.is_empty() {
+            format!("set WASM_Stack_Size {need} (Fluent Bit 3.1.5 or later)")
+        } else {
+            format!("run Fluent Bit 3.1.5 or later and set WASM_Stack_Size {need}")
+        };
+        out.push(finding(
+            p,
+            p.line_of("wasm_stack_size"),
+            Severity::Error,
+            "wasm-stack-too-small",
+            format!(
+                "with a {}-byte stack the module overflows it on a probe record: the record is lost (\"wasm operand stack overflow\")",
+                stack.max(FLUENT_BIT_MIN_SIZE)
+            ),
+            fix,
+        ));
+    }
+    if !allocator {
+        if run.alloc_failures > 0 {
+            let need = least_size(heap, |h| {
+                probe(wasm, f, stack, h).is_ok_and(|r| r.alloc_failures == 0)
+            });
+            let need = need.map_or("more than 16M".to_string(), |n| format!("{}k", n / 1024));
+            out.push(finding(
+                p,
+                p.line_of("wasm_heap_size"),
+                Severity::Error,
+                "wasm-heap-too-small",
+                format!(
+                    "the module exports no malloc/free, so Fluent Bit copies records into a {}-byte heap: a 32 KiB probe record did not fit and was passed as a null pointer (lost)",
+                    heap.max(FLUENT_BIT_MIN_SIZE)
+                ),
+                format!("export malloc and free from the module (selfscrape_filter.wasm does), or set WASM_Heap_Size {need} (Fluent Bit 3.1.5 or later)"),
+            ));
+        } else {
+            no_allocator(p, line, heap, out);
+        }
+    }
+    for lost in run.lost {
+        out.push(finding(
+            p,
+            line,
+            Severity::Error,
+            "wasm-probe-lost",
+            format!("the module lost a probe record: {lost}"),
+            "use selfscrape_filter.wasm, built by this project",
+        ));
+    }
+}
+
+fn no_allocator(p: &Plugin, line: usize, heap: u32, out: &mut Vec<Finding>) {
+    out.push(finding(
+        p,
+        line,
+        Severity::Warning,
+        "wasm-no-malloc-free",
+        format!(
+            "the module does not export both malloc and free: Fluent Bit copies each record into a {}-byte heap, and a record that does not fit is lost",
+            heap.max(FLUENT_BIT_MIN_SIZE)
+        ),
+        "use selfscrape_filter.wasm, which exports malloc and free",
+    ));
+}
+
+/// The router's ConfigMap.
+pub fn check_router(path: &Path, text: &str, doc: &Yaml, target: &Target, out: &mut Vec<Finding>) {
+    for issue in router::router_rules(text, doc) {
+        let fix = match issue.code {
+            "router-too-long" => "shorten the ConfigMap (comments count too)",
+            "router-env" => "write the value itself: the router expands no variables",
+            "router-filter-not-allowed" => {
+                "the router takes only grep, parser, record_modifier, rewrite_tag, throttle, nest, modify and kubernetes: run other filters (wasm) in a Fluent Bit of your own (fluent-bit-conf/aggregator)"
+            }
+            "router-output-not-allowed" => {
+                "use cloudwatch_logs, es/opensearch, firehose or kinesis"
+            }
+            _ => "follow the router's rules (EKS user guide, Fargate logging)",
+        };
+        out.push(Finding {
+            file: path.to_path_buf(),
+            line: issue.line,
+            severity: Severity::Error,
+            code: issue.code,
+            message: format!(
+                "{}: the router rejects the ConfigMap and new pods get no logging",
+                issue.message
+            ),
+            fix: fix.into(),
+        });
+    }
+    for issue in router::unscoped_filters(doc) {
+        out.push(Finding {
+            file: path.to_path_buf(),
+            line: issue.line,
+            severity: Severity::Warning,
+            code: issue.code,
+            message: format!("{}: {ROUTER_COST}", issue.message),
+            fix: "use `Match kube.*_metrics-server-*` (or a Match_Regex that only takes metrics-server's tags) on every selfscrape filter, and the helper tag prefix on the ones after rewrite_tag".into(),
+        });
+    }
+    // Keys, when a header names the router's Fluent Bit.
+    if *target != Target::Unknown {
+        let mut config = Config::default();
+        for (key, value, first) in router::data_entries(doc) {
+            let (Some(v), true) = (value, key == "filters.conf" || key == "output.conf") else {
+                continue;
+            };
+            for s in router::sections(&v, Some(first)) {
+                config.plugins.push(Plugin {
+                    kind: s.kind.to_ascii_lowercase(),
+                    file: path.to_path_buf(),
+                    line: s.line.unwrap_or(first),
+                    props: s
+                        .entries
+                        .iter()
+                        .map(|(k, v)| super::config::Prop {
+                            key: k.clone(),
+                            value: v.clone(),
+                            line: s.line.unwrap_or(first),
+                        })
+                        .collect(),
+                });
+            }
+        }
+        check_versions(&config, target, out);
+    }
+}
+
+/// aws-for-fluent-bit images in a manifest.
+pub fn check_images(path: &Path, text: &str, out: &mut Vec<Finding>) {
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim().trim_start_matches("- ");
+        let Some(image) = t.strip_prefix("image:") else {
+            continue;
+        };
+        let image = image.trim().trim_matches(['"', '\'']);
+        if !image.contains("aws-for-fluent-bit") {
+            continue;
+        }
+        let tag = image_tag(image);
+        let at = |severity, code, message: String, fix: &str| Finding {
+            file: path.to_path_buf(),
+            line: Some(i + 1),
+            severity,
+            code,
+            message,
+            fix: fix.into(),
+        };
+        match image_fluent_bit(tag) {
+            ImageFluentBit::Known(v) if LEAKY_HOSTS.contains(&v.to_string().as_str()) => {
+                out.push(at(
+                    Severity::Error,
+                    "wasm-leaky-host",
+                    format!("aws-for-fluent-bit {tag} ships Fluent Bit {v}, which never frees the copies of tag and record of a wasm call: memory grows with every record"),
+                    "use aws-for-fluent-bit 3.0.2 or later",
+                ))
+            }
+            ImageFluentBit::Known(_) => {}
+            ImageFluentBit::Line2 => out.push(at(
+                Severity::Warning,
+                "image-no-wasm",
+                format!("aws-for-fluent-bit {tag} ships Fluent Bit 1.9: it has no wasm filter, so it cannot run the module"),
+                "use aws-for-fluent-bit 3.2.1 or later for a Fluent Bit that runs the module",
+            )),
+            ImageFluentBit::Unknown => out.push(at(
+                Severity::Warning,
+                "image-unknown",
+                format!("aws-for-fluent-bit {tag} is not in the image table: the Fluent Bit it ships is unknown"),
+                "pin a tabulated release (docs/check.md)",
+            )),
+        }
+    }
+}
