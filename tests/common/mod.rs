@@ -163,25 +163,7 @@ pub fn run_cli(bin: &str, args: &[&std::ffi::OsStr], stdin: &[u8], env: &[(&str,
 }
 
 /// What the EKS Fargate built-in log router accepts (the `aws-logging`
-/// ConfigMap): filters, outputs (C and Go plugin names), size. Shared by
-/// tests/configs.rs and tests/fargate_router.rs so they judge alike.
-pub const ROUTER_FILTERS: &[&str] = &[
-    "grep",
-    "parser",
-    "record_modifier",
-    "rewrite_tag",
-    "throttle",
-    "nest",
-    "modify",
-    "kubernetes",
-];
-pub const ROUTER_OUTPUTS: &[&str] = &[
-    "cloudwatch_logs",
-    "cloudwatch",
-    "es",
-    "opensearch",
-    "firehose",
-    "kinesis_firehose",
-    "kinesis_streams",
-    "kinesis",
-];
+/// ConfigMap): the product's table (src/check/tables.rs).
+#[cfg(not(target_arch = "wasm32"))]
+#[allow(unused_imports)]
+pub use selfscrape_filter::check::tables::{ROUTER_FILTERS, ROUTER_OUTPUTS};
