@@ -226,7 +226,7 @@ pub fn router_rules(text: &str, doc: &Yaml) -> Vec<RouterIssue> {
                 }
             }
             let name = s.name();
-            let (allowed, code): (&[&str], _) = match kind {
+            let (allowed, code): (&[&str], _) = match s.kind.as_str() {
                 "FILTER" => (ROUTER_FILTERS, "router-filter-not-allowed"),
                 "OUTPUT" => (ROUTER_OUTPUTS, "router-output-not-allowed"),
                 _ => (&[], ""),
@@ -235,7 +235,7 @@ pub fn router_rules(text: &str, doc: &Yaml) -> Vec<RouterIssue> {
                 push(
                     code,
                     s.line,
-                    format!("{file}: {kind} {name} is not one the router accepts"),
+                    format!("{file}: {} {name} is not one the router accepts", s.kind),
                 );
             }
             if name == "kubernetes" {

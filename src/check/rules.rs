@@ -164,7 +164,8 @@ pub fn check_config(config: &Config, target: &Target, opts: &Options, out: &mut 
     if wasm.is_empty() {
         return;
     }
-    if *target == Target::Unknown {
+    // An unknown image already said so.
+    if *target == Target::Unknown && !out.iter().any(|f| f.code == "image-unknown") {
         let p = wasm[0].1;
         out.push(finding(
             p,
@@ -588,7 +589,7 @@ fn check_module(
             Severity::Error,
             "wasm-stack-too-small",
             format!(
-                "with a {}-byte stack the module overflows it on a probe record: the record is lost (\"wasm operand stack overflow\")",
+                "with a stack of {} bytes the module overflows it on a probe record: the record is lost (\"wasm operand stack overflow\")",
                 stack.max(FLUENT_BIT_MIN_SIZE)
             ),
             fix,
@@ -606,7 +607,7 @@ fn check_module(
                 Severity::Error,
                 "wasm-heap-too-small",
                 format!(
-                    "the module exports no malloc/free, so Fluent Bit copies records into a {}-byte heap: a 32 KiB probe record did not fit and was passed as a null pointer (lost)",
+                    "the module exports no malloc/free, so Fluent Bit copies records into its heap of {} bytes: a 32 KiB probe record did not fit and was passed as a null pointer (lost)",
                     heap.max(FLUENT_BIT_MIN_SIZE)
                 ),
                 format!("export malloc and free from the module (selfscrape_filter.wasm does), or set WASM_Heap_Size {need} (Fluent Bit 3.1.5 or later)"),
@@ -615,13 +616,17 @@ fn check_module(
             no_allocator(p, line, heap, out);
         }
     }
-    for lost in run.lost {
+    if let Some(first) = run.lost.first() {
         out.push(finding(
             p,
             line,
             Severity::Error,
             "wasm-probe-lost",
-            format!("the module lost a probe record: {lost}"),
+            format!(
+                "the module lost {} of {} probe records (a metrics-server refusal, a 32 KiB line): {first}",
+                run.lost.len(),
+                module::probe_records().len()
+            ),
             "use selfscrape_filter.wasm, built by this project",
         ));
     }
@@ -634,7 +639,7 @@ fn no_allocator(p: &Plugin, line: usize, heap: u32, out: &mut Vec<Finding>) {
         Severity::Warning,
         "wasm-no-malloc-free",
         format!(
-            "the module does not export both malloc and free: Fluent Bit copies each record into a {}-byte heap, and a record that does not fit is lost",
+            "the module does not export both malloc and free: Fluent Bit copies each record into its heap of {} bytes, and a record that does not fit is lost",
             heap.max(FLUENT_BIT_MIN_SIZE)
         ),
         "use selfscrape_filter.wasm, which exports malloc and free",
