@@ -479,7 +479,7 @@ fn aggregator_configs_and_manifests() {
         };
         let tag_key = input.get("tag_key").unwrap_or("");
         if es_get("tag_key") != Some(tag_key)
-            || !es_get("include_tag_key").is_some_and(|v| normalized(v) == "true")
+            || es_get("include_tag_key").is_none_or(|v| normalized(v) != "true")
         {
             errs.push(format!(
                 "{what}: the router's es output must send the tag in {tag_key}"

@@ -111,7 +111,7 @@ pub fn probe(wasm: &[u8], function: &str, stack: u32, heap: u32) -> Result<Probe
 pub fn least_size(from: u32, ok: impl Fn(u32) -> bool) -> Option<u32> {
     let mut size = from
         .max(crate::host::FLUENT_BIT_MIN_SIZE)
-        .next_power_of_two();
+        .checked_next_power_of_two()?;
     while size <= 16 << 20 {
         if ok(size) {
             return Some(size);
@@ -152,5 +152,6 @@ mod tests {
         assert_eq!(least_size(1000, |s| s >= 20_000), Some(32_768));
         assert_eq!(least_size(8192, |_| true), Some(8192));
         assert_eq!(least_size(8192, |_| false), None);
+        assert_eq!(least_size(u32::MAX, |_| true), None);
     }
 }

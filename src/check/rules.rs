@@ -15,6 +15,9 @@ use crate::host::FLUENT_BIT_MIN_SIZE;
 use crate::replay::run::parse_size;
 use std::path::Path;
 
+/// Stack and heap sizes above this are not probed.
+const MAX_PROBED_SIZE: u32 = 256 << 20;
+
 /// What a wasm filter on application logs costs, measured from outside on
 /// real Fluent Bit 5.1.1 (tail -> filter -> null, 200k mixed records of
 /// about 1 KiB, 1 in 50 a failed scrape; CPU against no filter).
@@ -486,6 +489,10 @@ fn check_module(
             return;
         }
     };
+    // Sizes no probe should allocate (Fluent Bit would try): not probed.
+    if stack.max(heap) > MAX_PROBED_SIZE {
+        return;
+    }
     let loaded = module::load(wasm, stack, heap);
     let mut probe_ok = true;
     if let Err(e) = &loaded {

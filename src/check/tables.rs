@@ -354,49 +354,37 @@ mod tests {
         let at = |s: &str| Version::parse(s).unwrap();
         assert_eq!(plugin_known("filter:wasm", at("1.9.10")), Known::No);
         assert_eq!(plugin_known("filter:wasm", at("2.0.0")), Known::Yes);
-        assert_eq!(
-            key_known("filter:wasm", "event_format", at("2.0.0")),
-            Known::No
-        );
-        assert_eq!(
-            key_known("filter:wasm", "Event_Format", at("3.0.0")),
-            Known::Yes
-        );
-        assert_eq!(
-            key_known("filter:wasm", "wasm_stack_size", at("3.0.0")),
-            Known::No
-        );
-        assert_eq!(
-            key_known("filter:wasm", "wasm_heap_size", at("3.1.5")),
-            Known::Yes
-        );
-        assert_eq!(key_known("filter:wasm", "match", at("3.1.5")), Known::Yes);
-        assert_eq!(
-            key_known("input:elasticsearch", "buffer_max_size", at("5.1.1")),
-            Known::No
-        );
-        assert_eq!(
-            key_known("filter:wasm", "no_such_key", at("4.2.2")),
-            Known::No
-        );
         assert_eq!(plugin_known("filter:lua", at("4.2.2")), Known::NotTabulated);
-        // Between tabulated versions: agreement, or doubt.
-        assert_eq!(
-            key_known("filter:wasm", "wasm_path", at("4.0.3")),
-            Known::Yes
-        );
-        assert_eq!(
-            key_known("filter:wasm", "wasm_heap_size", at("2.1.0")),
-            Known::No
-        );
-        assert!(matches!(
-            key_known("filter:wasm", "wasm_heap_size", at("3.1.0")),
-            Known::Doubt(_)
-        ));
-        assert!(matches!(
-            key_known("input:elasticsearch", "buffer_max_size", at("5.0.9")),
-            Known::Doubt(_)
-        ));
+        // (scope, key, version, known): at tabulated versions, then between
+        // them (agreement, or no agreement: doubt, checked below).
+        for (scope, key, version, known) in [
+            ("filter:wasm", "event_format", "2.0.0", false),
+            ("filter:wasm", "Event_Format", "3.0.0", true),
+            ("filter:wasm", "wasm_stack_size", "3.0.0", false),
+            ("filter:wasm", "wasm_heap_size", "3.1.5", true),
+            ("filter:wasm", "match", "3.1.5", true),
+            ("input:elasticsearch", "buffer_max_size", "5.1.1", false),
+            ("filter:wasm", "no_such_key", "4.2.2", false),
+            ("filter:wasm", "wasm_path", "4.0.3", true),
+            ("filter:wasm", "wasm_heap_size", "2.1.0", false),
+        ] {
+            let want = if known { Known::Yes } else { Known::No };
+            assert_eq!(
+                key_known(scope, key, at(version)),
+                want,
+                "{scope} {key} {version}"
+            );
+        }
+        for (scope, key, version) in [
+            ("filter:wasm", "wasm_heap_size", "3.1.0"),
+            ("input:elasticsearch", "buffer_max_size", "5.0.9"),
+            ("filter:wasm", "no_such_key", "9.0.0"),
+        ] {
+            assert!(
+                matches!(key_known(scope, key, at(version)), Known::Doubt(_)),
+                "{scope} {key} {version}"
+            );
+        }
     }
 
     #[test]
