@@ -224,17 +224,17 @@ pub fn check_file(path: &Path, opts: &Options) -> Result<Vec<Finding>, ReadError
     match kind {
         Kind::Classic => {
             let config = config::read_classic(path, &text)?;
-            let target = target(path, &text, opts, true, &mut out);
+            let target = target(path, &text, opts, &mut out);
             rules::check_config(&config, &target, opts, &mut out);
         }
         Kind::YamlConfig(doc) => {
             let config = config::read_yaml_config(path, &doc)?;
-            let target = target(path, &text, opts, true, &mut out);
+            let target = target(path, &text, opts, &mut out);
             rules::check_config(&config, &target, opts, &mut out);
         }
         Kind::Router(doc) => {
             // The router's Fluent Bit is AWS's: only a header names it.
-            let target = target(path, &text, &Options::default(), false, &mut out);
+            let target = target(path, &text, &Options::default(), &mut out);
             rules::check_router(path, &text, &doc, &target, &mut out);
         }
         Kind::Manifest => rules::check_images(path, &text, &mut out),
@@ -265,7 +265,7 @@ impl Target {
 
 /// From `--fluent-bit`, `--image`, or the file's `# fluent-bit:` / `# image:`
 /// header, in that order.
-fn target(path: &Path, text: &str, opts: &Options, cli: bool, out: &mut Vec<Finding>) -> Target {
+fn target(path: &Path, text: &str, opts: &Options, out: &mut Vec<Finding>) -> Target {
     if let Some(v) = opts.fluent_bit {
         return Target::Exact(v);
     }
@@ -296,7 +296,6 @@ fn target(path: &Path, text: &str, opts: &Options, cli: bool, out: &mut Vec<Find
     if let Some((image, line)) = header(text, "image") {
         return image_target(path, Some(line), &image, out);
     }
-    let _ = cli;
     Target::Unknown
 }
 
