@@ -336,22 +336,23 @@ fn hex4(b: &[u8], i: usize) -> Option<u32> {
 fn string(b: &[u8], i: usize) -> Option<usize> {
     let mut j = i + 1;
     loop {
-        // Sixteen bytes at a time up to a byte that is not plain.
-        while let Some(chunk) = b.get(j..j + 16) {
-            let found = specials_16(chunk);
-            if found != 0 {
-                j += found.trailing_zeros() as usize;
-                break;
-            }
-            j += 16;
+        // Up to the next quote or backslash; what lies before it must be
+        // plain (fbjson escapes control bytes, DEL and non-ASCII).
+        let stop = j + memchr::memchr2(b'"', b'\\', b.get(j..)?)?;
+        if !all_plain(&b[j..stop]) {
+            return None;
         }
-        match *b.get(j)? {
-            b'"' => return Some(j + 1),
-            b'\\' => j = escape(b, j)?,
-            0x20..=0x7e => j += 1,
-            _ => return None, // control bytes, DEL, non-ASCII: fbjson escapes them
+        match b[stop] {
+            b'"' => return Some(stop + 1),
+            _ => j = escape(b, stop)?,
         }
     }
+}
+
+/// Whether every byte is [`plain`]. Without an early exit, so the compiler
+/// checks many bytes per step.
+fn all_plain(bytes: &[u8]) -> bool {
+    bytes.iter().fold(true, |ok, &c| ok & plain(c))
 }
 
 /// Whether a byte stands for itself in a string fbjson prints: printable
@@ -367,46 +368,6 @@ fn digit_run(b: &[u8], mut j: usize) -> Option<usize> {
         j += 1;
     }
     (j > start).then_some(j)
-}
-
-/// Bit `k` set when byte `k` of a 16-byte `chunk` is not [`plain`]: SSE2,
-/// which every x86-64 has.
-#[cfg(target_arch = "x86_64")]
-fn specials_16(chunk: &[u8]) -> u32 {
-    use std::arch::x86_64::{
-        _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
-        _mm_set1_epi8,
-    };
-    let (lo, hi) = super::lines::halves(chunk);
-    // SAFETY: SSE2 is in the x86-64 baseline, so these intrinsics are
-    // available; they take no pointers (the bytes go in as two integers).
-    #[allow(unused_unsafe)]
-    let mask = unsafe {
-        let v = _mm_set_epi64x(hi, lo);
-        let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
-        // Signed: below 0x20 are the control bytes and every byte >= 0x80.
-        let low = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
-        let special = _mm_or_si128(_mm_or_si128(eq(b'"'), eq(b'\\')), eq(0x7f));
-        _mm_movemask_epi8(_mm_or_si128(special, low))
-    };
-    mask as u32 & 0xffff
-}
-
-/// [`specials_16`] anywhere else.
-#[cfg(not(target_arch = "x86_64"))]
-fn specials_16(chunk: &[u8]) -> u32 {
-    specials_16_portable(chunk)
-}
-
-/// [`specials_16`] byte by byte.
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-fn specials_16_portable(chunk: &[u8]) -> u32 {
-    chunk
-        .iter()
-        .take(16)
-        .enumerate()
-        .filter(|&(_, &c)| !plain(c))
-        .fold(0, |m, (k, _)| m | 1 << k)
 }
 
 /// An escape at `i` (its backslash) as fbjson writes it: its end.
@@ -731,34 +692,57 @@ mod tests {
     }
 
     #[test]
-    fn sixteen_byte_check_agrees_with_the_byte_one() {
-        let mut rng = Rng(0x1234_5678_9abc_def1);
-        for _ in 0..100_000 {
-            let mut chunk = [0u8; 16];
-            for b in &mut chunk {
-                // Mostly printable bytes, now and then any byte.
-                *b = if rng.below(20) == 0 {
-                    rng.below(256) as u8
-                } else {
-                    0x20 + rng.below(0x5f) as u8
-                };
+    fn string_ends_where_a_byte_by_byte_reading_ends() {
+        // The reading before memchr: byte by byte, plain bytes, escapes,
+        // the closing quote, and nothing else.
+        fn bytewise(b: &[u8], i: usize) -> Option<usize> {
+            let mut j = i + 1;
+            loop {
+                match *b.get(j)? {
+                    b'"' => return Some(j + 1),
+                    b'\\' => j = escape(b, j)?,
+                    c if plain(c) => j += 1,
+                    _ => return None,
+                }
             }
-            let want = chunk
-                .iter()
-                .enumerate()
-                .filter(|&(_, &c)| !plain(c))
-                .fold(0u32, |m, (k, _)| m | 1 << k);
-            assert_eq!(specials_16(&chunk), want, "{chunk:?}");
-            assert_eq!(specials_16_portable(&chunk), want);
         }
         for c in 0..=255u8 {
-            for at in 0..16 {
-                let mut chunk = [b'a'; 16];
-                chunk[at] = c;
-                let want = u32::from(!plain(c)) << at;
-                assert_eq!(specials_16(&chunk), want, "{c:#x} at {at}");
-                assert_eq!(specials_16_portable(&chunk), want);
+            for at in 1..40 {
+                let mut s = vec![b'a'; 41];
+                s[0] = b'"';
+                s[40] = b'"';
+                s[at] = c;
+                assert_eq!(string(&s, 0), bytewise(&s, 0), "{c:#x} at {at}");
+                s.truncate(40);
+                assert_eq!(string(&s, 0), bytewise(&s, 0), "{c:#x} at {at}, open");
             }
+        }
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        let pieces: [&[u8]; 8] = [
+            b"abc",
+            b"\\n",
+            b"\\\"",
+            b"\\u00e9",
+            b"\\ud83d\\ude00",
+            b"\\x",
+            b"\x7f",
+            b"\xc3\xa9",
+        ];
+        for _ in 0..20_000 {
+            let mut s = b"\"".to_vec();
+            for _ in 0..rng.below(12) {
+                s.extend_from_slice(pieces[rng.below(8) as usize]);
+            }
+            if rng.below(4) != 0 {
+                s.push(b'"');
+            }
+            s.extend_from_slice(b"tail\"");
+            assert_eq!(
+                string(&s, 0),
+                bytewise(&s, 0),
+                "{:?}",
+                String::from_utf8_lossy(&s)
+            );
         }
     }
 

@@ -167,7 +167,7 @@ impl<R: BufRead> Lines<R> {
                 self.line_no += 1;
                 return Step::Line;
             }
-            let (chunk, found) = match find_newline(available) {
+            let (chunk, found) = match memchr::memchr(b'\n', available) {
                 Some(i) => (&available[..i], Some(i + 1)),
                 None => (available, None),
             };
@@ -190,62 +190,6 @@ impl<R: BufRead> Lines<R> {
             }
         }
     }
-}
-
-/// The first `\n` in `hay`: sixteen bytes at a time.
-fn find_newline(hay: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while let Some(chunk) = hay.get(i..i + 16) {
-        let found = newlines_16(chunk);
-        if found != 0 {
-            return Some(i + found.trailing_zeros() as usize);
-        }
-        i += 16;
-    }
-    hay[i..].iter().position(|&b| b == b'\n').map(|p| i + p)
-}
-
-/// The two little-endian halves of a 16-byte chunk (zero where it is
-/// shorter), for the SSE2 scans here and in the NDJSON fast path.
-#[cfg(target_arch = "x86_64")]
-pub(super) fn halves(chunk: &[u8]) -> (i64, i64) {
-    let half = |k: usize| {
-        let bytes: [u8; 8] = chunk
-            .get(k..k + 8)
-            .and_then(|h| h.try_into().ok())
-            .unwrap_or([0; 8]);
-        i64::from_le_bytes(bytes)
-    };
-    (half(0), half(8))
-}
-
-/// Bit `k` set when byte `k` of a 16-byte chunk is `\n`: SSE2, which every
-/// x86-64 has.
-#[cfg(target_arch = "x86_64")]
-fn newlines_16(chunk: &[u8]) -> u32 {
-    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set_epi64x, _mm_set1_epi8};
-    let (lo, hi) = halves(chunk);
-    // SAFETY: SSE2 is in the x86-64 baseline, so these intrinsics are
-    // available; they take no pointers (the bytes go in as two integers).
-    #[allow(unused_unsafe)]
-    let mask = unsafe {
-        _mm_movemask_epi8(_mm_cmpeq_epi8(
-            _mm_set_epi64x(hi, lo),
-            _mm_set1_epi8(b'\n' as i8),
-        ))
-    };
-    mask as u32 & 0xffff
-}
-
-/// [`newlines_16`] anywhere else.
-#[cfg(not(target_arch = "x86_64"))]
-fn newlines_16(chunk: &[u8]) -> u32 {
-    chunk
-        .iter()
-        .take(16)
-        .enumerate()
-        .filter(|&(_, &c)| c == b'\n')
-        .fold(0, |m, (k, _)| m | 1 << k)
 }
 
 #[cfg(test)]
@@ -333,27 +277,5 @@ mod tests {
         assert_eq!(missing.err().unwrap(), "No such file or directory");
         let dir = open(&std::env::temp_dir(), Rc::new(Cell::new(0)));
         assert_eq!(dir.err().unwrap(), "is a directory");
-    }
-
-    #[test]
-    fn finds_the_first_newline_at_every_offset() {
-        for len in 0..40 {
-            for at in 0..len {
-                let mut hay = vec![b'x'; len];
-                hay[at] = b'\n';
-                if at + 3 < len {
-                    hay[at + 3] = b'\n';
-                }
-                // Bytes that differ from \n by one bit or borrow into it.
-                for (i, b) in hay.iter_mut().enumerate() {
-                    if *b != b'\n' && i % 3 == 0 {
-                        *b = [0x0b, 0x09, 0x8a, 0x00, 0xff][i % 5];
-                    }
-                }
-                assert_eq!(find_newline(&hay), Some(at), "len {len} at {at}");
-            }
-            let hay: Vec<u8> = (0..len as u8).map(|b| b.wrapping_add(11)).collect();
-            assert_eq!(find_newline(&hay), None);
-        }
     }
 }
