@@ -21,7 +21,6 @@ pub(crate) enum Value<'a> {
 }
 
 use super::bytes::{splat, zero_bytes};
-use super::memo::ObjectMemo;
 
 /// Bit 7 of each byte of `w` that is `"`, `\\` or a control byte (below
 /// 0x20); exact up to the first one, which is all `trailing_zeros` reads.
@@ -272,7 +271,7 @@ pub(crate) fn members<'a>(
     whole: bool,
     mut f: impl FnMut(&'a [u8], Value<'a>) -> bool,
 ) -> Result<(), Malformed> {
-    members_nested(obj, whole, b"", f_ref(&mut f), &mut |_, _| true, None)
+    members_nested(obj, whole, b"", f_ref(&mut f), &mut |_, _| true, &mut Walk)
 }
 
 fn f_ref<'f, 'a>(
@@ -283,66 +282,48 @@ fn f_ref<'f, 'a>(
 
 /// [`members`], and in the same pass the members of the object value of the
 /// member named `nested` (one level, so that a record is walked once):
-/// `inner(raw_key, value)` for those. With a `memo`, a `nested` object whose
-/// bytes were walked before is not walked again (see [`ObjectMemo`]).
+/// `inner(raw_key, value)` for those, through `walk` (see [`NestedWalk`]).
 pub(crate) fn members_nested<'a>(
     obj: &'a [u8],
     whole: bool,
     nested: &[u8],
     f: &mut dyn FnMut(&'a [u8], Value<'a>) -> bool,
     inner: &mut dyn FnMut(&'a [u8], Value<'a>) -> bool,
-    memo: Option<&mut ObjectMemo>,
+    walk: &mut dyn NestedWalk,
 ) -> Result<(), Malformed> {
     let start = skip_ws(obj, 0);
-    let end = object_end(obj, start, nested, f, inner, memo)?;
+    let end = object_end(obj, start, nested, f, inner, walk)?;
     finish(obj, end, whole)
 }
 
-/// The `nested` object at `start` of `obj`, replayed from the memo or
-/// walked (and then remembered): calls `inner` per member, returns the index
-/// past it as [`object_end`] does.
-fn nested_end<'a>(
-    obj: &'a [u8],
-    start: usize,
-    inner: &mut dyn FnMut(&'a [u8], Value<'a>) -> bool,
-    memo: &mut ObjectMemo,
-) -> Result<usize, Malformed> {
-    let rest = obj.get(start..).ok_or(Malformed)?;
-    if let Some(slot) = memo.find(rest) {
-        let object = rest.get(..slot.len()).ok_or(Malformed)?;
-        for m in slot.members() {
-            let (k, v) = m.get(object).ok_or(Malformed)?;
-            if !inner(k, v) {
-                // As the walk does when `inner` stops it.
-                return Ok(obj.len());
-            }
-        }
-        return Ok(start + object.len());
+/// How [`members_nested`] goes through its `nested` object. [`Walk`] walks
+/// it; another implementation may answer from elsewhere, as long as it calls
+/// `inner` exactly as the walk would and returns the same end.
+pub(crate) trait NestedWalk {
+    /// The object at `start` of `obj`: `inner` per member (stopping when it
+    /// returns false); the index past the object, or `obj.len()` when
+    /// `inner` stopped.
+    fn nested_end<'a>(
+        &mut self,
+        obj: &'a [u8],
+        start: usize,
+        inner: &mut dyn FnMut(&'a [u8], Value<'a>) -> bool,
+    ) -> Result<usize, Malformed>;
+}
+
+/// The plain walk of a nested object.
+#[derive(Debug, Default)]
+pub(crate) struct Walk;
+
+impl NestedWalk for Walk {
+    fn nested_end<'a>(
+        &mut self,
+        obj: &'a [u8],
+        start: usize,
+        inner: &mut dyn FnMut(&'a [u8], Value<'a>) -> bool,
+    ) -> Result<usize, Malformed> {
+        object_end(obj, start, b"", inner, &mut |_, _| true, &mut Walk)
     }
-    let mut recording = memo.begin();
-    let mut stopped = false;
-    let end = object_end(
-        obj,
-        start,
-        b"",
-        &mut |k, v| {
-            if recording {
-                let object = obj.get(start..).unwrap_or_default();
-                recording = memo.record(object, k, v);
-            }
-            let go_on = inner(k, v);
-            stopped |= !go_on;
-            go_on
-        },
-        &mut |_, _| true,
-        None,
-    )?;
-    if recording && !stopped {
-        if let Some(object) = obj.get(start..end) {
-            memo.commit(object);
-        }
-    }
-    Ok(end)
 }
 
 /// Walks the object at `i` (grammar checked), calling `f` per member and
@@ -355,7 +336,7 @@ fn object_end<'a>(
     nested: &[u8],
     f: &mut dyn FnMut(&'a [u8], Value<'a>) -> bool,
     inner: &mut dyn FnMut(&'a [u8], Value<'a>) -> bool,
-    mut memo: Option<&mut ObjectMemo>,
+    walk: &mut dyn NestedWalk,
 ) -> Result<usize, Malformed> {
     if obj.get(i) != Some(&b'{') {
         return Err(Malformed);
@@ -376,10 +357,7 @@ fn object_end<'a>(
         }
         let start = skip_ws(obj, i + 1);
         let end = if !nested.is_empty() && key == nested && obj.get(start) == Some(&b'{') {
-            match memo.as_deref_mut() {
-                Some(memo) => nested_end(obj, start, inner, memo)?,
-                None => object_end(obj, start, b"", inner, &mut |_, _| true, None)?,
-            }
+            walk.nested_end(obj, start, inner)?
         } else {
             value_end(obj, start)?
         };
@@ -593,110 +571,7 @@ pub(crate) fn str_eq(raw: &[u8], plain: &[u8], tmp: &mut Vec<u8>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::memo::{MEMO_MEMBERS_MAX, MEMO_OBJECT_MAX};
     use super::*;
-
-    /// Everything a `kubernetes` walk reports: outer and inner callbacks in
-    /// order (with the value's bytes) and the result.
-    fn trace(record: &[u8], memo: Option<&mut ObjectMemo>, stop_inner_at: usize) -> String {
-        let show = |tag: &str, k: &[u8], v: Value<'_>| {
-            let v = match v {
-                Value::Str(s) => format!("s:{}", String::from_utf8_lossy(s)),
-                Value::Obj(o) => format!("o:{}", String::from_utf8_lossy(o)),
-                Value::Other(o) => format!("x:{}", String::from_utf8_lossy(o)),
-            };
-            format!("{tag} {}={v}\n", String::from_utf8_lossy(k))
-        };
-        let mut out = String::new();
-        let mut inner_out = String::new();
-        let mut seen = 0;
-        let r = members_nested(
-            record,
-            true,
-            b"kubernetes",
-            &mut |k, v| {
-                out.push_str(&show("outer", k, v));
-                true
-            },
-            &mut |k, v| {
-                seen += 1;
-                inner_out.push_str(&show("inner", k, v));
-                seen != stop_inner_at
-            },
-            memo,
-        );
-        format!("{inner_out}{out}{r:?}")
-    }
-
-    /// Guards the memo of nested objects: a walk that replays a remembered
-    /// `kubernetes` map reports exactly what a fresh walk reports, whatever
-    /// came before it, including when the bytes after the map differ or are
-    /// broken, and when the map is too big to remember.
-    #[test]
-    fn memo_replays_exactly_what_a_walk_reports() {
-        let k1 = r#"{"pod_name":"ms-1","labels":{"a":"b","c":["x",{"d":1}]},"host":"n1","pod_ip":"10.0.0.1","n":-1.5e3,"t":true}"#;
-        let k2 = r#"{"pod_name":"ms-2","host":"n2","host":"n3"}"#;
-        let big = format!(r#"{{"x":"{}","host":"n4"}}"#, "y".repeat(MEMO_OBJECT_MAX));
-        let many = format!(
-            "{{{}\"host\":\"n5\"}}",
-            (0..MEMO_MEMBERS_MAX + 3)
-                .map(|i| format!("\"k{i}\":{i},"))
-                .collect::<String>()
-        );
-        let mut records: Vec<String> = Vec::new();
-        for k in [k1, k2, &big, &many, "{}", r#"{"host":"a\"b"}"#] {
-            records.push(format!(r#"{{"log":"x","kubernetes":{k}}}"#));
-            records.push(format!(r#"{{"log":"y","kubernetes":{k},"after":1}}"#));
-            records.push(format!(r#"{{"kubernetes":{k}}}  "#));
-            records.push(format!(r#"{{"log":"x","kubernetes":{k}}} trailing"#));
-            records.push(format!(r#"{{"log":"x","kubernetes":{k},}}"#));
-            records.push(format!(r#"{{"log":"x","kubernetes":{k}"#));
-            records.push(format!(r#"{{"kubernetes":{k},"kubernetes":{k}}}"#));
-            records.push(format!(r#"{{"kubernetes":[{k}]}}"#));
-        }
-        // A map that starts like a remembered one but differs at its end.
-        records.push(format!(
-            r#"{{"kubernetes":{}}}"#,
-            k1.replace("true}", "true,}")
-        ));
-        records.push(format!(
-            r#"{{"kubernetes":{}}}"#,
-            k1.replace("true}", "tru}")
-        ));
-        let mut memo = ObjectMemo::new();
-        for r in [&records[0], &records[8], &records[16], &records[24]] {
-            trace(r.as_bytes(), Some(&mut memo), 0);
-        }
-        assert!(
-            memo.find(k1.as_bytes()).is_some(),
-            "a good map is remembered"
-        );
-        assert!(
-            memo.find(k2.as_bytes()).is_some(),
-            "repeated keys are the walker's business"
-        );
-        assert!(memo.find(big.as_bytes()).is_none(), "too big to remember");
-        assert!(memo.find(many.as_bytes()).is_none(), "too many members");
-        for stop in [0, 1, 3] {
-            let mut memo = ObjectMemo::new();
-            // Several passes in changing orders, so that every record meets
-            // a memo holding every other one (and more than MEMO_SLOTS).
-            for pass in 0..4 {
-                let n = records.len();
-                for j in 0..n {
-                    let r = &records[(j * (2 * pass + 1) + pass) % n];
-                    let fresh = trace(r.as_bytes(), None, stop);
-                    let memoised = trace(r.as_bytes(), Some(&mut memo), stop);
-                    assert_eq!(memoised, fresh, "stop {stop}, pass {pass}: {r}");
-                }
-            }
-            let held = memo.capacity();
-            for r in &records {
-                trace(r.as_bytes(), Some(&mut memo), stop);
-            }
-            assert_eq!(memo.capacity(), held, "bounded: no growth once warm");
-        }
-    }
 
     fn collect(obj: &[u8]) -> Result<Vec<(String, String)>, Malformed> {
         let mut v = Vec::new();

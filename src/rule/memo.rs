@@ -21,8 +21,8 @@
 //! most [`KEY_MAX`] key bytes and [`NODE_MAX`] node bytes; longer lines are
 //! judged every time.
 
-use super::Reason;
-use super::json::Value;
+use super::json::{self, Malformed, NestedWalk, Value};
+use super::reason::Reason;
 
 /// Lines remembered at once (replicas behind one Fluent Bit, and a few
 /// distinct failures each).
@@ -60,7 +60,7 @@ pub(crate) fn clock_victim<T>(
 
 /// What judging one `log` line gave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
+pub(crate) enum LineVerdict {
     /// The JSON string did not decode.
     Undecodable,
     /// The judge's answer: None when the line holds no failed scrape.
@@ -77,13 +77,13 @@ pub(crate) enum Kind {
 }
 
 #[derive(Debug)]
-struct Slot {
+struct LineSlot {
     kind: Kind,
     /// The line after its header, then host, then IP (raw JSON contents).
     key: Vec<u8>,
     /// Lengths of the three parts; `None` for an absent host or IP.
     parts: (usize, Option<usize>, Option<usize>),
-    outcome: Outcome,
+    outcome: LineVerdict,
     /// The failing node the judge left behind.
     node: Vec<u8>,
     /// Found since the replacement hand last passed (CLOCK): a line that
@@ -104,13 +104,13 @@ fn fingerprint(line: &[u8]) -> u64 {
     (mix ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-impl Slot {
-    const fn new() -> Slot {
-        Slot {
+impl LineSlot {
+    const fn new() -> LineSlot {
+        LineSlot {
             kind: Kind::Klog,
             key: Vec::new(),
             parts: (0, None, None),
-            outcome: Outcome::Undecodable,
+            outcome: LineVerdict::Undecodable,
             node: Vec::new(),
             used: false,
             fp: 0,
@@ -148,7 +148,7 @@ impl Slot {
 /// The remembered verdicts.
 #[derive(Debug)]
 pub(crate) struct LineMemo {
-    slots: [Slot; SLOTS],
+    slots: [LineSlot; SLOTS],
     next: usize,
     /// Lines found so far (wrapping): tells a caller whether a line it had
     /// judged was one seen before.
@@ -167,7 +167,7 @@ impl LineMemo {
     /// Nothing remembered, nothing allocated.
     pub(crate) const fn new() -> LineMemo {
         LineMemo {
-            slots: [const { Slot::new() }; SLOTS],
+            slots: [const { LineSlot::new() }; SLOTS],
             next: 0,
             hits: 0,
             reserved: false,
@@ -182,7 +182,7 @@ impl LineMemo {
         line: &[u8],
         host: Option<&[u8]>,
         ip: Option<&[u8]>,
-    ) -> Option<(Outcome, &[u8])> {
+    ) -> Option<(LineVerdict, &[u8])> {
         let fp = fingerprint(line);
         let slot = self
             .slots
@@ -205,7 +205,7 @@ impl LineMemo {
         line: &[u8],
         host: Option<&[u8]>,
         ip: Option<&[u8]>,
-        outcome: Outcome,
+        outcome: LineVerdict,
         node: &[u8],
     ) {
         let key_len = line.len() + host.map_or(0, <[u8]>::len) + ip.map_or(0, <[u8]>::len);
@@ -245,7 +245,7 @@ impl LineMemo {
 
     /// The slot to replace: the first the hand finds unused since it last
     /// passed (clearing the marks it passes), at most one turn.
-    fn victim(&mut self) -> Option<&mut Slot> {
+    fn victim(&mut self) -> Option<&mut LineSlot> {
         let at = clock_victim(&mut self.slots, &mut self.next, |s| &mut s.used);
         self.slots.get_mut(at)
     }
@@ -465,6 +465,47 @@ impl ObjectMemo {
     }
 }
 
+/// Replays a remembered object's members instead of walking it; walks (and
+/// remembers) one it has not seen.
+impl NestedWalk for ObjectMemo {
+    fn nested_end<'a>(
+        &mut self,
+        obj: &'a [u8],
+        start: usize,
+        inner: &mut dyn FnMut(&'a [u8], Value<'a>) -> bool,
+    ) -> Result<usize, Malformed> {
+        let rest = obj.get(start..).ok_or(Malformed)?;
+        if let Some(slot) = self.find(rest) {
+            let object = rest.get(..slot.len()).ok_or(Malformed)?;
+            for m in slot.members() {
+                let (k, v) = m.get(object).ok_or(Malformed)?;
+                if !inner(k, v) {
+                    // As the walk does when `inner` stops it.
+                    return Ok(obj.len());
+                }
+            }
+            return Ok(start + object.len());
+        }
+        let mut recording = self.begin();
+        let mut stopped = false;
+        let end = json::Walk.nested_end(obj, start, &mut |k, v| {
+            if recording {
+                let object = obj.get(start..).unwrap_or_default();
+                recording = self.record(object, k, v);
+            }
+            let go_on = inner(k, v);
+            stopped |= !go_on;
+            go_on
+        })?;
+        if recording && !stopped {
+            if let Some(object) = obj.get(start..end) {
+                self.commit(object);
+            }
+        }
+        Ok(end)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,7 +518,7 @@ mod tests {
     fn a_returning_line_outlives_one_off_lines() {
         let mut memo = LineMemo::new();
         let hot = b"\"Failed to scrape node\" err=\"x\" node=\"n1\"";
-        let drop = Outcome::Judged(Some(Reason::OwnNodeRefused));
+        let drop = LineVerdict::Judged(Some(Reason::OwnNodeRefused));
         memo.put(Kind::Klog, hot, Some(b"n1"), None, drop, b"n1");
         let full = SLOTS * (KEY_MAX + NODE_MAX);
         assert_eq!(memo.capacity(), full, "all room taken at the first line");
@@ -492,7 +533,7 @@ mod tests {
                 once.as_bytes(),
                 Some(b"n1"),
                 None,
-                Outcome::Judged(None),
+                LineVerdict::Judged(None),
                 b"",
             );
             assert_eq!(
@@ -521,5 +562,107 @@ mod tests {
         memo.put(Kind::Klog, &vec![b'x'; KEY_MAX + 1], None, None, drop, b"");
         memo.put(Kind::Klog, hot, None, None, drop, &[b'n'; NODE_MAX + 1]);
         assert_eq!(memo.capacity(), held, "too long to remember, nothing grows");
+    }
+
+    /// Everything a `kubernetes` walk reports: outer and inner callbacks in
+    /// order (with the value's bytes) and the result.
+    fn trace(record: &[u8], walk: &mut dyn NestedWalk, stop_inner_at: usize) -> String {
+        let show = |tag: &str, k: &[u8], v: Value<'_>| {
+            let v = match v {
+                Value::Str(s) => format!("s:{}", String::from_utf8_lossy(s)),
+                Value::Obj(o) => format!("o:{}", String::from_utf8_lossy(o)),
+                Value::Other(o) => format!("x:{}", String::from_utf8_lossy(o)),
+            };
+            format!("{tag} {}={v}\n", String::from_utf8_lossy(k))
+        };
+        let mut out = String::new();
+        let mut inner_out = String::new();
+        let mut seen = 0;
+        let r = json::members_nested(
+            record,
+            true,
+            b"kubernetes",
+            &mut |k, v| {
+                out.push_str(&show("outer", k, v));
+                true
+            },
+            &mut |k, v| {
+                seen += 1;
+                inner_out.push_str(&show("inner", k, v));
+                seen != stop_inner_at
+            },
+            walk,
+        );
+        format!("{inner_out}{out}{r:?}")
+    }
+
+    /// Guards the memo of nested objects: a walk that replays a remembered
+    /// `kubernetes` map reports exactly what a fresh walk reports, whatever
+    /// came before it, including when the bytes after the map differ or are
+    /// broken, and when the map is too big to remember.
+    #[test]
+    fn memo_replays_exactly_what_a_walk_reports() {
+        let k1 = r#"{"pod_name":"ms-1","labels":{"a":"b","c":["x",{"d":1}]},"host":"n1","pod_ip":"10.0.0.1","n":-1.5e3,"t":true}"#;
+        let k2 = r#"{"pod_name":"ms-2","host":"n2","host":"n3"}"#;
+        let big = format!(r#"{{"x":"{}","host":"n4"}}"#, "y".repeat(MEMO_OBJECT_MAX));
+        let many = format!(
+            "{{{}\"host\":\"n5\"}}",
+            (0..MEMO_MEMBERS_MAX + 3)
+                .map(|i| format!("\"k{i}\":{i},"))
+                .collect::<String>()
+        );
+        let mut records: Vec<String> = Vec::new();
+        for k in [k1, k2, &big, &many, "{}", r#"{"host":"a\"b"}"#] {
+            records.push(format!(r#"{{"log":"x","kubernetes":{k}}}"#));
+            records.push(format!(r#"{{"log":"y","kubernetes":{k},"after":1}}"#));
+            records.push(format!(r#"{{"kubernetes":{k}}}  "#));
+            records.push(format!(r#"{{"log":"x","kubernetes":{k}}} trailing"#));
+            records.push(format!(r#"{{"log":"x","kubernetes":{k},}}"#));
+            records.push(format!(r#"{{"log":"x","kubernetes":{k}"#));
+            records.push(format!(r#"{{"kubernetes":{k},"kubernetes":{k}}}"#));
+            records.push(format!(r#"{{"kubernetes":[{k}]}}"#));
+        }
+        // A map that starts like a remembered one but differs at its end.
+        records.push(format!(
+            r#"{{"kubernetes":{}}}"#,
+            k1.replace("true}", "true,}")
+        ));
+        records.push(format!(
+            r#"{{"kubernetes":{}}}"#,
+            k1.replace("true}", "tru}")
+        ));
+        let mut memo = ObjectMemo::new();
+        for r in [&records[0], &records[8], &records[16], &records[24]] {
+            trace(r.as_bytes(), &mut memo, 0);
+        }
+        assert!(
+            memo.find(k1.as_bytes()).is_some(),
+            "a good map is remembered"
+        );
+        assert!(
+            memo.find(k2.as_bytes()).is_some(),
+            "repeated keys are the walker's business"
+        );
+        assert!(memo.find(big.as_bytes()).is_none(), "too big to remember");
+        assert!(memo.find(many.as_bytes()).is_none(), "too many members");
+        for stop in [0, 1, 3] {
+            let mut memo = ObjectMemo::new();
+            // Several passes in changing orders, so that every record meets
+            // a memo holding every other one (and more than MEMO_SLOTS).
+            for pass in 0..4 {
+                let n = records.len();
+                for j in 0..n {
+                    let r = &records[(j * (2 * pass + 1) + pass) % n];
+                    let fresh = trace(r.as_bytes(), &mut json::Walk, stop);
+                    let memoised = trace(r.as_bytes(), &mut memo, stop);
+                    assert_eq!(memoised, fresh, "stop {stop}, pass {pass}: {r}");
+                }
+            }
+            let held = memo.capacity();
+            for r in &records {
+                trace(r.as_bytes(), &mut memo, stop);
+            }
+            assert_eq!(memo.capacity(), held, "bounded: no growth once warm");
+        }
     }
 }

@@ -29,11 +29,16 @@
 mod bytes;
 mod cause;
 mod json;
+// Without the `memo` feature only their vocabulary (`Kind`, `LineVerdict`,
+// `Spans`) is used; see `speed`.
+#[cfg_attr(not(feature = "memo"), allow(dead_code))]
 mod memo;
 mod reason;
+#[cfg_attr(not(feature = "memo"), allow(dead_code))]
 mod record_memo;
 mod scan;
 pub mod spec;
+mod speed;
 mod text;
 
 pub use reason::{Cause, Reason};
@@ -60,14 +65,8 @@ pub struct Scratch {
     own_ip: Vec<u8>,
     /// For comparisons of escaped strings.
     tmp: Vec<u8>,
-    /// `kubernetes` maps walked before (the same on every record of a pod).
-    objects: memo::ObjectMemo,
-    /// Verdicts on klog lines judged before (the same failure every cycle).
-    lines: memo::LineMemo,
-    /// Whole records judged before, but for their timestamps.
-    records: record_memo::RecordMemo,
-    /// [`Scratch::reserve_memos`] ran.
-    reserved: bool,
+    /// What repeats across records (nothing without the `memo` feature).
+    memos: speed::Memos,
 }
 
 impl Scratch {
@@ -80,10 +79,7 @@ impl Scratch {
             own_host: Vec::new(),
             own_ip: Vec::new(),
             tmp: Vec::new(),
-            objects: memo::ObjectMemo::new(),
-            lines: memo::LineMemo::new(),
-            records: record_memo::RecordMemo::new(),
-            reserved: false,
+            memos: speed::Memos::new(),
         }
     }
 
@@ -95,16 +91,6 @@ impl Scratch {
     /// Forgets the last evaluation (keeps the capacity).
     pub(crate) fn clear(&mut self) {
         self.node.clear();
-    }
-
-    /// Room for every memo, all taken at the first record walked, in one
-    /// order: memory grows there once, the same way whatever the records.
-    fn reserve_memos(&mut self) {
-        if !self.reserved {
-            self.reserved = true;
-            // Each memo also checks its room before each use.
-            let _ = self.objects.reserve() && self.lines.reserve() && self.records.reserve();
-        }
     }
 
     /// Bytes of capacity held, for leak checks.
@@ -120,9 +106,7 @@ impl Scratch {
         .iter()
         .map(|v| v.capacity())
         .sum::<usize>()
-            + self.objects.capacity()
-            + self.lines.capacity()
-            + self.records.capacity()
+            + self.memos.capacity()
     }
 }
 
@@ -213,12 +197,12 @@ struct Found<'r> {
 /// Combines the verdicts on every message found in a record: drop only when
 /// there is at least one and all of them drop.
 #[derive(Debug, Default)]
-struct Tally {
+struct Verdicts {
     any: bool,
     keep: Option<Reason>,
 }
 
-impl Tally {
+impl Verdicts {
     fn add(&mut self, reason: Option<Reason>) {
         if let Some(r) = reason {
             self.any = true;
@@ -240,25 +224,20 @@ impl Tally {
 /// The structural verdict, remembered per record but for its timestamps
 /// ([`record_memo`]).
 fn judge_record(record: &[u8], scratch: &mut Scratch) -> Reason {
-    scratch.reserve_memos();
-    if let Some(reason) = scratch.records.get(record, &mut scratch.node) {
+    scratch.memos.reserve();
+    if let Some(reason) = scratch.memos.record(record, &mut scratch.node) {
         return reason;
     }
-    let seen = scratch.lines.hits();
+    let lines_before = scratch.memos.line_hits();
     let (reason, spans) = judge_walked(record, scratch);
-    // What to remember: an own-node refusal (it comes back every scrape
-    // cycle), and any record whose line came back once already. Not a
-    // one-off (another node's refusal with its own IP): it would only push
-    // out what returns.
-    if reason.drops() || scratch.lines.hits() != seen {
-        scratch.records.put(record, &spans, reason, &scratch.node);
-    }
+    let Scratch { memos, node, .. } = scratch;
+    memos.remember_record(record, &spans, reason, node, lines_before);
     reason
 }
 
 /// Walks and judges a record; also says where it may vary.
 fn judge_walked(record: &[u8], scratch: &mut Scratch) -> (Reason, Spans) {
-    let Ok(found) = find_candidates(record, &mut scratch.objects) else {
+    let Ok(found) = find_candidates(record, scratch.memos.kubernetes()) else {
         return (Reason::NotJsonObject, Spans::default());
     };
     (judge_found(&found, scratch), found.spans)
@@ -275,28 +254,25 @@ fn judge_found(found: &Found<'_>, scratch: &mut Scratch) -> Reason {
         own_host,
         own_ip,
         tmp,
-        objects: _,
-        lines,
-        records: _,
-        reserved: _,
+        memos,
     } = scratch;
     let Ok(own) = own_node(found.host, found.pod_ip, own_host, own_ip) else {
         return Reason::Ambiguous;
     };
-    let mut tally = Tally::default();
+    let mut tally = Verdicts::default();
     // A `log` that is some other line means merged fields did not come from
     // it (the kubernetes filter keeps the merged line itself in `log`).
     let mut log_is_other = false;
     for (slot, raw) in found.texts.iter().enumerate() {
         let Some(raw) = raw else { continue };
         let outcome = if slot == 0 {
-            judge_log(raw, found, own, lines, text, node, err, tmp)
+            judge_log(raw, found, own, memos, text, node, err, tmp)
         } else {
             judge_raw_text(raw, own, text, node, err, tmp)
         };
         match outcome {
-            memo::Outcome::Undecodable => tally.add(Some(Reason::Ambiguous)),
-            memo::Outcome::Judged(reason) => {
+            memo::LineVerdict::Undecodable => tally.add(Some(Reason::Ambiguous)),
+            memo::LineVerdict::Judged(reason) => {
                 log_is_other |= slot == 0 && reason.is_none();
                 tally.add(reason);
             }
@@ -321,7 +297,7 @@ fn judge_found(found: &Found<'_>, scratch: &mut Scratch) -> Reason {
 
 fn find_candidates<'r>(
     record: &'r [u8],
-    memo: &mut memo::ObjectMemo,
+    kubernetes: &mut dyn json::NestedWalk,
 ) -> Result<Found<'r>, Malformed> {
     let mut found = Found::default();
     // The kubernetes map's own members, seen in the same walk.
@@ -386,7 +362,7 @@ fn find_candidates<'r>(
         b"kubernetes",
         &mut outer,
         &mut inner,
-        Some(memo),
+        kubernetes,
     )?;
     found.ambiguous |= found.root.repeated || repeated;
     found.spans.finish();
@@ -405,11 +381,11 @@ fn judge_raw_text(
     node: &mut Vec<u8>,
     err: &mut Vec<u8>,
     tmp: &mut Vec<u8>,
-) -> memo::Outcome {
+) -> memo::LineVerdict {
     if json::decode_into(raw, text).is_err() {
-        return memo::Outcome::Undecodable;
+        return memo::LineVerdict::Undecodable;
     }
-    memo::Outcome::Judged(judge_text(text, own, node, err, tmp))
+    memo::LineVerdict::Judged(judge_text(text, own, node, err, tmp))
 }
 
 /// [`judge_raw_text`] for `log`, the first text judged (so `node` is still
@@ -420,12 +396,12 @@ fn judge_log(
     raw: &[u8],
     found: &Found<'_>,
     own: Own<'_>,
-    lines: &mut memo::LineMemo,
+    memos: &mut speed::Memos,
     text: &mut Vec<u8>,
     node: &mut Vec<u8>,
     err: &mut Vec<u8>,
     tmp: &mut Vec<u8>,
-) -> memo::Outcome {
+) -> memo::LineVerdict {
     // The header is plain ASCII in the raw string (no escape), so it decodes
     // to itself and the verdict depends only on the raw rest.
     let klog = found
@@ -437,7 +413,7 @@ fn judge_log(
     else {
         return judge_raw_text(raw, own, text, node, err, tmp);
     };
-    if let Some((outcome, was)) = lines.get(kind, key, found.host, found.pod_ip) {
+    if let Some((outcome, was)) = memos.line(kind, key, found.host, found.pod_ip) {
         node.clear();
         if node.try_reserve(was.len()).is_ok() {
             node.extend_from_slice(was);
@@ -445,7 +421,7 @@ fn judge_log(
         }
     }
     let outcome = judge_raw_text(raw, own, text, node, err, tmp);
-    lines.put(kind, key, found.host, found.pod_ip, outcome, node);
+    memos.remember_line(kind, key, found.host, found.pod_ip, outcome, node);
     outcome
 }
 

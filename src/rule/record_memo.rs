@@ -5,7 +5,7 @@
 //! klog header at the start of `log` (or the `ts` number of a JSON-logging
 //! line), a merged `ts` number. Everything else, from the error text to the
 //! `kubernetes` map, is the same bytes. [`RecordMemo`] keeps a judged record
-//! with those places marked as [`Span`]s, and a new record that equals it
+//! with those places marked as [`VarySpan`]s, and a new record that equals it
 //! outside the spans, with a span of the same [`Vary`] class in each, gets
 //! the same verdict without being walked: one word compare per eight bytes.
 //!
@@ -30,10 +30,10 @@
 //! Memory is bounded and reserved once, at the first record remembered:
 //! [`SLOTS`] records of at most [`RECORD_MAX`] bytes.
 
-use super::Reason;
 use super::bytes::{eq_long, splat, word_at, zero_bytes};
 use super::json;
 use super::memo::{self, NODE_MAX, room};
+use super::reason::Reason;
 
 /// Records remembered at once (replicas x the shapes of their failures).
 pub(crate) const SLOTS: usize = 64;
@@ -153,7 +153,7 @@ impl Vary {
 
 /// A place in a record: `start..end`, and what may stand there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Span {
+pub(crate) struct VarySpan {
     start: u32,
     end: u32,
     vary: Vary,
@@ -162,7 +162,7 @@ pub(crate) struct Span {
 /// The spans of one record, in order, as a judge found them.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Spans {
-    list: [Span; SPANS_MAX],
+    list: [VarySpan; SPANS_MAX],
     count: usize,
     /// False when a span did not fit or the walk did not finish: such a
     /// record is not remembered.
@@ -179,7 +179,7 @@ impl Spans {
     /// None yet (and not complete).
     const fn new() -> Spans {
         Spans {
-            list: [Span {
+            list: [VarySpan {
                 start: 0,
                 end: 0,
                 vary: Vary::Plain,
@@ -220,7 +220,7 @@ impl Spans {
         };
         match self.list.get_mut(self.count) {
             Some(slot) => {
-                *slot = Span { start, end, vary };
+                *slot = VarySpan { start, end, vary };
                 self.count += 1;
             }
             // More than fit: the record is not remembered (finish() would
@@ -229,7 +229,7 @@ impl Spans {
         }
     }
 
-    fn as_slice(&self) -> &[Span] {
+    fn as_slice(&self) -> &[VarySpan] {
         // count > SPANS_MAX (overflow) gives None: finish() then fails too.
         self.list.get(..self.count).unwrap_or_default()
     }
@@ -272,7 +272,7 @@ fn samples_in(tail: usize) -> usize {
 }
 
 #[derive(Debug)]
-struct Slot {
+struct RecordSlot {
     bytes: Vec<u8>,
     spans: Spans,
     /// How many samples of [`samples`] lie in the last fixed stretch, and
@@ -286,9 +286,9 @@ struct Slot {
     used: bool,
 }
 
-impl Slot {
-    const fn new() -> Slot {
-        Slot {
+impl RecordSlot {
+    const fn new() -> RecordSlot {
+        RecordSlot {
             bytes: Vec::new(),
             spans: Spans::new(),
             sampled: 0,
@@ -365,8 +365,8 @@ const PROBES: usize = 4;
 /// a lookup costs the same whether one record is remembered or [`SLOTS`].
 #[derive(Debug)]
 pub(crate) struct RecordMemo {
-    slots: [Slot; SLOTS],
-    /// Slot + 1 of a remembered record, 0 for none, at `bucket(hash)` or up
+    slots: [RecordSlot; SLOTS],
+    /// RecordSlot + 1 of a remembered record, 0 for none, at `bucket(hash)` or up
     /// to [`PROBES`] - 1 entries after it.
     index: [u8; INDEX],
     /// How many remembered records have each number of samples.
@@ -390,7 +390,7 @@ impl RecordMemo {
     /// Nothing remembered, nothing allocated.
     pub(crate) const fn new() -> RecordMemo {
         RecordMemo {
-            slots: [const { Slot::new() }; SLOTS],
+            slots: [const { RecordSlot::new() }; SLOTS],
             index: [0; INDEX],
             by_samples: [0; SAMPLES + 1],
             next: 0,

@@ -146,6 +146,7 @@ fn doubts_keep() {
 /// differ only in their timestamps are judged once; a line whose prefix the
 /// judge would read differently is never remembered.
 #[test]
+#[cfg(feature = "memo")]
 fn repeated_lines_are_judged_once() {
     let k = format!(r#"{{"pod_name":"metrics-server-1","host":"{OWN}"}}"#);
     let json_line = |ts: &str| {
@@ -165,7 +166,10 @@ fn repeated_lines_are_judged_once() {
         assert_eq!(evaluate(&rec, &mut s), Reason::OwnNodeRefused, "{ts}");
         assert_eq!(s.failing_node(), OWN.as_bytes());
     }
-    assert_eq!(s.lines.kinds(), [memo::Kind::Klog, memo::Kind::JsonTs]);
+    assert_eq!(
+        s.memos.lines().kinds(),
+        [memo::Kind::Klog, memo::Kind::JsonTs]
+    );
     for raw in [
         &br#"{\"ts\":true,\"msg\":1}"#[..],
         br#"{\"ts\":01,\"msg\":1}"#,
@@ -188,6 +192,7 @@ fn repeated_lines_are_judged_once() {
 /// a record that differs anywhere else, or whose timestamp could parse
 /// differently, is judged afresh, with the verdict a fresh `Scratch` gives.
 #[test]
+#[cfg(feature = "memo")]
 fn records_differing_only_in_timestamps_are_judged_once() {
     use record_memo::Vary;
     let k = format!(r#"{{"pod_name":"metrics-server-1","host":"{OWN}"}}"#);
@@ -231,7 +236,7 @@ fn records_differing_only_in_timestamps_are_judged_once() {
         vec![Vary::Plain, Vary::Plain, Vary::KlogHeader],
         vec![Vary::Plain, Vary::Number, Vary::Number],
     ];
-    assert_eq!(s.records.remembered(), both);
+    assert_eq!(s.memos.records().remembered(), both);
     // Only timestamps change (lengths too): nothing new is remembered.
     for (i, time) in ["2026-11-28T06:00:01.9Z", "2027-01-01T00:00:00.0Z"]
         .iter()
@@ -245,7 +250,11 @@ fn records_differing_only_in_timestamps_are_judged_once() {
             drop,
         );
     }
-    assert_eq!(s.records.remembered(), both, "timestamps alone: remembered");
+    assert_eq!(
+        s.memos.records().remembered(),
+        both,
+        "timestamps alone: remembered"
+    );
     // Timestamps of another length: remembered apart (the memo's index
     // keys on the length), then found.
     for _ in 0..2 {
@@ -255,7 +264,7 @@ fn records_differing_only_in_timestamps_are_judged_once() {
             drop,
         );
         check(&mut s, &json_record("17576389244", "-2e5"), drop);
-        assert_eq!(s.records.remembered().len(), 4);
+        assert_eq!(s.memos.records().remembered().len(), 4);
     }
     // Anything else is judged again (and then remembered as well).
     let misses: [(Vec<u8>, Reason); 6] = [
@@ -284,7 +293,7 @@ fn records_differing_only_in_timestamps_are_judged_once() {
         (json_record("01", "1"), Reason::NotScrapeFailure),
     ];
     for (rec, want) in &misses {
-        let before = s.records.remembered().len();
+        let before = s.memos.records().remembered().len();
         let fresh = evaluate(rec, &mut Scratch::new());
         assert_eq!(
             evaluate(rec, &mut s),
@@ -300,7 +309,7 @@ fn records_differing_only_in_timestamps_are_judged_once() {
         );
         // (A kept record that is a first sighting is not remembered.)
         assert_eq!(
-            s.records.remembered().len(),
+            s.memos.records().remembered().len(),
             before + usize::from(fresh.drops()),
             "judged afresh: {}",
             String::from_utf8_lossy(rec)
@@ -312,6 +321,7 @@ fn records_differing_only_in_timestamps_are_judged_once() {
 /// refusal) only once its line has come back, so that one-off failures do
 /// not push out the own-node refusals that return every cycle.
 #[test]
+#[cfg(feature = "memo")]
 fn kept_records_are_remembered_once_their_line_returns() {
     let k = format!(r#"{{"pod_name":"metrics-server-1","host":"{OWN}"}}"#);
     let mut s = Scratch::new();
@@ -319,7 +329,11 @@ fn kept_records_are_remembered_once_their_line_returns() {
         let line = klog(OTHER, "10.9.9.9", "connect: connection refused")
             .replace("01:02:03", &format!("01:02:0{i}"));
         assert_eq!(evaluate(&record(&line, &k), &mut s), Reason::OtherNode);
-        assert_eq!(s.records.remembered().len(), remembered, "sighting {i}");
+        assert_eq!(
+            s.memos.records().remembered().len(),
+            remembered,
+            "sighting {i}"
+        );
     }
     // One-off lines (a new IP each) are never remembered.
     for i in 0..40 {
@@ -328,5 +342,5 @@ fn kept_records_are_remembered_once_their_line_returns() {
         let line = klog(&node, &ip, "connect: connection refused");
         assert_eq!(evaluate(&record(&line, &k), &mut s), Reason::OtherNode);
     }
-    assert_eq!(s.records.remembered().len(), 1);
+    assert_eq!(s.memos.records().remembered().len(), 1);
 }
