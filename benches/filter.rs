@@ -41,15 +41,16 @@ fn main() {
 mod bench {
     use super::common::workload::{self, Kind, Record};
     use super::common::{self, Clock, fail, median, min_max};
+    use selfscrape_filter::guest::Export;
     use selfscrape_filter::host::{Host, HostConfig, Loss, Verdict};
     use selfscrape_filter::rule::{self, NEEDLE, Reason, Scratch};
     use std::hint::black_box;
     use std::sync::OnceLock;
     use std::time::Instant;
 
-    const DROP: &str = "drop_self_scrape";
-    const EXPLAIN: &str = "explain_self_scrape";
-    const EXPORTS: [&str; 3] = [DROP, "mark_self_scrape", EXPLAIN];
+    const DROP: &str = Export::Drop.name();
+    const EXPLAIN: &str = Export::Explain.name();
+    const EXPORTS: [&str; 3] = [DROP, Export::Mark.name(), EXPLAIN];
 
     /// Size targets from the performance issue.
     const MAX_RATIO: f64 = 1.05;

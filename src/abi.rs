@@ -7,7 +7,7 @@
 
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
-use crate::guest::{Export, Guest, Input, Reply};
+use crate::guest::{Export, Guest, HostRecord, Reply};
 use core::cell::UnsafeCell;
 
 /// The module's state. Fluent Bit calls a module from one thread at a time
@@ -130,35 +130,39 @@ fn call(export: Export, rec: *const u8, len: u32) -> *const u8 {
     guest.begin_call();
     // SAFETY: `input` checks the range against linear memory before reading.
     let input = unsafe { input(rec, len) };
-    match guest.call(export, input) {
+    #[cfg(feature = "passthrough")]
+    let reply = crate::comparator::call(guest, export, input);
+    #[cfg(not(feature = "passthrough"))]
+    let reply = guest.call(export, input);
+    match reply {
         Reply::Input => rec,
         Reply::Empty => &EMPTY,
         Reply::Buffer => guest.buffer().as_ptr(),
     }
 }
 
-/// The host's record as a slice, or [`Input::Unreadable`] when the pointer is
+/// The host's record as a slice, or [`HostRecord::Unreadable`] when the pointer is
 /// null or the range leaves linear memory (reading there would trap).
 ///
 /// # Safety
 /// On wasm32 any in-bounds range of linear memory is readable. On native the
 /// caller must pass a pointer valid for `len + 1` bytes, or null.
-unsafe fn input<'a>(ptr: *const u8, len: u32) -> Input<'a> {
+unsafe fn input<'a>(ptr: *const u8, len: u32) -> HostRecord<'a> {
     if ptr.is_null() {
-        return Input::Unreadable;
+        return HostRecord::Unreadable;
     }
     let len = len as usize;
     let Some(end) = (ptr as usize).checked_add(len) else {
-        return Input::Unreadable;
+        return HostRecord::Unreadable;
     };
     if end > memory_end() {
-        return Input::Unreadable;
+        return HostRecord::Unreadable;
     }
     // SAFETY: `ptr..end` lies in linear memory (checked above).
     let bytes = unsafe { core::slice::from_raw_parts(ptr, len) };
     // SAFETY: `end` is checked against the memory's end before it is read.
     let terminated = end < memory_end() && unsafe { *ptr.add(len) } == 0;
-    Input::Bytes { bytes, terminated }
+    HostRecord::Bytes { bytes, terminated }
 }
 
 #[cfg(target_arch = "wasm32")]

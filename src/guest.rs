@@ -26,6 +26,21 @@ pub enum Export {
     Explain,
 }
 
+impl Export {
+    /// Every export with Fluent Bit's filter signature, in this order.
+    pub const ALL: [Export; 3] = [Export::Drop, Export::Mark, Export::Explain];
+
+    /// The export's name in the module (what a Fluent Bit config's
+    /// `function_name` says): the one place these names are spelled.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Export::Drop => "drop_self_scrape",
+            Export::Mark => "mark_self_scrape",
+            Export::Explain => "explain_self_scrape",
+        }
+    }
+}
+
 /// What the module returns to the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reply {
@@ -41,7 +56,7 @@ pub enum Reply {
 
 /// The record as the host handed it over.
 #[derive(Debug, Clone, Copy)]
-pub enum Input<'a> {
+pub enum HostRecord<'a> {
     /// Readable bytes; `terminated` tells whether a NUL follows them (always in
     /// the JSON event format, never in msgpack).
     Bytes { bytes: &'a [u8], terminated: bool },
@@ -204,22 +219,16 @@ impl Guest {
     /// reply at the first 0x00 and would corrupt the stream; it is replaced
     /// by [`MSGPACK_PLACEHOLDER`], a valid msgpack map saying why. A record
     /// the host never delivered is replaced by [`UNREADABLE_JSON`].
-    pub fn call(&mut self, export: Export, input: Input<'_>) -> Reply {
+    pub fn call(&mut self, export: Export, input: HostRecord<'_>) -> Reply {
         let (bytes, terminated) = match input {
-            Input::Bytes { bytes, terminated } => (bytes, terminated),
-            Input::Unreadable => {
+            HostRecord::Bytes { bytes, terminated } => (bytes, terminated),
+            HostRecord::Unreadable => {
                 return match export {
                     Export::Explain => self.explain(Reason::Unreadable),
                     _ => self.reply_copy(UNREADABLE_JSON),
                 };
             }
         };
-        if cfg!(feature = "passthrough") {
-            if cfg!(feature = "read-floor") {
-                std::hint::black_box(read_every_byte(bytes));
-            }
-            return self.keep(bytes, terminated);
-        }
         let reason = if !is_json_object_start(bytes) {
             self.scratch.clear();
             Reason::NotJsonObject
@@ -236,7 +245,8 @@ impl Guest {
         }
     }
 
-    fn keep(&mut self, bytes: &[u8], terminated: bool) -> Reply {
+    /// The record kept: the input itself, or a NUL-terminated copy.
+    pub(crate) fn keep(&mut self, bytes: &[u8], terminated: bool) -> Reply {
         // The first byte first: a JSON record is never a msgpack map, and
         // the scan for a 0x00 reads every byte.
         if !bytes.first().is_some_and(|b| is_msgpack_map_marker(*b)) || !bytes.contains(&0) {
@@ -300,26 +310,6 @@ impl Guest {
         self.out.extend_from_slice(b"\"}\0");
         Reply::Buffer
     }
-}
-
-/// The `read-floor` comparator's work: every byte read once, 64 bytes per
-/// turn (eight word loads, one bounds check and one branch per turn), folded
-/// so that nothing can be skipped. LLVM emits each load as an address add
-/// and a load (it does not fold the constant offsets into the loads here),
-/// as it does for the module's own scans.
-fn read_every_byte(bytes: &[u8]) -> u64 {
-    let mut blocks = bytes.chunks_exact(64);
-    let mut acc = 0u64;
-    for b in &mut blocks {
-        for w in b.chunks_exact(8) {
-            acc |= u64::from_le_bytes(w.try_into().unwrap_or_default());
-        }
-    }
-    let mut words = blocks.remainder().chunks_exact(8);
-    for w in &mut words {
-        acc |= u64::from_le_bytes(w.try_into().unwrap_or_default());
-    }
-    words.remainder().iter().fold(acc, |a, &b| a | u64::from(b))
 }
 
 fn is_json_object_start(bytes: &[u8]) -> bool {

@@ -15,6 +15,8 @@ pub mod rule;
 
 #[cfg(feature = "module")]
 mod abi;
+#[cfg(all(feature = "module", feature = "passthrough"))]
+mod comparator;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod check;

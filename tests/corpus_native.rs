@@ -9,7 +9,7 @@
 mod common;
 
 use common::corpus::{self, Case, Explained, Failures, Verdict};
-use selfscrape_filter::guest::{Export, Guest, Input, MSGPACK_PLACEHOLDER, Reply};
+use selfscrape_filter::guest::{Export, Guest, HostRecord, MSGPACK_PLACEHOLDER, Reply};
 use selfscrape_filter::rule::{self, Reason, Scratch, spec};
 use serde_json::Value;
 
@@ -41,7 +41,7 @@ fn call(guest: &mut Guest, export: Export, record: &[u8], terminated: bool) -> (
         owned.push(0);
     }
     let bytes = &owned[..record.len()];
-    let reply = guest.call(export, Input::Bytes { bytes, terminated });
+    let reply = guest.call(export, HostRecord::Bytes { bytes, terminated });
     let seen = reply_bytes(guest, reply, bytes).to_vec();
     (reply, seen)
 }

@@ -17,12 +17,13 @@
 mod common;
 
 use common::corpus::{self, Case, Failures, Verdict};
+use selfscrape_filter::guest::Export;
 use selfscrape_filter::host::{Host, HostConfig, HostFrees, Outcome};
 use selfscrape_filter::rule::Reason;
 
-const DROP: &str = "drop_self_scrape";
-const MARK: &str = "mark_self_scrape";
-const EXPLAIN: &str = "explain_self_scrape";
+const DROP: &str = Export::Drop.name();
+const MARK: &str = Export::Mark.name();
+const EXPLAIN: &str = Export::Explain.name();
 const TAG: &str = "kube.var.log.containers.metrics-server-6d94bc8694-x7kqp_kube-system_metrics-server-9b2e6f0c4d1a.log";
 const SEC: u32 = 1_764_309_605;
 const NSEC: u32 = 123_456_789;

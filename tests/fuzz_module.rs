@@ -29,12 +29,13 @@
 mod common;
 
 use common::rng::Rng;
+use selfscrape_filter::guest::Export;
 use selfscrape_filter::host::{Host, HostConfig, fluent_bit_json};
 use selfscrape_filter::rule::{self, Scratch, spec};
 use serde_json::{Map, Number, Value, json};
 use std::fmt::Write as _;
 
-const FUNCTION: &str = "drop_self_scrape";
+const FUNCTION: &str = Export::Drop.name();
 const TAG: &str = "kube.var.log.containers.metrics-server";
 
 /// Cases per family in a plain `cargo test`.
@@ -69,7 +70,7 @@ fn big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
 
 /// What the fuzz run saw.
 #[derive(Default)]
-struct Tally {
+struct FuzzTally {
     family: &'static str,
     cases: u64,
     kept: u64,
@@ -94,11 +95,11 @@ struct Tally {
     report: String,
 }
 
-impl Tally {
-    fn new(family: &'static str) -> Tally {
-        Tally {
+impl FuzzTally {
+    fn new(family: &'static str) -> FuzzTally {
+        FuzzTally {
             family,
-            ..Tally::default()
+            ..FuzzTally::default()
         }
     }
 
@@ -120,7 +121,7 @@ impl Tally {
     /// dropped; `explain_self_scrape` says "drop" exactly then.
     fn check_mark_and_explain(&mut self, host: &mut Host, record: &[u8], dropped: bool) {
         self.side_calls += 2;
-        match host.call_raw("mark_self_scrape", TAG, 0, 0, record, true) {
+        match host.call_raw(Export::Mark.name(), TAG, 0, 0, record, true) {
             Ok(out) => {
                 let want = if dropped {
                     let close = record.iter().rposition(|&b| b == b'}').unwrap_or(0);
@@ -148,7 +149,7 @@ impl Tally {
                 self.note(&format!("mark_self_scrape LOST ({loss})"), record);
             }
         }
-        match host.call_raw("explain_self_scrape", TAG, 0, 0, record, true) {
+        match host.call_raw(Export::Explain.name(), TAG, 0, 0, record, true) {
             Ok(out) => {
                 let verdict = serde_json::from_slice::<Value>(&out)
                     .ok()
@@ -998,7 +999,7 @@ fn arbitrary_json_objects() {
     big_stack(move || {
         let mut host = default_host();
         let mut rng = Rng::new(seed(1));
-        let mut t = Tally::new("arbitrary JSON objects");
+        let mut t = FuzzTally::new("arbitrary JSON objects");
         let mut deepest = 0usize;
         for _ in 0..n {
             let v = any_record(&mut rng);
@@ -1026,7 +1027,7 @@ fn mutated_failed_scrapes() {
     big_stack(move || {
         let mut host = default_host();
         let mut rng = Rng::new(seed(2));
-        let mut t = Tally::new("mutated failed scrapes");
+        let mut t = FuzzTally::new("mutated failed scrapes");
         for i in 0..n {
             let s = Scrape {
                 node: OWN.into(),
@@ -1059,7 +1060,7 @@ fn raw_text_mutations() {
     big_stack(move || {
         let mut host = default_host();
         let mut rng = Rng::new(seed(3));
-        let mut t = Tally::new("raw text mutations");
+        let mut t = FuzzTally::new("raw text mutations");
         for _ in 0..n {
             let v = if rng.one_in(4) {
                 any_record(&mut rng)
@@ -1091,7 +1092,7 @@ fn arbitrary_bytes() {
     big_stack(move || {
         let mut host = default_host();
         let mut rng = Rng::new(seed(4));
-        let mut t = Tally::new("arbitrary bytes");
+        let mut t = FuzzTally::new("arbitrary bytes");
         for i in 0..n {
             let bytes = any_bytes(&mut rng);
             // Odd cases as msgpack mode calls: no NUL, exact length.

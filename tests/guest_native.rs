@@ -4,7 +4,9 @@
 //! tests/corpus_wasm.rs.
 #![cfg(not(target_arch = "wasm32"))]
 
-use selfscrape_filter::guest::{Export, Guest, Input, MSGPACK_PLACEHOLDER, Reply, UNREADABLE_JSON};
+use selfscrape_filter::guest::{
+    Export, Guest, HostRecord, MSGPACK_PLACEHOLDER, Reply, UNREADABLE_JSON,
+};
 
 const OWN: &str = "fargate-ip-10-1-2-3.eu-west-2.compute.internal";
 
@@ -42,7 +44,7 @@ fn host_call(guest: &mut Guest, export: Export, record: &[u8], frees: Frees) -> 
     let bytes = unsafe { std::slice::from_raw_parts(rec_ptr, record.len()) };
     let reply = match guest.call(
         export,
-        Input::Bytes {
+        HostRecord::Bytes {
             bytes,
             terminated: true,
         },
@@ -105,7 +107,7 @@ fn records_that_are_not_json_objects_come_back_intact() {
     assert_eq!(
         g.call(
             Export::Drop,
-            Input::Bytes {
+            HostRecord::Bytes {
                 bytes: clean,
                 terminated: false
             }
@@ -120,7 +122,7 @@ fn records_that_are_not_json_objects_come_back_intact() {
     assert_eq!(
         g.call(
             Export::Drop,
-            Input::Bytes {
+            HostRecord::Bytes {
                 bytes: zero,
                 terminated: false
             }
@@ -131,7 +133,7 @@ fn records_that_are_not_json_objects_come_back_intact() {
     assert!(!MSGPACK_PLACEHOLDER.contains(&0));
     // Nothing to read: a JSON object that says so instead of an empty reply.
     g.begin_call();
-    assert_eq!(g.call(Export::Drop, Input::Unreadable), Reply::Buffer);
+    assert_eq!(g.call(Export::Drop, HostRecord::Unreadable), Reply::Buffer);
     assert_eq!(&g.buffer()[..g.buffer().len() - 1], UNREADABLE_JSON);
     serde_json::from_slice::<serde_json::Value>(UNREADABLE_JSON).unwrap();
     // Text that is not JSON at all, NUL-terminated: the input itself.
@@ -139,7 +141,7 @@ fn records_that_are_not_json_objects_come_back_intact() {
     assert_eq!(
         g.call(
             Export::Drop,
-            Input::Bytes {
+            HostRecord::Bytes {
                 bytes: b"plain",
                 terminated: true
             }

@@ -12,11 +12,12 @@
 
 mod common;
 
+use selfscrape_filter::guest::Export;
 use selfscrape_filter::host::{Host, HostConfig, HostFrees, Outcome, fluent_bit_json};
 use selfscrape_filter::rule::spec;
 use serde_json::{Map, Value, json};
 
-const FUNCTION: &str = "drop_self_scrape";
+const FUNCTION: &str = Export::Drop.name();
 const TAG: &str = "kube.var.log.containers.metrics-server";
 const MIB: usize = 1 << 20;
 

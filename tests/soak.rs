@@ -21,6 +21,7 @@
 mod common;
 
 use common::rng::Rng;
+use selfscrape_filter::guest::Export;
 use selfscrape_filter::host::{
     Host, HostConfig, HostFrees, Loss, Outcome, Verdict, fluent_bit_json,
 };
@@ -28,7 +29,7 @@ use selfscrape_filter::rule::spec;
 use serde_json::{Value, json};
 use std::time::Instant;
 
-const FUNCTION: &str = "drop_self_scrape";
+const FUNCTION: &str = Export::Drop.name();
 const TAG: &str = "kube.var.log.containers.metrics-server";
 
 /// Records per host in every `cargo test`.

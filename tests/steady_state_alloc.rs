@@ -5,7 +5,7 @@
 //! leak in waiting (or fragmentation) on the real host.
 #![cfg(not(target_arch = "wasm32"))]
 
-use selfscrape_filter::guest::{Export, Guest, Input, Reply};
+use selfscrape_filter::guest::{Export, Guest, HostRecord, Reply};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -80,7 +80,7 @@ fn run(guest: &mut Guest, records: &[Vec<u8>], rounds: usize) -> usize {
                 let bytes = unsafe { std::slice::from_raw_parts(p, rec.len()) };
                 if guest.call(
                     export,
-                    Input::Bytes {
+                    HostRecord::Bytes {
                         bytes,
                         terminated: true,
                     },

@@ -49,7 +49,7 @@ mod web;
 
 use input::{Format, Parsed, Parser, Problem, Record, TimeSource};
 use rule::Reason;
-use selfscrape_filter::guest::{Export, Input, Reply};
+use selfscrape_filter::guest::{Export, HostRecord, Reply};
 use serde_json::{Map, Value, json};
 use summary::Summary;
 
@@ -73,7 +73,7 @@ pub struct Judgement {
 /// module's exports: one `drop_self_scrape` call and one
 /// `explain_self_scrape` call, as `selfscrape replay` makes them.
 pub fn judge(record: &[u8], guest: &mut Guest) -> Judgement {
-    let input = Input::Bytes {
+    let input = HostRecord::Bytes {
         bytes: record,
         terminated: false,
     };
