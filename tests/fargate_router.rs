@@ -684,7 +684,7 @@ enum Part {
     /// `$TAG`
     Tag,
     /// `$TAG[n]`: the n-th part of the tag split at dots.
-    TagPart(usize),
+    TagField(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -763,7 +763,7 @@ fn parse_template(t: &str) -> Vec<Part> {
             match t[i + 4..].strip_prefix('[').filter(|_| i + 5 < t.len()) {
                 Some(rest) => {
                     let (n, _) = rest.split_once(']').expect("$TAG[ without ]");
-                    parts.push(Part::TagPart(n.parse().expect("$TAG[n] with a number")));
+                    parts.push(Part::TagField(n.parse().expect("$TAG[n] with a number")));
                     i += 4 + 1 + n.len() + 1;
                 }
                 None => {
@@ -1292,7 +1292,7 @@ fn translate_template(parts: &[Part], rec: &Map, current_tag: &str) -> Option<St
             Part::Lit(s) => tag.push_str(s),
             Part::Tag => tag.push_str(current_tag),
             // A part that is not there adds nothing (ra_translate_tag_part).
-            Part::TagPart(n) => {
+            Part::TagField(n) => {
                 if current_tag.contains('.') {
                     tag.push_str(current_tag.split('.').nth(*n).unwrap_or_default());
                 }
