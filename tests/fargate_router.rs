@@ -664,6 +664,7 @@ impl TagMatch {
 #[derive(Debug, Clone)]
 enum Cond {
     Exists(Vec<String>),
+    NotExists(Vec<String>),
     Equals(Vec<String>, String),
     Matches(Vec<String>, Onig),
     DoesNotMatch(Vec<String>, Onig),
@@ -849,6 +850,7 @@ fn build_filters(filters: &[Section]) -> Vec<Filter> {
                             );
                             match op.as_str() {
                                 "key_exists" => Cond::Exists(ra_path(key)),
+                                "key_does_not_exist" => Cond::NotExists(ra_path(key)),
                                 "key_value_equals" => Cond::Equals(ra_path(key), val.to_string()),
                                 "key_value_matches" => Cond::Matches(ra_path(key), Onig::new(val)),
                                 "key_value_does_not_match" => {
@@ -1244,12 +1246,18 @@ fn kubernetes_filter(rec: Map, kube: Map, merge_log: bool, keep_log: bool) -> Ma
     out
 }
 
+/// filter_modify's conditions: a value condition on a key that is not
+/// there is false, `Key_value_does_not_match` included (it is "the key
+/// exists and its value does not match"); only strings match a regex.
 fn condition(rec: &Map, c: &Cond) -> bool {
     match c {
         Cond::Exists(k) => ra_get(rec, k).is_some(),
+        Cond::NotExists(k) => ra_get(rec, k).is_none(),
         Cond::Equals(k, v) => matches!(ra_get(rec, k), Some(J::Str(s)) if s == v),
         Cond::Matches(k, re) => matches!(ra_get(rec, k), Some(J::Str(s)) if re.is_match(s)),
-        Cond::DoesNotMatch(k, re) => !matches!(ra_get(rec, k), Some(J::Str(s)) if re.is_match(s)),
+        Cond::DoesNotMatch(k, re) => {
+            ra_get(rec, k).is_some_and(|v| !matches!(v, J::Str(s) if re.is_match(s)))
+        }
     }
 }
 
@@ -1653,6 +1661,44 @@ fn own_node_refusal_is_dropped_and_other_node_kept_under_its_own_tag() {
     let out = router.run(rec(&cri_line('F', OWN), "Fargate,Node"), Start::Input);
     assert_eq!(out.delivered.len(), 1);
     assert_eq!(out.delivered[0].0, INPUT_TAG);
+    // Nor is a missing one (found on real Fluent Bit 5.1.1: a value
+    // condition on a missing key is false, so "does not match" cannot
+    // guard it): such a record stays where it is, unchanged.
+    let no_host = vec![
+        ("log".into(), J::Str(cri_line('F', OWN))),
+        (
+            "kubernetes".into(),
+            J::Obj(vec![("pod_ip".into(), J::Str("10.6.194.69".into()))]),
+        ),
+    ];
+    let out = router.run(no_host, Start::Input);
+    assert_eq!(out.delivered.len(), 1, "{:?}", out.delivered);
+    assert_eq!(out.delivered[0].0, INPUT_TAG);
+    assert_eq!(Some(&out.delivered[0].1), out.after_kubernetes.as_ref());
+}
+
+#[test]
+fn modify_value_conditions_need_the_key() {
+    let rec = rec("x", OWN);
+    let re = || Onig::new("\\Ay\\z");
+    let path = |p: &str| ra_path(p);
+    assert!(condition(
+        &rec,
+        &Cond::DoesNotMatch(path("$kubernetes['host']"), re())
+    ));
+    assert!(!condition(
+        &rec,
+        &Cond::DoesNotMatch(path("$kubernetes['pod_ip']"), re())
+    ));
+    assert!(!condition(
+        &rec,
+        &Cond::Matches(path("$kubernetes['pod_ip']"), re())
+    ));
+    assert!(condition(
+        &rec,
+        &Cond::NotExists(path("$kubernetes['pod_ip']"))
+    ));
+    assert!(!condition(&rec, &Cond::NotExists(path("log"))));
 }
 
 #[test]
