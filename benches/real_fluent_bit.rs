@@ -186,6 +186,35 @@ mod real {
         fn note(&mut self, what: String) {
             self.lines.push(format!("      {what}"));
         }
+        /// `what` passed when nothing is `wrong`; else failed, with the first
+        /// twenty of what went wrong.
+        fn outcome(&mut self, what: String, wrong: &[String]) {
+            if wrong.is_empty() {
+                self.ok(what);
+            } else {
+                self.fail(format!("{what}; {} wrong:", wrong.len()));
+                for w in wrong.iter().take(20) {
+                    self.note(w.clone());
+                }
+            }
+        }
+    }
+
+    /// Removes one line equal to `line` (by `same`) from `lines`; whether
+    /// there was one.
+    fn take(lines: &mut Vec<String>, line: &str, same: impl Fn(&str, &str) -> bool) -> bool {
+        match lines.iter().position(|l| same(l, line)) {
+            Some(i) => {
+                lines.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The first 160 characters, for messages.
+    fn excerpt(s: &str) -> String {
+        s.chars().take(160).collect()
     }
 
     pub fn main() {
@@ -696,12 +725,12 @@ mod real {
                 for line in records {
                     let record = record_of(line);
                     let drop = judged && module_drops(record);
-                    let in_shipped = take(&mut shipped, line);
+                    let in_shipped = take(&mut shipped, line, str::eq);
                     let marked_line = line.replacen(", {", ", {\"self_scrape\":true,", 1);
                     match (drop, in_shipped) {
                         (true, false) => {
                             dropped += 1;
-                            if take(&mut dry, &marked_line) {
+                            if take(&mut dry, &marked_line, str::eq) {
                                 marked += 1;
                             } else {
                                 wrong.push(format!("dry run did not mark {}", excerpt(record)));
@@ -709,13 +738,13 @@ mod real {
                         }
                         (false, true) => {
                             kept += 1;
-                            if !take(&mut dry, line) {
+                            if !take(&mut dry, line, str::eq) {
                                 wrong.push(format!("dry run lost {}", excerpt(record)));
                             }
                         }
                         (true, true) => {
                             config_keeps.push(record.to_string());
-                            take(&mut dry, line);
+                            take(&mut dry, line, str::eq);
                         }
                         (false, false) => wrong.push(format!(
                             "dropped or changed, the module keeps it: {}",
@@ -739,14 +768,7 @@ mod real {
                 "router end to end: {lines} lines of {} pods; shipped ConfigMap dropped {dropped} (all the module drops), kept {kept} byte for byte under their own tags; dry run marked {marked}",
                 pods.len()
             );
-            if wrong.is_empty() {
-                summary.ok(what);
-            } else {
-                summary.fail(format!("{what}; {} wrong:", wrong.len()));
-                for w in wrong.iter().take(20) {
-                    summary.note(w.clone());
-                }
-            }
+            summary.outcome(what, &wrong);
             if !config_keeps.is_empty() {
                 // The one difference the router can meet: a pod whose
                 // metadata lacks spec.nodeName, where the module falls back
@@ -766,21 +788,6 @@ mod real {
                     ));
                 }
             }
-        }
-
-        fn take(lines: &mut Vec<String>, line: &str) -> bool {
-            match lines.iter().position(|l| l == line) {
-                Some(i) => {
-                    lines.remove(i);
-                    true
-                }
-                None => false,
-            }
-        }
-
-        fn excerpt(s: &str) -> String {
-            let s: String = s.chars().take(160).collect();
-            s
         }
 
         /// One log file for the cost runs: `records` lines of ~1 KiB.
@@ -1131,47 +1138,28 @@ mod real {
             let (mut dropped, mut kept) = (0, 0);
             for line in &baseline {
                 let drop = module_drops(record_of(line));
-                let present = match filtered
-                    .iter()
-                    .position(|l| record_of(l) == record_of(line))
-                {
-                    Some(i) => {
-                        filtered.remove(i);
-                        true
-                    }
-                    None => false,
-                };
+                let present = take(&mut filtered, line, |a, b| record_of(a) == record_of(b));
                 match (drop, present) {
                     (true, false) => dropped += 1,
                     (false, true) => kept += 1,
                     (true, true) => wrong.push(format!(
                         "kept, the native rule drops: {}",
-                        &record_of(line)[..record_of(line).len().min(160)]
+                        excerpt(record_of(line))
                     )),
                     (false, false) => wrong.push(format!(
                         "dropped or changed, the native rule keeps: {}",
-                        &record_of(line)[..record_of(line).len().min(160)]
+                        excerpt(record_of(line))
                     )),
                 }
             }
             for extra in &filtered {
-                wrong.push(format!(
-                    "unexpected output: {}",
-                    &extra[..extra.len().min(160)]
-                ));
+                wrong.push(format!("unexpected output: {}", excerpt(extra)));
             }
             let what = format!(
                 "module on real Fluent Bit: {n} corpus records in, {} through Fluent Bit's JSON parser; dropped {dropped}, kept {kept} unchanged, as the native rule judges them",
                 baseline.len()
             );
-            if wrong.is_empty() {
-                summary.ok(what);
-            } else {
-                summary.fail(format!("{what}; {} wrong", wrong.len()));
-                for w in wrong.iter().take(20) {
-                    summary.note(w.clone());
-                }
-            }
+            summary.outcome(what, &wrong);
         }
 
         pub(super) fn bench(fb: &FluentBit, work: &Path, o: &Options, summary: &mut Summary) {
