@@ -1,0 +1,60 @@
+//! `scripts/real-fluent-bit-check` without a usable Fluent Bit binary: a
+//! clear message and exit status 2 before anything is built (CI has no
+//! Fluent Bit; what the script does with one is checked by hand, see
+//! fluent-bit-conf/fargate-router/README.md).
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::path::Path;
+use std::process::Command;
+
+fn run(args: &[&str]) -> (i32, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/real-fluent-bit-check");
+    let out = Command::new("bash")
+        .arg(&script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn refuses_without_a_binary() {
+    let (code, err) = run(&[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("give the Fluent Bit binary"), "{err}");
+}
+
+#[test]
+fn refuses_what_is_not_an_executable_file() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for bad in [
+        dir.join("no-such-fluent-bit"),
+        dir.join("README.md"),
+        dir.join("src"),
+    ] {
+        let (code, err) = run(&[bad.to_str().expect("a UTF-8 path")]);
+        assert_eq!(code, 2, "{}: {err}", bad.display());
+        assert!(err.contains("is not an executable file"), "{err}");
+    }
+}
+
+#[test]
+fn help_says_what_it_checks() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/real-fluent-bit-check");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg("--help")
+        .output()
+        .expect("running the script");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for what in ["router", "dry-run", "module", "Exit status"] {
+        assert!(
+            text.contains(what),
+            "--help does not mention {what}:\n{text}"
+        );
+    }
+}
