@@ -1023,6 +1023,10 @@ mod real {
                     .arg(&conf)
                     .envs([
                         ("SELFSCRAPE_ROOT", root.display().to_string()),
+                        (
+                            "SELFSCRAPE_TARGET",
+                            common::target_dir().display().to_string(),
+                        ),
                         ("AWS_REGION", "eu-west-2".into()),
                         ("LOG_GROUP_NAME", "selfscrape-check".into()),
                         ("LOG_STREAM_PREFIX", "check-".into()),
