@@ -97,13 +97,6 @@ fn every_shipped_config_checks_clean() {
     let unexpected: Vec<String> = report
         .findings
         .iter()
-        // The one allowed exception, until the router ConfigMap scoped to
-        // metrics-server's records lands (the lead is rewriting
-        // fluent-bit-conf/fargate-router/aws-logging.yaml): its selfscrape
-        // filters still take `kube.*` and `*`. Remove this line then.
-        .filter(|f| {
-            !(f.file.ends_with("fargate-router/aws-logging.yaml") && f.code == "router-unscoped")
-        })
         .map(|f| {
             format!(
                 "{}:{:?}: {} {}",

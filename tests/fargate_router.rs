@@ -2190,3 +2190,17 @@ fn dry_run_marks_exactly_what_the_shipped_config_drops() {
         "only {marked} marked: the corpus has more own-node refusals"
     );
 }
+
+#[test]
+fn selfscrape_check_finds_every_selfscrape_filter_unscoped_when_it_is() {
+    use selfscrape_filter::check::{router, yaml};
+    let shipped = configmap_text();
+    let scoped = shipped.matches("Match kube.*_metrics-server-*").count();
+    assert!(scoped >= 6, "{scoped} scoped filters");
+    let doc = yaml::parse_yaml(&shipped).expect("the shipped ConfigMap is YAML");
+    assert!(router::unscoped_filters(&doc).is_empty());
+    // Every one of them, opened to every pod, is reported.
+    let wide = shipped.replace("Match kube.*_metrics-server-*", "Match kube.*");
+    let doc = yaml::parse_yaml(&wide).expect("still YAML");
+    assert_eq!(router::unscoped_filters(&doc).len(), scoped);
+}

@@ -270,10 +270,20 @@ pub fn router_rule_violations(yaml: &str) -> Vec<String> {
     }
 }
 
-/// Markers of selfscrape's router filters: its parsers, helper keys and
-/// helper tags (`scrape-refused.`, `ss.`). AWS's default filters (`parser
-/// crio`, `kubernetes`) and the user's own have none.
-const SELFSCRAPE_MARKERS: &[&str] = &["ms_refused_", "selfscrape_", "scrape-refused"];
+/// Markers of selfscrape's router filters: its parsers, helper keys (the
+/// shipped ConfigMap's `ss_*`, earlier ones' `selfscrape_*`) and helper
+/// tags (`scrape-refused.`, `ss.`). AWS's default filters (`parser crio`,
+/// `kubernetes`) and the user's own have none.
+const SELFSCRAPE_MARKERS: &[&str] = &[
+    "ms_refused_",
+    "selfscrape_",
+    "scrape-refused",
+    "ss_cand",
+    "ss_node",
+    "ss_json",
+    "ss_k8s",
+    "ss_mark",
+];
 
 /// Whether a filter is one of selfscrape's.
 pub fn is_selfscrape_filter(s: &RouterSection) -> bool {
