@@ -49,22 +49,40 @@ use json::{Malformed, Value};
 use record_memo::{Spans, Vary};
 use text::Message;
 
+/// The buffers a judge decodes into. The failing node stays for
+/// explanations; the error and the spare are overwritten by every judge.
+#[derive(Debug, Default)]
+struct Decoded {
+    /// The failing node of the last evaluation.
+    node: Vec<u8>,
+    /// A decoded error string.
+    err: Vec<u8>,
+    /// For comparisons of escaped strings.
+    tmp: Vec<u8>,
+}
+
+impl Decoded {
+    const fn new() -> Decoded {
+        Decoded {
+            node: Vec::new(),
+            err: Vec::new(),
+            tmp: Vec::new(),
+        }
+    }
+}
+
 /// Reusable buffers for the structural stage. Keep one for many records (the
 /// module keeps one for its whole life): steady state allocates nothing.
 #[derive(Debug, Default)]
 pub struct Scratch {
-    /// The failing node of the last evaluation, for explanations.
-    node: Vec<u8>,
+    /// The failing node (kept for explanations), the error, a spare.
+    decoded: Decoded,
     /// A decoded `log`/`message` value.
     text: Vec<u8>,
-    /// A decoded error string.
-    err: Vec<u8>,
     /// The decoded `kubernetes.host`.
     own_host: Vec<u8>,
     /// The decoded `kubernetes.pod_ip`.
     own_ip: Vec<u8>,
-    /// For comparisons of escaped strings.
-    tmp: Vec<u8>,
     /// What repeats across records (nothing without the `memo` feature).
     memos: speed::Memos,
 }
@@ -73,35 +91,33 @@ impl Scratch {
     /// Empty buffers.
     pub const fn new() -> Scratch {
         Scratch {
-            node: Vec::new(),
+            decoded: Decoded::new(),
             text: Vec::new(),
-            err: Vec::new(),
             own_host: Vec::new(),
             own_ip: Vec::new(),
-            tmp: Vec::new(),
             memos: speed::Memos::new(),
         }
     }
 
     /// The failing node named by the last evaluated record, when it had one.
     pub fn failing_node(&self) -> &[u8] {
-        &self.node
+        &self.decoded.node
     }
 
     /// Forgets the last evaluation (keeps the capacity).
     pub(crate) fn clear(&mut self) {
-        self.node.clear();
+        self.decoded.node.clear();
     }
 
     /// Bytes of capacity held, for leak checks.
     pub fn capacity(&self) -> usize {
         [
-            &self.node,
+            &self.decoded.node,
             &self.text,
-            &self.err,
+            &self.decoded.err,
             &self.own_host,
             &self.own_ip,
-            &self.tmp,
+            &self.decoded.tmp,
         ]
         .iter()
         .map(|v| v.capacity())
@@ -225,13 +241,13 @@ impl Verdicts {
 /// ([`record_memo`]).
 fn judge_record(record: &[u8], scratch: &mut Scratch) -> Reason {
     scratch.memos.reserve();
-    if let Some(reason) = scratch.memos.record(record, &mut scratch.node) {
+    if let Some(reason) = scratch.memos.record(record, &mut scratch.decoded.node) {
         return reason;
     }
     let lines_before = scratch.memos.line_hits();
     let (reason, spans) = judge_walked(record, scratch);
-    let Scratch { memos, node, .. } = scratch;
-    memos.remember_record(record, &spans, reason, node, lines_before);
+    let Scratch { memos, decoded, .. } = scratch;
+    memos.remember_record(record, &spans, reason, &decoded.node, lines_before);
     reason
 }
 
@@ -248,51 +264,49 @@ fn judge_found(found: &Found<'_>, scratch: &mut Scratch) -> Reason {
         return Reason::Ambiguous;
     }
     let Scratch {
-        node,
+        decoded,
         text,
-        err,
         own_host,
         own_ip,
-        tmp,
         memos,
     } = scratch;
     let Ok(own) = own_node(found.host, found.pod_ip, own_host, own_ip) else {
         return Reason::Ambiguous;
     };
-    let mut tally = Verdicts::default();
+    let mut verdicts = Verdicts::default();
     // A `log` that is some other line means merged fields did not come from
     // it (the kubernetes filter keeps the merged line itself in `log`).
     let mut log_is_other = false;
     for (slot, raw) in found.texts.iter().enumerate() {
         let Some(raw) = raw else { continue };
         let outcome = if slot == 0 {
-            judge_log(raw, found, own, memos, text, node, err, tmp)
+            judge_log(raw, found, own, memos, text, decoded)
         } else {
-            judge_raw_text(raw, own, text, node, err, tmp)
+            judge_raw_text(raw, own, text, decoded)
         };
         match outcome {
-            memo::LineVerdict::Undecodable => tally.add(Some(Reason::Ambiguous)),
+            memo::LineVerdict::Undecodable => verdicts.add(Some(Reason::Ambiguous)),
             memo::LineVerdict::Judged(reason) => {
                 log_is_other |= slot == 0 && reason.is_none();
-                tally.add(reason);
+                verdicts.add(reason);
             }
         }
     }
     if !log_is_other {
         if found.root.msg.is_some() {
-            tally.add(judge_fields(&found.root, own, node, err, tmp));
+            verdicts.add(judge_fields(&found.root, own, decoded));
         }
         for obj in found.objects.iter().flatten() {
-            tally.add(match Fields::of(obj) {
-                Ok(fields) => judge_fields(&fields, own, node, err, tmp),
+            verdicts.add(match Fields::of(obj) {
+                Ok(fields) => judge_fields(&fields, own, decoded),
                 Err(Malformed) => Some(Reason::Ambiguous),
             });
         }
     }
-    if found.partial && tally.any {
+    if found.partial && verdicts.any {
         return Reason::Ambiguous;
     }
-    tally.reason()
+    verdicts.reason()
 }
 
 fn find_candidates<'r>(
@@ -378,29 +392,24 @@ fn judge_raw_text(
     raw: &[u8],
     own: Own<'_>,
     text: &mut Vec<u8>,
-    node: &mut Vec<u8>,
-    err: &mut Vec<u8>,
-    tmp: &mut Vec<u8>,
+    decoded: &mut Decoded,
 ) -> memo::LineVerdict {
     if json::decode_into(raw, text).is_err() {
         return memo::LineVerdict::Undecodable;
     }
-    memo::LineVerdict::Judged(judge_text(text, own, node, err, tmp))
+    memo::LineVerdict::Judged(judge_text(text, own, decoded))
 }
 
 /// [`judge_raw_text`] for `log`, the first text judged (so `node` is still
 /// empty), through the [`memo::LineMemo`]: a line with an error-severity
 /// klog header is judged once per distinct rest of line and own node.
-#[allow(clippy::too_many_arguments)]
 fn judge_log(
     raw: &[u8],
     found: &Found<'_>,
     own: Own<'_>,
     memos: &mut speed::Memos,
     text: &mut Vec<u8>,
-    node: &mut Vec<u8>,
-    err: &mut Vec<u8>,
-    tmp: &mut Vec<u8>,
+    decoded: &mut Decoded,
 ) -> memo::LineVerdict {
     // The header is plain ASCII in the raw string (no escape), so it decodes
     // to itself and the verdict depends only on the raw rest.
@@ -411,8 +420,9 @@ fn judge_log(
         .map(|rest| (memo::Kind::Klog, rest));
     let Some((kind, key)) = klog.or_else(|| json_log_rest(raw).map(|r| (memo::Kind::JsonTs, r)))
     else {
-        return judge_raw_text(raw, own, text, node, err, tmp);
+        return judge_raw_text(raw, own, text, decoded);
     };
+    let node = &mut decoded.node;
     if let Some((outcome, was)) = memos.line(kind, key, found.host, found.pod_ip) {
         node.clear();
         if node.try_reserve(was.len()).is_ok() {
@@ -420,8 +430,8 @@ fn judge_log(
             return outcome;
         }
     }
-    let outcome = judge_raw_text(raw, own, text, node, err, tmp);
-    memos.remember_line(kind, key, found.host, found.pod_ip, outcome, node);
+    let outcome = judge_raw_text(raw, own, text, decoded);
+    memos.remember_line(kind, key, found.host, found.pod_ip, outcome, &decoded.node);
     outcome
 }
 
@@ -482,13 +492,8 @@ const SCRAPE_MSG: &[u8] = b"Failed to scrape node";
 /// A JSON-logging object: `msg` must be exactly the scrape message (or one
 /// of its never-refused variants), `node` the object klog makes of
 /// `klog.KObj(node)`, `err` a string.
-fn judge_fields(
-    fields: &Fields<'_>,
-    own: Own<'_>,
-    node: &mut Vec<u8>,
-    err: &mut Vec<u8>,
-    tmp: &mut Vec<u8>,
-) -> Option<Reason> {
+fn judge_fields(fields: &Fields<'_>, own: Own<'_>, decoded: &mut Decoded) -> Option<Reason> {
+    let Decoded { node, err, tmp } = decoded;
     let Some(Value::Str(msg)) = fields.msg else {
         return None;
     };
@@ -528,13 +533,7 @@ fn judge_fields(
 }
 
 /// A `log`/`message` text.
-fn judge_text(
-    text: &[u8],
-    own: Own<'_>,
-    node: &mut Vec<u8>,
-    err: &mut Vec<u8>,
-    tmp: &mut Vec<u8>,
-) -> Option<Reason> {
+fn judge_text(text: &[u8], own: Own<'_>, decoded: &mut Decoded) -> Option<Reason> {
     match text::locate(text) {
         Message::None => None,
         Message::Partial => Some(Reason::Ambiguous),
@@ -544,15 +543,15 @@ fn judge_text(
             } else {
                 Cause::Other
             };
-            Some(judge_structured(kvs, own, node, err, Some(cause)))
+            Some(judge_structured(kvs, own, decoded, Some(cause)))
         }
         Message::Json(obj) => match Fields::of(obj) {
-            Ok(fields) => judge_fields(&fields, own, node, err, tmp),
+            Ok(fields) => judge_fields(&fields, own, decoded),
             Err(Malformed) => None,
         },
-        Message::Structured(kvs) => Some(judge_structured(kvs, own, node, err, None)),
-        Message::AggregateV04(body) => Some(judge_aggregate(body, false, own, node)),
-        Message::AggregateV03(body) => Some(judge_aggregate(body, true, own, node)),
+        Message::Structured(kvs) => Some(judge_structured(kvs, own, decoded, None)),
+        Message::AggregateV04(body) => Some(judge_aggregate(body, false, own, &mut decoded.node)),
+        Message::AggregateV03(body) => Some(judge_aggregate(body, true, own, &mut decoded.node)),
     }
 }
 
@@ -561,10 +560,10 @@ fn judge_text(
 fn judge_structured(
     kvs: &[u8],
     own: Own<'_>,
-    node: &mut Vec<u8>,
-    err: &mut Vec<u8>,
+    decoded: &mut Decoded,
     forced: Option<Cause>,
 ) -> Reason {
+    let Decoded { node, err, .. } = decoded;
     let (mut err_pair, mut node_pair, mut repeated) = (None, None, false);
     let well_formed = text::pairs(kvs, |p| match p.key {
         b"err" => repeated |= err_pair.replace(p).is_some(),
