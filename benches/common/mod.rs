@@ -2,24 +2,17 @@
 //! sources, the workloads, small statistics.
 #![allow(dead_code)]
 
+#[path = "../../tests/common/paths.rs"]
+mod paths;
+#[path = "../../tests/common/rng.rs"]
+pub mod rng;
 pub mod workload;
+
+#[allow(unused_imports)] // each test binary uses some of them
+pub use paths::{module_path, target_dir};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// The target dir cargo builds the benches in (`$CARGO_TARGET_DIR`,
-/// `build.target-dir` or `./target`): cargo's own `<target>/tmp` says where.
-pub fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("CARGO_TARGET_TMPDIR is <target>/tmp")
-        .to_path_buf()
-}
-
-/// The shipped module.
-pub fn module_path() -> PathBuf {
-    target_dir().join("wasm32-unknown-unknown/release/selfscrape_filter.wasm")
-}
 
 /// The passthrough comparator: the same crate built with `--features
 /// passthrough` into its own target dir.

@@ -60,20 +60,16 @@ pub struct Record {
     pub kind: Kind,
 }
 
-/// splitmix64: small, fast, deterministic.
-pub struct Rng(u64);
+/// The tests' generator (tests/common/rng.rs), with what the workloads draw.
+pub struct Rng(super::rng::Rng);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed)
+        Rng(super::rng::Rng::new(seed))
     }
 
     pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next()
     }
 
     /// Uniform in `0..n` (n > 0).

@@ -7,25 +7,15 @@ use std::time::SystemTime;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod corpus;
+pub mod paths;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod rng;
 
+#[allow(unused_imports)] // each test binary uses some of them
+pub use paths::{module_path, target_dir};
+
 /// The command that builds the module the tests run.
 pub const BUILD_COMMAND: &str = "cargo build --release --lib --target wasm32-unknown-unknown";
-
-/// The target directory cargo builds these tests in (`$CARGO_TARGET_DIR`,
-/// `build.target-dir` or `./target`): cargo's own `<target>/tmp` says where.
-pub fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("CARGO_TARGET_TMPDIR is <target>/tmp")
-        .to_path_buf()
-}
-
-/// `<target>/wasm32-unknown-unknown/release/selfscrape_filter.wasm`.
-pub fn module_path() -> PathBuf {
-    target_dir().join("wasm32-unknown-unknown/release/selfscrape_filter.wasm")
-}
 
 /// The built module's bytes. Fails the test (never skips it) when the module
 /// is missing or older than a source it is built from, saying how to build it.
