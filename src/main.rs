@@ -14,6 +14,7 @@
 mod cli {
     use clap::{Parser, Subcommand, ValueEnum};
     use selfscrape_filter::check;
+    use selfscrape_filter::guest::Export;
     use selfscrape_filter::host::{HostConfig, HostFrees};
     use selfscrape_filter::replay::{self, Function, Options, run::parse_price, run::parse_size};
     use std::io::{IsTerminal, Write};
@@ -128,7 +129,7 @@ mod cli {
         /// other export with Fluent Bit's filter signature (another filter,
         /// an older release) is replayed too: dropped = empty reply, kept =
         /// the record returned unchanged, modified = any other JSON object.
-        #[arg(long, value_name = "NAME", default_value = "drop_self_scrape",
+        #[arg(long, value_name = "NAME", default_value = Export::Drop.name(),
               value_parser = clap::builder::NonEmptyStringValueParser::new())]
         function: String,
         /// The node the logs come from: records without kubernetes metadata

@@ -17,6 +17,7 @@ use super::lines::{self, Lines, Step};
 use super::savings;
 use super::summary::Summary;
 use super::time;
+use crate::guest::Export;
 use crate::host::{self, Host, HostConfig, HostError, Loss, Verdict};
 use crate::rule::{Reason, Scratch};
 use std::cell::Cell;
@@ -51,18 +52,20 @@ pub enum Function {
 impl Function {
     /// The function of that export name.
     pub fn named(name: &str) -> Function {
-        match name {
-            "drop_self_scrape" => Function::Drop,
-            "mark_self_scrape" => Function::Mark,
-            other => Function::Other(other.to_owned()),
+        if name == Export::Drop.name() {
+            Function::Drop
+        } else if name == Export::Mark.name() {
+            Function::Mark
+        } else {
+            Function::Other(name.to_owned())
         }
     }
 
     /// The export's name.
     pub fn export(&self) -> &str {
         match self {
-            Function::Drop => "drop_self_scrape",
-            Function::Mark => "mark_self_scrape",
+            Function::Drop => Export::Drop.name(),
+            Function::Mark => Export::Mark.name(),
             Function::Other(name) => name,
         }
     }
@@ -103,7 +106,7 @@ pub fn parse_price(text: &str) -> Result<f64, String> {
 }
 
 /// The explain export.
-pub const EXPLAIN: &str = "explain_self_scrape";
+pub const EXPLAIN: &str = Export::Explain.name();
 
 /// Everything the replay needs to know.
 #[derive(Debug, Clone)]
