@@ -437,7 +437,7 @@ mod tests {
 
     fn sample() -> Summary {
         let mut s = Summary {
-            function: crate::guest::Export::Drop.name().into(),
+            function: "drop_self_scrape".into(),
             module: "m.wasm".into(),
             price: 0.5,
             inputs: 2,
