@@ -12,6 +12,8 @@
 //! - `check` (native only): `selfscrape check`, the config checker.
 pub mod guest;
 pub mod rule;
+#[doc(hidden)]
+pub mod testkit;
 
 #[cfg(feature = "module")]
 mod abi;

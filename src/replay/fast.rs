@@ -591,21 +591,7 @@ mod tests {
         assert!(!agrees(keys(100_000).as_bytes()));
     }
 
-    /// Deterministic xorshift.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
+    use crate::testkit::Rng;
 
     fn random_value(rng: &mut Rng, depth: u32) -> Value {
         const WORDS: [&str; 15] = [
@@ -632,7 +618,7 @@ mod tests {
             3 => Value::from(
                 (rng.next() as i64 >> rng.below(64)) as f64 / (1 + rng.below(1000)) as f64,
             ),
-            4 => Value::String(WORDS[rng.below(15) as usize].to_owned()),
+            4 => Value::String(WORDS[rng.below(15)].to_owned()),
             5 => Value::Array(
                 (0..rng.below(4))
                     .map(|_| random_value(rng, depth + 1))
@@ -641,7 +627,7 @@ mod tests {
             _ => {
                 let mut m = Map::new();
                 for _ in 0..rng.below(5) {
-                    let k = WORDS[rng.below(15) as usize].to_owned();
+                    let k = WORDS[rng.below(15)].to_owned();
                     m.insert(k, random_value(rng, depth + 1));
                 }
                 Value::Object(m)
@@ -651,15 +637,14 @@ mod tests {
 
     #[test]
     fn agrees_with_the_slow_path_on_random_records_and_their_mutations() {
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
         let mut taken = 0;
         let mut mutated_taken = 0;
         let noise = b" \t\"\\/{}[],:0123456789.eE+-uabcdefABCDEFtrnl\x7f\xc3\xa9";
         for _ in 0..3000 {
             let mut m = Map::new();
             for _ in 0..rng.below(6) {
-                let k = ["log", "time", "ts", "date", "message", "kubernetes", "x"]
-                    [rng.below(7) as usize];
+                let k = ["log", "time", "ts", "date", "message", "kubernetes", "x"][rng.below(7)];
                 m.insert(k.to_owned(), random_value(&mut rng, 1));
             }
             let line = fluent_bit_json(&Value::Object(m));
@@ -670,8 +655,8 @@ mod tests {
             for _ in 0..8 {
                 let mut l = line.clone();
                 for _ in 0..1 + rng.below(3) {
-                    let at = rng.below(l.len() as u64) as usize;
-                    let byte = noise[rng.below(noise.len() as u64) as usize];
+                    let at = rng.below(l.len());
+                    let byte = noise[rng.below(noise.len())];
                     match rng.below(3) {
                         0 => l[at] = byte,
                         1 => l.insert(at, byte),
@@ -717,7 +702,7 @@ mod tests {
                 assert_eq!(string(&s, 0), bytewise(&s, 0), "{c:#x} at {at}, open");
             }
         }
-        let mut rng = Rng(0x1234_5678_9abc_def1);
+        let mut rng = Rng::new(0x1234_5678_9abc_def1);
         let pieces: [&[u8]; 8] = [
             b"abc",
             b"\\n",
@@ -731,7 +716,7 @@ mod tests {
         for _ in 0..20_000 {
             let mut s = b"\"".to_vec();
             for _ in 0..rng.below(12) {
-                s.extend_from_slice(pieces[rng.below(8) as usize]);
+                s.extend_from_slice(pieces[rng.below(8)]);
             }
             if rng.below(4) != 0 {
                 s.push(b'"');

@@ -145,7 +145,7 @@ pub enum Gen {
     UnicodeEscapes { bytes: usize },
     /// The symptom whose kubernetes map has `count` labels before host.
     BigLabels { count: usize },
-    /// `bytes` pseudo-random bytes (xorshift64*, `seed`), after a `{` when `brace`.
+    /// `bytes` pseudo-random bytes (the tests' one generator, `seed`), after a `{` when `brace`.
     RandomBytes {
         bytes: usize,
         seed: u64,
@@ -369,14 +369,9 @@ impl Gen {
                 if brace {
                     out.push(b'{');
                 }
-                // xorshift64*; the seed is mixed so that 0 works too.
-                let mut x = seed ^ 0x9e37_79b9_7f4a_7c15;
+                let mut rng = selfscrape_filter::testkit::Rng::new(seed);
                 while out.len() < bytes + usize::from(brace) {
-                    x ^= x >> 12;
-                    x ^= x << 25;
-                    x ^= x >> 27;
-                    let v = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
-                    out.extend_from_slice(&v.to_le_bytes());
+                    out.extend_from_slice(&rng.next().to_le_bytes());
                 }
                 out.truncate(bytes + usize::from(brace));
                 out

@@ -1,35 +1,7 @@
-//! The one pseudo-random generator of the tests and benches: deterministic,
-//! seeded, so that every run can be repeated from the seed it prints.
-#![allow(dead_code)]
+//! The one pseudo-random generator of the tests and benches (it lives in the
+//! crate, `selfscrape_filter::testkit`, so the crate's own unit tests and the
+//! corpus generators use the same one): deterministic and seeded, so every
+//! run can be repeated from the seed it prints.
+#![allow(dead_code, unused_imports)]
 
-/// A small deterministic generator (splitmix64): the tests print their seed.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in 0..n (n > 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// True with probability 1/n.
-    pub fn one_in(&mut self, n: usize) -> bool {
-        self.below(n) == 0
-    }
-
-    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
+pub use selfscrape_filter::testkit::Rng;
