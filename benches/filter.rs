@@ -26,24 +26,18 @@
 //! `SELFSCRAPE_BENCH_ROUNDS` (default 11), `SELFSCRAPE_BENCH_RECORDS` (mixed
 //! workload size, default 200000), `SELFSCRAPE_BENCH_NO_BUILD=1`.
 
-#[cfg(not(target_arch = "wasm32"))]
 mod common;
 
-#[cfg(target_arch = "wasm32")]
-fn main() {}
-
-#[cfg(not(target_arch = "wasm32"))]
 fn main() {
     bench::main();
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 mod bench {
     use super::common::workload::{self, Kind, Record};
     use super::common::{self, Clock, fail, median, min_max};
-    use selfscrape_filter::guest::Export;
-    use selfscrape_filter::host::{Host, HostConfig, Loss, Verdict};
-    use selfscrape_filter::rule::{self, NEEDLE, Reason, Scratch};
+    use selfscrape_host::{Host, HostConfig, Loss, Verdict};
+    use selfscrape_rule::guest::Export;
+    use selfscrape_rule::{self as rule, NEEDLE, Reason, Scratch};
     use std::hint::black_box;
     use std::sync::OnceLock;
     use std::time::Instant;

@@ -35,22 +35,14 @@
 //! Exit status: 0 all checks passed, 1 a check failed, 2 bad arguments or
 //! no usable binary. Prints a summary; the figures go to docs by hand.
 
-#[cfg(not(target_arch = "wasm32"))]
 mod common;
 
-#[cfg(not(target_arch = "wasm32"))]
-#[path = "../tests/common/corpus.rs"]
-mod corpus;
+use selfscrape_testkit::corpus;
 
-#[cfg(target_arch = "wasm32")]
-fn main() {}
-
-#[cfg(not(target_arch = "wasm32"))]
 fn main() {
     real::main();
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 mod real {
     use std::collections::BTreeMap;
     use std::fmt::Write as _;
@@ -58,7 +50,7 @@ mod real {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
 
-    use selfscrape_filter::rule::{Scratch, evaluate};
+    use selfscrape_rule::{Scratch, evaluate};
     use serde_json::Value;
 
     use super::common::{self, median, workload};

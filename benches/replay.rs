@@ -14,21 +14,15 @@
 //! module instead of the checkout's, e.g. one pinned while the module's
 //! sources change).
 
-#[cfg(not(target_arch = "wasm32"))]
 mod common;
 
-#[cfg(target_arch = "wasm32")]
-fn main() {}
-
-#[cfg(not(target_arch = "wasm32"))]
 fn main() {
     bench::main();
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 mod bench {
     use super::common::{self, fail, median, min_max, workload};
-    use selfscrape_filter::rule::{self, Scratch};
+    use selfscrape_rule::{self as rule, Scratch};
     use std::fs::File;
     use std::io::{BufWriter, Write};
     use std::process::{Command, Stdio};

@@ -1,4 +1,5 @@
-//! `selfscrape`: a thin binary over the library.
+//! `selfscrape`: a thin binary over the workspace's libraries
+//! (`selfscrape-replay`, `selfscrape-check`; docs/ARCHITECTURE.md).
 //!
 //! `selfscrape replay [OPTIONS] [FILE|-]...` runs the filter module over logs
 //! the way Fluent Bit would. Exit status: 0 success; 1 a record was lost, an
@@ -10,13 +11,12 @@
 //! Exit status: 0 clean; 1 warnings only; 2 errors; 3 the check could not
 //! run (bad usage, a file unreadable or not valid).
 
-#[cfg(not(target_arch = "wasm32"))]
 mod cli {
     use clap::{Parser, Subcommand, ValueEnum};
-    use selfscrape_filter::check;
-    use selfscrape_filter::guest::Export;
-    use selfscrape_filter::host::{HostConfig, HostFrees};
-    use selfscrape_filter::replay::{self, Function, Options, run::parse_price, run::parse_size};
+    use selfscrape_check as check;
+    use selfscrape_host::{HostConfig, HostFrees};
+    use selfscrape_replay::{self as replay, Function, Options, run::parse_price, run::parse_size};
+    use selfscrape_rule::guest::Export;
     use std::io::{IsTerminal, Write};
     use std::path::PathBuf;
     use std::process::ExitCode;
@@ -241,10 +241,6 @@ mod cli {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
     cli::main()
 }
-
-#[cfg(target_arch = "wasm32")]
-fn main() {}

@@ -10,8 +10,6 @@
 //!   `# args: ...`                                 extra arguments;
 //!   `# wasm: shipped|none|text|FIXTURE.wat`       what `--wasm` gets
 //!                                                 (default: the built module).
-#![cfg(not(target_arch = "wasm32"))]
-
 mod common;
 
 use common::{TempDir, run_cli};

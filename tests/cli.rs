@@ -1,10 +1,9 @@
 //! `selfscrape replay` end to end: the binary over small inputs written here,
 //! with the built module (tests/common `module_bytes()` checks it is fresh).
-#![cfg(not(target_arch = "wasm32"))]
-
 mod common;
 
-use selfscrape_filter::host::{Host, HostConfig, Outcome, fluent_bit_json};
+use selfscrape_host::{Host, HostConfig, Outcome};
+use selfscrape_replay::fluent_bit_json;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -705,7 +704,7 @@ fn missing_module_says_how_to_build_it() {
     );
     assert!(
         run.stderr
-            .contains("cargo build --release --lib --target wasm32-unknown-unknown"),
+            .contains("cargo build --release -p selfscrape-filter --target wasm32-unknown-unknown"),
         "{}",
         run.stderr
     );

@@ -3,8 +3,6 @@
 //! message naming the input, exit status 1, no panic, and the readable rest
 //! (before the bad part, and the inputs after it) still replayed: the own
 //! node's refusal dropped, everything else passed on byte for byte.
-#![cfg(not(target_arch = "wasm32"))]
-
 mod common;
 
 use std::io::Write;

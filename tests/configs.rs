@@ -6,17 +6,15 @@
 //! the dry run, the classic and YAML twins say the same, the manifests mount
 //! what the configs load, the sidecar builds kubernetes.host, the aggregator
 //! and the router's es output agree, the local config tails every example.
-#![cfg(not(target_arch = "wasm32"))]
-
 mod common;
 
-use selfscrape_filter::check::config::{
+use selfscrape_check::config::{
     Config, Plugin, header, parse_classic, read_classic, read_yaml_config,
 };
-use selfscrape_filter::check::module::function_exports;
-use selfscrape_filter::check::tables::{ImageFluentBit, Version, image_fluent_bit};
-use selfscrape_filter::check::yaml::{Yaml, parse_yaml};
-use selfscrape_filter::check::{self, Options, Severity, image_tag};
+use selfscrape_check::module::function_exports;
+use selfscrape_check::tables::{ImageFluentBit, Version, image_fluent_bit};
+use selfscrape_check::yaml::{Yaml, parse_yaml};
+use selfscrape_check::{self as check, Options, Severity, image_tag};
 use std::path::{Path, PathBuf};
 
 /// The exports a shipped config may name, and the one it must use.

@@ -4,13 +4,11 @@
 //! for byte, mark exactly the dropped records with `"self_scrape":true`, and
 //! explain the same verdict, reason and node. All disagreements are reported
 //! at once.
-#![cfg(not(target_arch = "wasm32"))]
-
 mod common;
 
 use common::corpus::{self, Case, Explained, Failures, Verdict};
-use selfscrape_filter::guest::{Export, Guest, HostRecord, MSGPACK_PLACEHOLDER, Reply};
-use selfscrape_filter::rule::{self, Reason, Scratch, spec};
+use selfscrape_rule::guest::{Export, Guest, HostRecord, MSGPACK_PLACEHOLDER, Reply};
+use selfscrape_rule::{self as rule, Reason, Scratch, spec};
 use serde_json::Value;
 
 /// The reply's bytes, without the NUL that terminates the guest's buffer.

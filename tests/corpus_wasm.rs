@@ -12,14 +12,12 @@
 //! unchanged. Raw records (NUL, invalid UTF-8: msgpack mode
 //! or a broken host) go only through `call_raw`: no trap, never dropped.
 //! Nothing may trap. All disagreements are reported at once.
-#![cfg(not(target_arch = "wasm32"))]
-
 mod common;
 
 use common::corpus::{self, Case, Failures, Verdict};
-use selfscrape_filter::guest::Export;
-use selfscrape_filter::host::{Host, HostConfig, HostFrees, Outcome};
-use selfscrape_filter::rule::Reason;
+use selfscrape_host::{Host, HostConfig, HostFrees, Outcome};
+use selfscrape_rule::Reason;
+use selfscrape_rule::guest::Export;
 
 const DROP: &str = Export::Drop.name();
 const MARK: &str = Export::Mark.name();
@@ -150,7 +148,7 @@ fn check_raw_mode(host: &mut Host, case: &Case, f: &mut Failures) {
                 continue;
             };
             let placeholder =
-                until_nul(selfscrape_filter::guest::MSGPACK_PLACEHOLDER) == reply.as_slice();
+                until_nul(selfscrape_rule::guest::MSGPACK_PLACEHOLDER) == reply.as_slice();
             if reply.is_empty() || (reply != until_nul(&case.record) && !placeholder) {
                 f.add(
                     case,

@@ -3,11 +3,9 @@
 //! verdicts are what the rule decides on the record Fluent Bit would build
 //! from the line (the way the shipped configs build it), and the table in
 //! examples/README.md agrees with the `.expect` files.
-#![cfg(not(target_arch = "wasm32"))]
-
 mod common;
 
-use selfscrape_filter::rule::{self, Reason, Scratch};
+use selfscrape_rule::{self as rule, Reason, Scratch};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -19,8 +19,6 @@
 //! filter_kubernetes' Merge_Log/Keep_Log, filter_modify's conditions, Copy
 //! and Remove, filter_rewrite_tag's rules and record accessor templates,
 //! filter_grep's legacy rule order, and flb_router_match.
-#![cfg(not(target_arch = "wasm32"))]
-
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -28,7 +26,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use regex::Regex;
-use selfscrape_filter::rule::{Scratch, evaluate};
+use selfscrape_rule::{Scratch, evaluate};
 
 // ---------------------------------------------------------------------------
 // The ConfigMap
@@ -152,7 +150,7 @@ fn parse_conf(text: &str) -> Vec<Section> {
 
 /// The ConfigMap rules of the Fargate router, as AWS documents them: the
 /// product's own check (`selfscrape check`).
-use selfscrape_filter::check::router_rule_violations;
+use selfscrape_check::router_rule_violations;
 
 // ---------------------------------------------------------------------------
 // Records: JSON objects that keep repeated keys, like a msgpack map does.
@@ -2193,7 +2191,7 @@ fn dry_run_marks_exactly_what_the_shipped_config_drops() {
 
 #[test]
 fn selfscrape_check_finds_every_selfscrape_filter_unscoped_when_it_is() {
-    use selfscrape_filter::check::{router, yaml};
+    use selfscrape_check::{router, yaml};
     let shipped = configmap_text();
     let scoped = shipped.matches("Match kube.*_metrics-server-*").count();
     assert!(scoped >= 6, "{scoped} scoped filters");

@@ -13,7 +13,7 @@
 //!
 //! Oracle for every case: no trap (no lost record of any kind); a kept reply
 //! is byte-identical to the input; a drop agrees with the rule's plain
-//! specification, `rule::spec` (src/rule/spec.rs). For records Fluent Bit can
+//! specification, `rule::spec` (crates/rule/src/spec.rs). For records Fluent Bit can
 //! send (the first two families) the reverse holds too: the spec's drops are
 //! the module's drops. The native `rule::evaluate` (one persistent `Scratch`,
 //! as the module keeps) is held to the same oracle, so that a build without
@@ -24,14 +24,13 @@
 //! Counts: `SELFSCRAPE_FUZZ_CASES` (per family, default below) and
 //! `SELFSCRAPE_FUZZ_SEED`; every run prints its seed, cases, traps, altered
 //! keeps and drop disagreements.
-#![cfg(not(target_arch = "wasm32"))]
-
 mod common;
 
-use common::rng::Rng;
-use selfscrape_filter::guest::Export;
-use selfscrape_filter::host::{Host, HostConfig, fluent_bit_json};
-use selfscrape_filter::rule::{self, Scratch, spec};
+use common::Rng;
+use selfscrape_host::{Host, HostConfig};
+use selfscrape_replay::fluent_bit_json;
+use selfscrape_rule::guest::Export;
+use selfscrape_rule::{self as rule, Scratch, spec};
 use serde_json::{Map, Number, Value, json};
 use std::fmt::Write as _;
 
@@ -144,7 +143,7 @@ impl FuzzTally {
                 }
             }
             Err(loss) => {
-                self.traps += u64::from(matches!(loss, selfscrape_filter::host::Loss::Trap(_)));
+                self.traps += u64::from(matches!(loss, selfscrape_host::Loss::Trap(_)));
                 self.side_failures += 1;
                 self.note(&format!("mark_self_scrape LOST ({loss})"), record);
             }
@@ -164,7 +163,7 @@ impl FuzzTally {
                 }
             }
             Err(loss) => {
-                self.traps += u64::from(matches!(loss, selfscrape_filter::host::Loss::Trap(_)));
+                self.traps += u64::from(matches!(loss, selfscrape_host::Loss::Trap(_)));
                 self.side_failures += 1;
                 self.note(&format!("explain_self_scrape LOST ({loss})"), record);
             }
@@ -178,7 +177,7 @@ impl FuzzTally {
         let reply = host.call_raw(FUNCTION, TAG, 1_764_309_605, 123_456_789, record, nul);
         match reply {
             Err(loss) => {
-                if matches!(loss, selfscrape_filter::host::Loss::Trap(_)) {
+                if matches!(loss, selfscrape_host::Loss::Trap(_)) {
                     self.traps += 1;
                 } else {
                     self.other_losses += 1;
@@ -259,7 +258,7 @@ impl FuzzTally {
     }
 }
 
-/// The module's reply to a msgpack map containing 0x00 (src/guest.rs): no
+/// The module's reply to a msgpack map containing 0x00 (crates/rule/src/guest.rs): no
 /// reply can carry such a record past the host's NUL cut, so the module says
 /// why in a msgpack map instead. Never seen for a JSON-mode record.
 const MSGPACK_PLACEHOLDER: &[u8] =

@@ -2,9 +2,7 @@
 //! Bit drives the module (proxy-wasm-rust-sdk style: the host is mocked).
 //! The same checks run on the built module through WAMR in tests/host.rs and
 //! tests/corpus_wasm.rs.
-#![cfg(not(target_arch = "wasm32"))]
-
-use selfscrape_filter::guest::{
+use selfscrape_rule::guest::{
     Export, Guest, HostRecord, MSGPACK_PLACEHOLDER, Reply, UNREADABLE_JSON,
 };
 

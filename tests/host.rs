@@ -1,14 +1,12 @@
 //! The WAMR host behaves like Fluent Bit's filter_wasm, proved with tiny
 //! purpose-built modules (tests/fixtures/host/*.wat) and one smoke test of the
 //! real module.
-#![cfg(not(target_arch = "wasm32"))]
-
 mod common;
 
-use selfscrape_filter::host::{
+use selfscrape_host::{
     FLUENT_BIT_MIN_SIZE, Host, HostConfig, HostError, HostFrees, Loss, Outcome, Verdict,
-    fluent_bit_json,
 };
+use selfscrape_replay::fluent_bit_json;
 use serde_json::json;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

@@ -7,14 +7,13 @@
 //! comes in two forms: plain (the fast path) and carrying a refused scrape of
 //! ANOTHER node (the rule's structural walk over the whole record). The same
 //! sizes around an own-node refusal must drop, as the rule's plain
-//! specification (`rule::spec`, src/rule/spec.rs) says.
-#![cfg(not(target_arch = "wasm32"))]
-
+//! specification (`rule::spec`, crates/rule/src/spec.rs) says.
 mod common;
 
-use selfscrape_filter::guest::Export;
-use selfscrape_filter::host::{Host, HostConfig, HostFrees, Outcome, fluent_bit_json};
-use selfscrape_filter::rule::spec;
+use selfscrape_host::{Host, HostConfig, HostFrees, Outcome};
+use selfscrape_replay::fluent_bit_json;
+use selfscrape_rule::guest::Export;
+use selfscrape_rule::spec;
 use serde_json::{Map, Value, json};
 
 const FUNCTION: &str = Export::Drop.name();

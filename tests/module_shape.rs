@@ -3,8 +3,6 @@
 //! Guards the loading issues in shared/fluent-bit-wasm-host.md: a module that
 //! needs reference types fails to load on Fluent Bit 2.0 to 4.0.2 ("zero byte
 //! expected"), an import fails everywhere, a wrong signature fails every call.
-#![cfg(not(target_arch = "wasm32"))]
-
 mod common;
 
 use std::collections::BTreeMap;

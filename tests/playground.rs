@@ -17,8 +17,6 @@
 //!   installed) turns it into a loud skip.
 //!
 //! The nested builds use `<target dir>/playground`, apart from this build.
-#![cfg(not(target_arch = "wasm32"))]
-
 mod common;
 
 use std::path::{Path, PathBuf};

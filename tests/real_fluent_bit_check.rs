@@ -2,8 +2,6 @@
 //! clear message and exit status 2 before anything is built (CI has no
 //! Fluent Bit; what the script does with one is checked by hand, see
 //! fluent-bit-conf/fargate-router/README.md).
-#![cfg(not(target_arch = "wasm32"))]
-
 use std::path::Path;
 use std::process::Command;
 

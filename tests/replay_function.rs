@@ -3,8 +3,6 @@
 //! from what the function returned (dropped: an empty reply, kept: the record
 //! unchanged, modified: another JSON object), and on the case corpus the
 //! module without explain gives the normal replay's verdicts and records.
-#![cfg(not(target_arch = "wasm32"))]
-
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -272,7 +270,7 @@ fn the_module_without_explain_agrees_with_the_normal_replay_on_the_corpus() {
     // survive that).
     let as_sent = |c: &common::corpus::Case| {
         serde_json::from_slice(&c.record)
-            .is_ok_and(|v| selfscrape_filter::host::fluent_bit_json(&v) == c.record)
+            .is_ok_and(|v| selfscrape_replay::fluent_bit_json(&v) == c.record)
     };
     assert!(cases.iter().filter(|c| as_sent(c)).count() > 300);
     let wrong: Vec<String> = cases

@@ -16,16 +16,13 @@
 //!   call, at sizes that cut the module at every depth), each followed by
 //!   ordinary calls on the same instance: they give the right results and
 //!   memory stays bounded.
-#![cfg(not(target_arch = "wasm32"))]
-
 mod common;
 
-use common::rng::Rng;
-use selfscrape_filter::guest::Export;
-use selfscrape_filter::host::{
-    Host, HostConfig, HostFrees, Loss, Outcome, Verdict, fluent_bit_json,
-};
-use selfscrape_filter::rule::spec;
+use common::Rng;
+use selfscrape_host::{Host, HostConfig, HostFrees, Loss, Outcome, Verdict};
+use selfscrape_replay::fluent_bit_json;
+use selfscrape_rule::guest::Export;
+use selfscrape_rule::spec;
 use serde_json::{Value, json};
 use std::time::Instant;
 

@@ -3,9 +3,7 @@
 //! allocation at all. Linear memory never shrinks, and from Fluent Bit 4.1 the
 //! instance lives for the whole process, so a per-call allocation would be a
 //! leak in waiting (or fragmentation) on the real host.
-#![cfg(not(target_arch = "wasm32"))]
-
-use selfscrape_filter::guest::{Export, Guest, HostRecord, Reply};
+use selfscrape_rule::guest::{Export, Guest, HostRecord, Reply};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};

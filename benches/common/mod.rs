@@ -2,19 +2,25 @@
 //! sources, the workloads, small statistics.
 #![allow(dead_code)]
 
-#[path = "../../tests/common/paths.rs"]
-mod paths;
-#[path = "../../tests/common/rng.rs"]
-pub mod rng;
 pub mod workload;
 
-#[allow(unused_imports)] // each test binary uses some of them
-pub use paths::{module_path, target_dir};
+#[allow(unused_imports)] // each bench uses some of them
+pub use selfscrape_testkit::Rng;
+
+/// The target directory cargo builds the benches in.
+pub fn target_dir() -> PathBuf {
+    selfscrape_testkit::paths::target_dir(env!("CARGO_TARGET_TMPDIR"))
+}
+
+/// The shipped module, where cargo built it.
+pub fn module_path() -> PathBuf {
+    selfscrape_testkit::paths::module_path(env!("CARGO_TARGET_TMPDIR"))
+}
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The passthrough comparator: the same crate built with `--features
+/// The passthrough comparator: the module crate built with `--features
 /// passthrough` into its own target dir.
 pub fn passthrough_path() -> PathBuf {
     target_dir().join("passthrough/wasm32-unknown-unknown/release/selfscrape_filter.wasm")
@@ -65,10 +71,11 @@ fn cargo(args: &[&str]) {
 /// `SELFSCRAPE_BENCH_NO_BUILD=1` skips it (the files must then exist).
 pub fn build(replay_tool: bool) {
     if std::env::var_os("SELFSCRAPE_BENCH_NO_BUILD").is_none() {
-        const WASM: [&str; 5] = [
+        const WASM: [&str; 6] = [
             "build",
             "--release",
-            "--lib",
+            "-p",
+            "selfscrape-filter",
             "--target",
             "wasm32-unknown-unknown",
         ];

@@ -16,7 +16,7 @@
 //! (`kubernetes.host`), and `kubernetes.pod_ip` is present on most records
 //! (Fluent Bit 3.2.1+) but not all.
 
-use selfscrape_filter::host::fluent_bit_json;
+use selfscrape_replay::fluent_bit_json;
 use serde_json::{Map, Value, json};
 
 /// The seeds every bench uses (the replay bench's file is the filter bench's
@@ -60,12 +60,12 @@ pub struct Record {
     pub kind: Kind,
 }
 
-/// The tests' generator (tests/common/rng.rs), with what the workloads draw.
-pub struct Rng(super::rng::Rng);
+/// The tests' generator (crates/testkit/src/rng.rs), with what the workloads draw.
+pub struct Rng(selfscrape_testkit::Rng);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(super::rng::Rng::new(seed))
+        Rng(selfscrape_testkit::Rng::new(seed))
     }
 
     pub fn next(&mut self) -> u64 {

@@ -2,54 +2,28 @@
 //! a terminal. Lines in, one row per record out (verdict, reason, failing
 //! node), and the replay's own summary.
 //!
-//! Nothing here re-implements anything. The rule is `selfscrape_filter::rule`
-//! (the code the Fluent Bit module runs, linked without the module's exports:
-//! `default-features = false`). The line formats, the record Fluent Bit would
-//! build, the savings arithmetic and the summary text are the replay's own
-//! source files, compiled into this crate as modules (`#[path]` below), so a
-//! change there is a change here. Only the loop of `src/replay/run.rs`
-//! (`Replay::record`) is restated in [`Session::record`], with the module
-//! calls replaced by the rule calls those exports make.
+//! Nothing here re-implements anything. The rule is `selfscrape_rule` (the
+//! code the Fluent Bit module runs, through the per-call logic its exports
+//! forward to). The line formats, the record Fluent Bit would build, the
+//! loop body (tally, explanations, cross-checks), the savings arithmetic and
+//! the summary text are `selfscrape_replay`'s, built without its `cli`
+//! feature (no WAMR, no files): [`Session`] feeds the replay's
+//! [`Judge`] with [`RuleEngine`] and turns its events into [`Row`]s.
 //!
 //! This API has no wasm-bindgen in it (`web`, wasm32 only, wraps it for
 //! JavaScript), so the agreement tests call it natively.
 
-// The replay's pure, target-independent modules, exactly as the CLI compiles
-// them. `input.rs` refers to `super::time` and `super::lines::MAX_LINE`,
-// `summary.rs` to `super::{input, savings, time}` and `crate::rule`: the
-// names below satisfy those paths. Not everything in them is used here.
-#[allow(dead_code)]
-#[path = "../../src/host/fbjson.rs"]
-mod fbjson;
-#[allow(dead_code)]
-#[path = "../../src/replay/input.rs"]
-pub mod input;
-#[allow(dead_code)]
-#[path = "../../src/replay/savings.rs"]
-pub mod savings;
-#[allow(dead_code)]
-#[path = "../../src/replay/summary.rs"]
-pub mod summary;
-#[allow(dead_code)]
-#[path = "../../src/replay/time.rs"]
-pub mod time;
-
-/// `input.rs` names the replay's line limit in its messages; the playground
-/// reads no lines of that size (the browser holds the whole text) but keeps
-/// the message identical.
-mod lines {
-    pub const MAX_LINE: usize = 64 << 20;
-}
-
-pub use selfscrape_filter::guest::Guest;
-pub use selfscrape_filter::rule;
+pub use selfscrape_replay::RuleEngine;
+pub use selfscrape_replay::{input, savings, summary, time};
+pub use selfscrape_rule as rule;
 
 #[cfg(target_arch = "wasm32")]
 mod web;
 
-use input::{Format, Parsed, Parser, Problem, Record, TimeSource};
+use input::{Format, Parsed, Parser, Problem};
 use rule::Reason;
-use selfscrape_filter::guest::{Export, HostRecord, Reply};
+use selfscrape_replay::{Engine, Event, Function, Judge, Outcome, Sink, Verdict};
+use selfscrape_rule::guest::Export;
 use serde_json::{Map, Value, json};
 use summary::Summary;
 
@@ -69,39 +43,36 @@ pub struct Judgement {
 }
 
 /// Judges one record (Fluent Bit's JSON text of its body, as the module
-/// receives it) through [`Guest::call`], the per-call logic behind the
-/// module's exports: one `drop_self_scrape` call and one
-/// `explain_self_scrape` call, as `selfscrape replay` makes them.
-pub fn judge(record: &[u8], guest: &mut Guest) -> Judgement {
-    let input = HostRecord::Bytes {
-        bytes: record,
-        terminated: false,
-    };
-    guest.begin_call();
-    let drops = guest.call(Export::Drop, input) == Reply::Empty;
-    guest.begin_call();
-    let reply = guest.call(Export::Explain, input);
-    let text: &[u8] = match reply {
-        Reply::Buffer => guest.buffer(),
-        Reply::Input | Reply::Empty => b"",
-    };
-    let text = text.strip_suffix(&[0]).unwrap_or(text);
-    // `{"verdict":..,"reason":..,"node":..}`; the guest always writes it.
-    let explained: Option<(Reason, String)> =
-        serde_json::from_slice::<Value>(text).ok().and_then(|v| {
-            let reason = Reason::from_code(v.get("reason")?.as_str()?)?;
-            Some((reason, v.get("node")?.as_str()?.to_owned()))
-        });
-    let (reason, node) = explained.unwrap_or_else(|| {
-        (
-            Reason::Unreadable,
-            format!("no explanation: {}", String::from_utf8_lossy(text)),
-        )
+/// receives it) as `selfscrape replay` asks the module: one
+/// `drop_self_scrape` call and one `explain_self_scrape` call.
+pub fn judge(record: &[u8], engine: &mut RuleEngine) -> Judgement {
+    let mut reply = Vec::new();
+    let drops = engine.filter(Export::Drop.name(), 0, 0, record, &mut reply) == Verdict::Drop;
+    let explained = engine.explain(0, 0, record, &mut reply);
+    let explanation = explained.ok().and_then(|()| {
+        serde_json::from_slice::<selfscrape_replay::judge::Explanation<'_>>(&reply).ok()
     });
-    Judgement {
-        drops,
-        reason,
-        node,
+    judgement(drops, explanation.as_ref(), &reply)
+}
+
+/// The judgement a row shows: the verdict, and the explanation's reason and
+/// node (or why there is none).
+fn judgement(
+    drops: bool,
+    explanation: Option<&selfscrape_replay::judge::Explanation<'_>>,
+    reply: &[u8],
+) -> Judgement {
+    match explanation.and_then(|e| Some((Reason::from_code(&e.reason)?, &e.node))) {
+        Some((reason, node)) => Judgement {
+            drops,
+            reason,
+            node: node.to_string(),
+        },
+        None => Judgement {
+            drops,
+            reason: Reason::Unreadable,
+            node: format!("no explanation: {}", String::from_utf8_lossy(reply)),
+        },
     }
 }
 
@@ -162,10 +133,46 @@ impl Row {
 #[derive(Debug)]
 pub struct Session {
     parser: Parser,
-    guest: Guest,
-    summary: Summary,
+    engine: RuleEngine,
+    judge: Judge,
     line_no: u64,
     finished: bool,
+}
+
+/// The playground's sink: one row per record and per unreadable line.
+#[derive(Default)]
+struct Rows(Vec<Row>);
+
+impl Sink for Rows {
+    fn record(&mut self, e: &Event<'_>) -> std::io::Result<()> {
+        let own_node = match e.value.and_then(|v| v.get("kubernetes")?.get("host")) {
+            Some(Value::String(h)) => h.clone(),
+            _ => String::new(),
+        };
+        let drops = *e.outcome == Outcome::Drop;
+        self.0.push(Row {
+            line: e.line,
+            format: e.format.name(),
+            judgement: Some(judgement(drops, e.explanation, b"")),
+            text: String::from_utf8_lossy(e.record).into_owned(),
+            own_node,
+            node_added: e.node_added,
+            billed: savings::billed_size(e.record.len()),
+        });
+        Ok(())
+    }
+
+    fn unreadable(&mut self, _file: &str, line: u64, problem: &Problem) {
+        self.0.push(Row {
+            line,
+            format: "",
+            judgement: None,
+            text: problem.to_string(),
+            own_node: String::new(),
+            node_added: false,
+            billed: 0,
+        });
+    }
 }
 
 impl Session {
@@ -175,18 +182,19 @@ impl Session {
     /// USD per GB ingested.
     pub fn new(node: &str, klog_year: i64, price: f64) -> Session {
         let node = node.trim();
+        let summary = Summary {
+            function: Export::Drop.name().into(),
+            module: ENGINE.into(),
+            node: (!node.is_empty()).then(|| node.to_owned()),
+            price,
+            inputs: 1,
+            klog_year,
+            ..Summary::default()
+        };
         Session {
             parser: Parser::new(klog_year),
-            guest: Guest::new(),
-            summary: Summary {
-                function: "drop_self_scrape".into(),
-                module: ENGINE.into(),
-                node: (!node.is_empty()).then(|| node.to_owned()),
-                price,
-                inputs: 1,
-                klog_year,
-                ..Summary::default()
-            },
+            engine: RuleEngine::new(),
+            judge: Judge::new(Function::Drop, true, summary),
             line_no: 0,
             finished: false,
         }
@@ -196,55 +204,53 @@ impl Session {
     /// final line without `\n` counts). Chunks must be cut after a `\n`.
     /// Returns the rows of the records completed by these lines.
     pub fn feed(&mut self, text: &str) -> Vec<Row> {
-        let mut rows = Vec::new();
+        let mut rows = Rows::default();
         for line in text.split_terminator('\n') {
             self.line_no += 1;
-            self.summary.lines += 1;
+            self.judge.summary_mut().lines += 1;
             match self.parser.parse(line.as_bytes(), self.line_no) {
-                Parsed::Record(rec) => rows.push(self.record(rec)),
+                Parsed::Record(rec) => self.judge.record(&mut self.engine, rec, INPUT, &mut rows),
                 Parsed::Held => {}
-                Parsed::Blank => self.summary.blank += 1,
-                Parsed::Unreadable(p) => rows.push(self.unreadable(self.line_no, &p)),
+                Parsed::Blank => self.judge.summary_mut().blank += 1,
+                Parsed::Unreadable(p) => self.judge.unreadable(INPUT, self.line_no, &p, &mut rows),
             }
         }
-        rows
+        rows.0
     }
 
     /// Ends the input: CRI partial groups still open become records (as
     /// Fluent Bit flushes them). Further calls return nothing.
     pub fn finish(&mut self) -> Vec<Row> {
+        let mut rows = Rows::default();
         if self.finished {
-            return Vec::new();
+            return rows.0;
         }
         self.finished = true;
-        let rows = self
-            .parser
-            .finish()
-            .into_iter()
-            .map(|rec| self.record(rec))
-            .collect();
-        self.summary.partial_lines += self.parser.partial_lines;
-        rows
+        for rec in self.parser.finish() {
+            self.judge.record(&mut self.engine, rec, INPUT, &mut rows);
+        }
+        self.judge.summary_mut().partial_lines += self.parser.partial_lines;
+        rows.0
     }
 
     /// The tally so far.
     pub fn summary(&self) -> &Summary {
-        &self.summary
+        self.judge.summary()
     }
 
     /// Changes the price of the savings estimate.
     pub fn set_price(&mut self, price: f64) {
-        self.summary.price = price;
+        self.judge.summary_mut().price = price;
     }
 
     /// The summary as `selfscrape replay` prints it.
     pub fn summary_text(&self) -> String {
-        self.summary.render()
+        self.summary().render()
     }
 
     /// The summary's figures for the page.
     pub fn summary_json(&self) -> Value {
-        let s = &self.summary;
+        let s = self.summary();
         let mut reasons: Vec<(&String, &u64)> = s.reasons.iter().collect();
         reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         let reasons: Vec<Value> = reasons
@@ -308,91 +314,6 @@ impl Session {
             "klog_year": s.klog_year,
             "ok": s.success(),
         })
-    }
-
-    /// `Replay::unreadable` of src/replay/run.rs.
-    fn unreadable(&mut self, line: u64, problem: &Problem) -> Row {
-        let text = problem.to_string();
-        self.summary
-            .unreadable
-            .add(|| format!("{INPUT}:{line}: {text}"));
-        Row {
-            line,
-            format: "",
-            judgement: None,
-            text,
-            own_node: String::new(),
-            node_added: false,
-            billed: 0,
-        }
-    }
-
-    /// `Replay::record` of src/replay/run.rs, with the module's two calls
-    /// made to its per-call logic directly.
-    fn record(&mut self, mut rec: Record) -> Row {
-        let s = &mut self.summary;
-        s.records += 1;
-        s.formats[rec.format.index()] += 1;
-        let mut node_added = false;
-        if let Some(node) = &s.node {
-            if input::add_own_node(&mut rec.value, node) {
-                s.node_added += 1;
-                node_added = true;
-            }
-        }
-        let nanos = rec.time.map(|(t, _)| t);
-        s.span
-            .add(nanos, matches!(rec.time, Some((_, TimeSource::KlogNoYear))));
-
-        let record = fbjson::fluent_bit_json(&rec.value);
-        let j = judge(&record, &mut self.guest);
-        let billed = savings::billed_size(record.len());
-        let line = rec.line;
-        if j.drops {
-            s.dropped += 1;
-            s.dropped_bytes += record.len() as u64;
-            s.dropped_billed += billed;
-        } else {
-            s.kept += 1;
-        }
-        s.count_reason(j.reason.code());
-        if j.reason.code().starts_with("own_node_not_refused") {
-            s.self_scraping.add(|| {
-                format!(
-                    "{INPUT}:{line}: {} (node {})",
-                    j.reason.code(),
-                    if j.node.is_empty() { "?" } else { &j.node }
-                )
-            });
-        }
-        if j.reason.drops() != j.drops {
-            // The module's explain export is cross-checked the same way.
-            s.host_errors.add(|| {
-                format!(
-                    "{INPUT}:{line}: explain says {} ({}) but drop_self_scrape {}",
-                    if j.reason.drops() { "drop" } else { "keep" },
-                    j.reason.code(),
-                    if j.drops {
-                        "dropped it"
-                    } else {
-                        "kept it unchanged"
-                    }
-                )
-            });
-        }
-        let own_node = match rec.value.get("kubernetes").and_then(|k| k.get("host")) {
-            Some(Value::String(h)) => h.clone(),
-            _ => String::new(),
-        };
-        Row {
-            line,
-            format: rec.format.name(),
-            judgement: Some(j),
-            text: String::from_utf8_lossy(&record).into_owned(),
-            own_node,
-            node_added,
-            billed,
-        }
     }
 }
 

@@ -7,16 +7,10 @@
 //! give exactly those, on the same corpus (tests/corpus, through the root
 //! crate's loader) and the same samples (examples/*.expect).
 //!
-//! `tests/corpus` here is a symlink to the root crate's corpus: the loader
-//! finds it under `CARGO_MANIFEST_DIR`.
-
-#[path = "../../tests/common/corpus.rs"]
-mod corpus;
-
-use corpus::{Case, Failures, Verdict};
-use selfscrape_playground::Guest;
+use selfscrape_playground::RuleEngine;
 use selfscrape_playground::rule::{self, Reason, Scratch};
 use selfscrape_playground::{Session, judge};
+use selfscrape_testkit::corpus::{self, Case, Failures, Verdict};
 use std::path::{Path, PathBuf};
 
 fn expect_verdict(case: &Case) -> bool {
@@ -28,10 +22,10 @@ fn every_corpus_case_is_judged_as_the_module_judges_it() {
     let cases = corpus::load();
     let mut failures = Failures::default();
     let mut scratch = Scratch::new();
-    // One guest for the whole run, as the page keeps one per session.
-    let mut guest = Guest::new();
+    // One engine for the whole run, as the page keeps one per session.
+    let mut engine = RuleEngine::new();
     for case in &cases {
-        let j = judge(&case.record, &mut guest);
+        let j = judge(&case.record, &mut engine);
         let evaluated = rule::evaluate(&case.record, &mut scratch).drops();
         if j.drops != expect_verdict(case) {
             failures.add(case, format!("playground verdict drops={}", j.drops));
@@ -92,7 +86,7 @@ fn corpus_records_pasted_as_lines_get_the_same_verdicts() {
             // another record, and must still judge it as the rule does.
             reshaped += 1;
             if let Some(j) = &row.judgement {
-                let again = judge(row.text.as_bytes(), &mut Guest::new());
+                let again = judge(row.text.as_bytes(), &mut RuleEngine::new());
                 if &again != j {
                     failures.add(case, "session judgement differs from judge()");
                 }

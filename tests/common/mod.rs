@@ -5,17 +5,21 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-#[cfg(not(target_arch = "wasm32"))]
-pub mod corpus;
-pub mod paths;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod rng;
-
 #[allow(unused_imports)] // each test binary uses some of them
-pub use paths::{module_path, target_dir};
+pub use selfscrape_testkit::{Rng, corpus};
+
+/// The target directory cargo builds these tests in.
+pub fn target_dir() -> PathBuf {
+    selfscrape_testkit::paths::target_dir(env!("CARGO_TARGET_TMPDIR"))
+}
+
+/// The shipped module, where cargo built it.
+pub fn module_path() -> PathBuf {
+    selfscrape_testkit::paths::module_path(env!("CARGO_TARGET_TMPDIR"))
+}
 
 /// The command that builds the module the tests run.
-pub const BUILD_COMMAND: &str = "cargo build --release --lib --target wasm32-unknown-unknown";
+pub const BUILD_COMMAND: &str = selfscrape_replay::BUILD_COMMAND;
 
 /// The built module's bytes. Fails the test (never skips it) when the module
 /// is missing or older than a source it is built from, saying how to build it.
@@ -39,6 +43,8 @@ pub fn module_bytes() -> Vec<u8> {
         }
     };
     consider(root.join("Cargo.toml"));
+    consider(root.join("crates/rule/Cargo.toml"));
+    consider(root.join("crates/filter/Cargo.toml"));
     consider(root.join(".cargo/config.toml"));
     // The sources cargo compiled into the module, from its dep-info file.
     let dep_info = std::fs::read_to_string(path.with_extension("d")).unwrap_or_default();
@@ -56,7 +62,7 @@ pub fn module_bytes() -> Vec<u8> {
         consider(source);
     }
     // A module source added since the build is not listed: catch it too.
-    let mut dirs = vec![root.join("src/rule")];
+    let mut dirs = vec![root.join("crates/rule/src"), root.join("crates/filter/src")];
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let p = entry.path();
@@ -153,7 +159,6 @@ pub fn run_cli(bin: &str, args: &[&std::ffi::OsStr], stdin: &[u8], env: &[(&str,
 }
 
 /// What the EKS Fargate built-in log router accepts (the `aws-logging`
-/// ConfigMap): the product's table (src/check/tables.rs).
-#[cfg(not(target_arch = "wasm32"))]
+/// ConfigMap): the product's table (crates/check/src/tables.rs).
 #[allow(unused_imports)]
-pub use selfscrape_filter::check::tables::{ROUTER_FILTERS, ROUTER_OUTPUTS};
+pub use selfscrape_check::tables::{ROUTER_FILTERS, ROUTER_OUTPUTS};

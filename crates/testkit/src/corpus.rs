@@ -15,7 +15,6 @@
 //! Instead of `record`, a case may give `record_hex` (arbitrary bytes, for
 //! invalid UTF-8, NUL, msgpack) or `gen = { kind = "...", ... }`, a
 //! deterministic generator defined below (hostile sizes and shapes).
-#![allow(dead_code)]
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -369,7 +368,7 @@ impl Gen {
                 if brace {
                     out.push(b'{');
                 }
-                let mut rng = selfscrape_filter::testkit::Rng::new(seed);
+                let mut rng = crate::Rng::new(seed);
                 while out.len() < bytes + usize::from(brace) {
                     out.extend_from_slice(&rng.next().to_le_bytes());
                 }
@@ -405,7 +404,9 @@ impl Gen {
 
 /// `tests/corpus` of this checkout.
 pub fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
+    // This crate is <checkout>/crates/testkit.
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2);
+    checkout.unwrap_or(Path::new(".")).join("tests/corpus")
 }
 
 fn decode_hex(s: &str) -> Result<Vec<u8>, String> {

@@ -25,6 +25,13 @@
 //!
 //! The same rule, written plainly and without any of this ([`spec`]), is
 //! what the tests and fuzzers hold this fast rule to.
+//!
+//! [`guest`] is the module's per-call logic around the rule (its allocator
+//! arena, output buffer and replies), testable natively; the exports that
+//! forward into it are the `selfscrape-filter` crate's, with all the unsafe.
+#![forbid(unsafe_code)]
+
+pub mod guest;
 
 mod bytes;
 mod cause;

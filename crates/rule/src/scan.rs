@@ -214,7 +214,7 @@ mod tests {
         // The alphabet is the needle's own letters so that probes hit the
         // table often.
         let alphabet = b": connectiorfusd";
-        let mut rng = crate::testkit::Rng::new(0x2545_f491_4f6c_dd1d);
+        let mut rng = selfscrape_testkit::Rng::new(0x2545_f491_4f6c_dd1d);
         for round in 0..2000 {
             let len = (round % 300) + 1;
             let mut hay = Vec::with_capacity(len + NEEDLE.len());

@@ -1,25 +1,23 @@
-//! The replay loop: inputs -> records -> the module (filter and explain) ->
-//! stdout and the summary.
+//! `selfscrape replay`: inputs -> records -> the module on the WAMR host
+//! (filter and explain) -> stdout and the summary.
 //!
 //! Every drop/keep the replay reports and writes is the module's: each record
 //! goes through the filter export on a faithful emulation of Fluent Bit's
-//! host. The reasons come from the module's `explain_self_scrape` (on a
-//! second instance) for every record the filter did not keep unchanged and
-//! every record in which the native rule (the module's rule code compiled
-//! into this binary) finds a failed scrape or the refusal text; the other
-//! records, ~98% of ordinary mixed traffic, are counted as
-//! not_scrape_failure without a second module call. See `needs_explain`
-//! for the one case this cannot see.
+//! host ([`HostEngine`]). The loop body (tally, explanations, cross-checks)
+//! is [`crate::judge`]'s; this file reads the inputs, and writes the events:
+//! the records Fluent Bit would pass on to stdout, `--explain` lines to
+//! stderr.
 
-use super::fast::{self, Checker, Fast};
-use super::input::{self, Format, Parsed, Record, TimeSource};
-use super::lines::{self, Lines, Step};
-use super::savings;
-use super::summary::Summary;
-use super::time;
-use crate::guest::Export;
-use crate::host::{self, Host, HostConfig, HostError, Loss, Verdict};
-use crate::rule::{Reason, Scratch};
+use crate::engine::{EXPLAIN, Engine, Verdict};
+use crate::fast::Checker;
+use crate::input::{self, Parsed, Problem};
+use crate::judge::{Event, Explanation, Function, Judge, Outcome, Sink};
+use crate::lines::{self, Lines, Step};
+use crate::savings;
+use crate::summary::Summary;
+use crate::time;
+use selfscrape_host::{self as host, Host, HostConfig, HostError};
+use selfscrape_rule::Reason;
 use std::cell::Cell;
 use std::fmt;
 use std::io::{self, Write};
@@ -30,46 +28,11 @@ use std::rc::Rc;
 pub const TAG: &str = "replay";
 
 /// The command that builds the module.
-pub const BUILD_COMMAND: &str = "cargo build --release --lib --target wasm32-unknown-unknown";
+pub const BUILD_COMMAND: &str =
+    "cargo build --release -p selfscrape-filter --target wasm32-unknown-unknown";
 
 /// Inputs larger than this (in total) get a progress bar on a terminal.
 pub const PROGRESS_MIN_BYTES: u64 = 32 << 20;
-
-/// The filter function to replay: any export with Fluent Bit's filter
-/// signature. What a kept record that comes back changed means depends on it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Function {
-    /// `drop_self_scrape`: a changed kept record is a host error.
-    Drop,
-    /// `mark_self_scrape` (dry run): a changed kept record is marked, and
-    /// counts as one `drop_self_scrape` would drop.
-    Mark,
-    /// Any other export (another filter, an older release's): a changed kept
-    /// record is modified, which is its business.
-    Other(String),
-}
-
-impl Function {
-    /// The function of that export name.
-    pub fn named(name: &str) -> Function {
-        if name == Export::Drop.name() {
-            Function::Drop
-        } else if name == Export::Mark.name() {
-            Function::Mark
-        } else {
-            Function::Other(name.to_owned())
-        }
-    }
-
-    /// The export's name.
-    pub fn export(&self) -> &str {
-        match self {
-            Function::Drop => Export::Drop.name(),
-            Function::Mark => Export::Mark.name(),
-            Function::Other(name) => name,
-        }
-    }
-}
 
 /// A size as Fluent Bit reads `wasm_stack_size` / `wasm_heap_size`
 /// (`flb_utils_size_to_bytes`): bytes, or a number with `K`, `M`, `G`
@@ -104,9 +67,6 @@ pub fn parse_price(text: &str) -> Result<f64, String> {
         _ => Err(format!("{text:?} is not a price in USD per GB (e.g. 0.50)")),
     }
 }
-
-/// The explain export.
-pub const EXPLAIN: &str = Export::Explain.name();
 
 /// Everything the replay needs to know.
 #[derive(Debug, Clone)]
@@ -173,7 +133,10 @@ pub fn default_wasm_path() -> PathBuf {
         .map(|target| target.join(MODULE_IN_TARGET))
         .find(|module| module.is_file())
         .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
+            // This crate is <checkout>/crates/replay.
+            let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2);
+            checkout
+                .unwrap_or(Path::new("."))
                 .join("target")
                 .join(MODULE_IN_TARGET)
         })
@@ -260,36 +223,6 @@ impl fmt::Display for SetupError {
 
 impl std::error::Error for SetupError {}
 
-/// What the replay asks of a module: the filter call as Fluent Bit makes it,
-/// and the explanation of the same record.
-pub trait Engine {
-    /// Whether [`Engine::explain`] can answer (the module has
-    /// `explain_self_scrape`).
-    fn explains(&self) -> bool {
-        true
-    }
-
-    /// The filter call of the export `function`; a kept record's reply goes
-    /// into `reply`.
-    fn filter(
-        &mut self,
-        function: &str,
-        sec: u32,
-        nsec: u32,
-        record: &[u8],
-        reply: &mut Vec<u8>,
-    ) -> Verdict;
-
-    /// `explain_self_scrape` on the same record: its reply into `reply`.
-    fn explain(
-        &mut self,
-        sec: u32,
-        nsec: u32,
-        record: &[u8],
-        reply: &mut Vec<u8>,
-    ) -> Result<(), Loss>;
-}
-
 /// The real thing: two instances of the module on WAMR, one that sees
 /// exactly Fluent Bit's sequence of filter calls, one for explanations (so
 /// that explaining never changes what the filter instance goes through).
@@ -337,8 +270,14 @@ impl Engine for HostEngine {
         // Every record the replay sends is a JSON object (fbjson's print of
         // one, or a line the fast path checked), so an unchanged reply needs
         // no second check.
-        self.filter
+        match self
+            .filter
             .filter_object_into(function, TAG, sec, nsec, record, reply)
+        {
+            host::Verdict::Keep => Verdict::Keep,
+            host::Verdict::Drop => Verdict::Drop,
+            host::Verdict::Lost(loss) => Verdict::Lost(loss.to_string()),
+        }
     }
 
     fn explain(
@@ -347,13 +286,14 @@ impl Engine for HostEngine {
         _nsec: u32,
         record: &[u8],
         reply: &mut Vec<u8>,
-    ) -> Result<(), Loss> {
+    ) -> Result<(), String> {
         let Some(host) = self.explain.as_mut() else {
-            return Err(Loss::FunctionNotFound(EXPLAIN.into()));
+            return Err(host::Loss::FunctionNotFound(EXPLAIN.into()).to_string());
         };
         // The explain instance is not the one Fluent Bit's path goes
         // through, so it can take the cheap path.
         host.ask_into(EXPLAIN, record, reply)
+            .map_err(|loss| loss.to_string())
     }
 }
 
@@ -403,83 +343,6 @@ pub fn run(
     Ok(summary)
 }
 
-/// The explain reply, parsed.
-#[derive(Debug, serde::Deserialize)]
-struct Explanation<'a> {
-    #[serde(borrow)]
-    verdict: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
-    reason: std::borrow::Cow<'a, str>,
-    #[serde(borrow, default)]
-    node: std::borrow::Cow<'a, str>,
-}
-
-impl Explanation<'static> {
-    /// What `explain_self_scrape` says about a record it keeps that is no
-    /// failed scrape (recorded without asking: see [`needs_explain`]).
-    fn not_scrape_failure() -> Self {
-        Explanation {
-            verdict: "keep".into(),
-            reason: Reason::NotScrapeFailure.code().into(),
-            node: "".into(),
-        }
-    }
-}
-
-/// Where a record's reason came from.
-enum Asked {
-    /// `explain_self_scrape`'s reply (in `explain_reply`) or its failure.
-    Module(Result<(), Loss>),
-    /// Not asked: the filter kept the record unchanged and the native rule
-    /// finds nothing a failed scrape could be made of in it.
-    NotAsked,
-}
-
-/// Whether the module's `explain_self_scrape` must be asked about a record,
-/// i.e. whether its answer can carry information.
-///
-/// Not asked only when both hold:
-/// - the filter call kept the record unchanged (so the module's verdict,
-///   which is what the replay reports, is keep), and
-/// - the native core (`rule::explain`, the module's rule code compiled into
-///   this binary) says `not_scrape_failure`: the record holds neither
-///   `: connect: connection refused` nor a metrics-server failed-scrape
-///   message, so the only answer explain could give is keep /
-///   not_scrape_failure.
-///
-/// Every dropped, marked, changed or lost record, and every record that is
-/// or looks like a failed scrape (~2% of mixed traffic), is asked; so is a
-/// record the module drops while the native core sees no failed scrape in
-/// it, and its disagreement with the filter is reported as a host error as
-/// before. What this cannot see: a module whose explain would give another
-/// reason for a record that both its filter and this binary's rule call an
-/// ordinary kept line (a module built from other sources than this binary):
-/// such a record is counted as not_scrape_failure.
-fn needs_explain(kept_unchanged: bool, record: &[u8], scratch: &mut Scratch) -> bool {
-    !kept_unchanged || crate::rule::explain(record, scratch) != Reason::NotScrapeFailure
-}
-
-/// Per-run state of the loop.
-struct Replay<'a> {
-    opts: &'a Options,
-    engine: &'a mut dyn Engine,
-    out: &'a mut dyn Write,
-    err: &'a mut dyn Write,
-    summary: Summary,
-    record_json: Vec<u8>,
-    reply: Vec<u8>,
-    explain_reply: Vec<u8>,
-    /// The native rule's buffers, for [`needs_explain`].
-    scratch: Scratch,
-    /// The fast path's check of NDJSON lines.
-    fast: Checker,
-    /// `--node` as the member the fast path appends.
-    own_node_member: Option<Vec<u8>>,
-    /// Reasons are asked for: not `--skip-reasons`, and the module explains.
-    explains: bool,
-    stopped: bool,
-}
-
 /// Replays the inputs through `engine`; returns the tally (not yet printed).
 pub fn replay(
     opts: &Options,
@@ -502,19 +365,14 @@ pub fn replay(
     };
     let explains = !opts.skip_reasons && engine.explains();
     let mut r = Replay {
-        opts,
         engine,
-        out,
-        err,
-        summary,
-        record_json: Vec::new(),
-        reply: Vec::with_capacity(4096),
-        explain_reply: Vec::with_capacity(256),
-        scratch: Scratch::new(),
+        judge: Judge::new(opts.function.clone(), explains, summary),
+        sink: Terminal {
+            out,
+            err,
+            explain: opts.explain,
+        },
         fast: Checker::new(),
-        own_node_member: opts.node.as_deref().map(fast::own_node_member),
-        explains,
-        stopped: false,
     };
     let stdin = [PathBuf::from("-")];
     let inputs: &[PathBuf] = if opts.inputs.is_empty() {
@@ -524,17 +382,63 @@ pub fn replay(
     };
     let progress = Progress::new(opts.progress, inputs);
     for name in inputs {
-        if r.stopped {
+        if r.judge.stopped() {
             break;
         }
         r.input(name, klog_year, &progress);
     }
     progress.finish();
-    if let Err(e) = r.out.flush() {
-        r.stdout_failed(&e);
+    if let Err(e) = r.sink.out.flush() {
+        r.judge.output_failed(&e);
     }
-    let _ = r.err.flush();
-    r.summary
+    let _ = r.sink.err.flush();
+    r.judge.into_summary()
+}
+
+/// Per-run state of the reading side.
+struct Replay<'a> {
+    engine: &'a mut dyn Engine,
+    judge: Judge,
+    sink: Terminal<'a>,
+    /// The fast path's check of NDJSON lines.
+    fast: Checker,
+}
+
+/// The CLI's sink: what Fluent Bit passes on to stdout, one JSON object per
+/// line; with `--explain`, one line per record and unreadable line to
+/// stderr.
+struct Terminal<'a> {
+    out: &'a mut dyn Write,
+    err: &'a mut dyn Write,
+    explain: bool,
+}
+
+impl Sink for Terminal<'_> {
+    fn record(&mut self, e: &Event<'_>) -> io::Result<()> {
+        if self.explain {
+            let outcome = match e.outcome {
+                Outcome::Lost(loss) => format!("LOST ({loss})"),
+                Outcome::Keep => "keep".to_owned(),
+                Outcome::Drop => "drop".to_owned(),
+                Outcome::Mark => "mark".to_owned(),
+                Outcome::Modify => "modify".to_owned(),
+            };
+            let at = format!("{}:{}", e.file, e.line);
+            let line = explain_line(&at, &outcome, e.explains, e.explanation);
+            let _ = self.err.write_all(line.as_bytes());
+        }
+        if e.outcome.passes_on() {
+            self.out.write_all(e.reply)?;
+            self.out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    fn unreadable(&mut self, file: &str, line: u64, problem: &Problem) {
+        if self.explain {
+            let _ = writeln!(self.err, "{file}:{line}: UNREADABLE {problem}");
+        }
+    }
 }
 
 fn display_name(name: &Path) -> String {
@@ -552,54 +456,68 @@ impl Replay<'_> {
         let input = match lines::open(name, counter) {
             Ok(i) => i,
             Err(e) => {
-                self.summary
+                self.judge
+                    .summary_mut()
                     .input_errors
                     .push(format!("cannot read {shown}: {e} (skipped)"));
                 return;
             }
         };
-        self.summary.inputs += 1;
-        self.summary.gzip_inputs += u64::from(input.gzip);
+        self.judge.summary_mut().inputs += 1;
+        self.judge.summary_mut().gzip_inputs += u64::from(input.gzip);
         let mut parser = input::Parser::new(klog_year);
         let mut lines = Lines::new(input.reader, lines::MAX_LINE);
         loop {
-            if self.stopped {
+            if self.judge.stopped() {
                 return;
             }
             let step = lines.next_step();
             let line_no = lines.line_no();
             match step {
                 Step::Line => {
-                    self.summary.lines += 1;
+                    self.judge.summary_mut().lines += 1;
                     let line = lines.line();
                     if let Some(fast) = self.fast.check(line, klog_year) {
-                        self.fast_record(line, fast, line_no, &shown);
-                        progress.tick(self.summary.lines);
+                        self.judge.fast_record(
+                            &mut *self.engine,
+                            line,
+                            fast,
+                            line_no,
+                            &shown,
+                            &mut self.sink,
+                        );
+                        progress.tick(self.judge.summary_mut().lines);
                         continue;
                     }
                     match parser.parse(line, line_no) {
-                        Parsed::Record(rec) => self.record(rec, &shown),
+                        Parsed::Record(rec) => {
+                            self.judge
+                                .record(&mut *self.engine, rec, &shown, &mut self.sink)
+                        }
                         Parsed::Held => {}
-                        Parsed::Blank => self.summary.blank += 1,
-                        Parsed::Unreadable(p) => self.unreadable(&shown, line_no, &p),
+                        Parsed::Blank => self.judge.summary_mut().blank += 1,
+                        Parsed::Unreadable(p) => {
+                            self.judge.unreadable(&shown, line_no, &p, &mut self.sink)
+                        }
                     }
                 }
                 Step::TooLong(n) => {
-                    self.summary.lines += 1;
-                    self.unreadable(&shown, line_no, &input::Problem::TooLong(n));
+                    self.judge.summary_mut().lines += 1;
+                    self.judge
+                        .unreadable(&shown, line_no, &Problem::TooLong(n), &mut self.sink);
                 }
                 Step::Error { message, cut } => {
                     if cut {
-                        self.summary.lines += 1;
-                        let p = input::Problem::Cut(message.clone());
-                        self.unreadable(&shown, line_no, &p);
+                        self.judge.summary_mut().lines += 1;
+                        let p = Problem::Cut(message.clone());
+                        self.judge.unreadable(&shown, line_no, &p, &mut self.sink);
                     }
                     let what = if input.gzip {
                         "truncated or corrupt gzip?"
                     } else {
                         "read error"
                     };
-                    self.summary.input_errors.push(format!(
+                    self.judge.summary_mut().input_errors.push(format!(
                         "cannot read {shown} to its end: {message} ({what}) after line {}; the lines before were replayed",
                         line_no - u64::from(cut)
                     ));
@@ -607,227 +525,13 @@ impl Replay<'_> {
                 }
                 Step::Eof => break,
             }
-            progress.tick(self.summary.lines);
+            progress.tick(self.judge.summary_mut().lines);
         }
         for rec in parser.finish() {
-            self.record(rec, &shown);
+            self.judge
+                .record(&mut *self.engine, rec, &shown, &mut self.sink);
         }
-        self.summary.partial_lines += parser.partial_lines;
-    }
-
-    /// A line that is not a record: counted, and listed with `--explain`.
-    fn unreadable(&mut self, file: &str, line: u64, problem: &input::Problem) {
-        self.summary
-            .unreadable
-            .add(|| format!("{file}:{line}: {problem}"));
-        if self.opts.explain {
-            let _ = writeln!(self.err, "{file}:{line}: UNREADABLE {problem}");
-        }
-    }
-
-    /// A record of the slow path: its `Value` printed as Fluent Bit would.
-    fn record(&mut self, mut rec: Record, file: &str) {
-        if let Some(node) = &self.opts.node {
-            if input::add_own_node(&mut rec.value, node) {
-                self.summary.node_added += 1;
-            }
-        }
-        let json = host::fluent_bit_json(&rec.value);
-        self.judge(&json, rec.time, rec.format, rec.line, file);
-    }
-
-    /// A line the fast path took: it is its own Fluent Bit JSON.
-    fn fast_record(&mut self, line: &[u8], fast: Fast, line_no: u64, file: &str) {
-        match self.own_node_member.take() {
-            Some(member) if !fast.has_kubernetes => {
-                let mut json = std::mem::take(&mut self.record_json);
-                json.clear();
-                json.extend_from_slice(line);
-                fast::add_own_node(&mut json, &member);
-                self.summary.node_added += 1;
-                self.own_node_member = Some(member);
-                self.judge(&json, fast.time, Format::Json, line_no, file);
-                self.record_json = json;
-            }
-            member => {
-                self.own_node_member = member;
-                self.judge(line, fast.time, Format::Json, line_no, file);
-            }
-        }
-    }
-
-    /// A record's JSON text through the module, into the tally and (when
-    /// kept) to stdout.
-    fn judge(
-        &mut self,
-        record: &[u8],
-        time: Option<(time::Nanos, TimeSource)>,
-        format: Format,
-        line: u64,
-        file: &str,
-    ) {
-        let s = &mut self.summary;
-        s.records += 1;
-        s.formats[format.index()] += 1;
-        let nanos = time.map(|(t, _)| t);
-        s.span
-            .add(nanos, matches!(time, Some((_, TimeSource::KlogNoYear))));
-        let (sec, nsec) = time::to_sec_nsec(nanos);
-
-        let opts = self.opts;
-        let function = &opts.function;
-
-        let verdict = self
-            .engine
-            .filter(function.export(), sec, nsec, record, &mut self.reply);
-
-        let at = |line: u64| format!("{file}:{line}");
-        let s = &mut self.summary;
-        let mut marked = false;
-        let mut modified = false;
-        let kept_unchanged = matches!(verdict, Verdict::Keep) && self.reply[..] == *record;
-        match &verdict {
-            Verdict::Keep => {
-                s.kept += 1;
-                if !kept_unchanged {
-                    match function {
-                        Function::Mark => marked = true,
-                        Function::Other(_) => {
-                            modified = true;
-                            s.modified += 1;
-                        }
-                        Function::Drop => s.host_errors.add(|| {
-                            format!(
-                                "{}: {} changed a record it kept: {}",
-                                at(line),
-                                function.export(),
-                                String::from_utf8_lossy(&self.reply)
-                            )
-                        }),
-                    }
-                }
-            }
-            Verdict::Drop => {}
-            Verdict::Lost(loss) => {
-                s.lost.add(|| format!("{}: {loss}", at(line)));
-            }
-        }
-        let removed = matches!(verdict, Verdict::Drop);
-        if removed || marked {
-            s.dropped += 1;
-            s.dropped_bytes += record.len() as u64;
-            s.dropped_billed += savings::billed_size(record.len());
-        }
-        if marked {
-            s.kept -= 1;
-        }
-
-        // The module's explanation, where it carries information (see
-        // `needs_explain`); otherwise not_scrape_failure without a call.
-        let explained = if !self.explains {
-            None
-        } else if needs_explain(kept_unchanged, record, &mut self.scratch) {
-            Some(Asked::Module(self.engine.explain(
-                sec,
-                nsec,
-                record,
-                &mut self.explain_reply,
-            )))
-        } else {
-            Some(Asked::NotAsked)
-        };
-        let s = &mut self.summary;
-
-        let explanation = match &explained {
-            None => None,
-            Some(Asked::NotAsked) => Some(Explanation::not_scrape_failure()),
-            Some(Asked::Module(Ok(()))) => {
-                match serde_json::from_slice::<Explanation<'_>>(&self.explain_reply) {
-                    Ok(e) => Some(e),
-                    Err(e) => {
-                        s.host_errors.add(|| {
-                            format!(
-                                "{}: {EXPLAIN} returned no explanation ({e}): {}",
-                                at(line),
-                                String::from_utf8_lossy(&self.explain_reply)
-                            )
-                        });
-                        None
-                    }
-                }
-            }
-            Some(Asked::Module(Err(loss))) => {
-                s.host_errors
-                    .add(|| format!("{}: {EXPLAIN} failed: {loss}", at(line)));
-                None
-            }
-        };
-
-        if let Some(e) = &explanation {
-            s.count_reason(&e.reason);
-            if e.reason.starts_with("own_node_not_refused") {
-                s.self_scraping.add(|| {
-                    format!(
-                        "{}: {} (node {})",
-                        at(line),
-                        e.reason,
-                        if e.node.is_empty() { "?" } else { &e.node }
-                    )
-                });
-            }
-            let says_drop = e.verdict == "drop";
-            if e.verdict != "drop" && e.verdict != "keep" {
-                s.host_errors
-                    .add(|| format!("{}: {EXPLAIN} gave the verdict {:?}", at(line), e.verdict));
-            } else if !matches!(verdict, Verdict::Lost(_))
-                && !modified
-                && says_drop != (removed || marked)
-            {
-                s.host_errors.add(|| {
-                    format!(
-                        "{}: {EXPLAIN} says {} ({}) but {} {}",
-                        at(line),
-                        e.verdict,
-                        e.reason,
-                        function.export(),
-                        if removed || marked {
-                            if marked { "marked it" } else { "dropped it" }
-                        } else {
-                            "kept it unchanged"
-                        }
-                    )
-                });
-            }
-        }
-
-        if self.opts.explain {
-            let outcome = match &verdict {
-                Verdict::Lost(loss) => format!("LOST ({loss})"),
-                _ if marked => "mark".to_owned(),
-                _ if removed => "drop".to_owned(),
-                _ if modified => "modify".to_owned(),
-                _ => "keep".to_owned(),
-            };
-            let line = explain_line(&at(line), &outcome, self.explains, explanation.as_ref());
-            let _ = self.err.write_all(line.as_bytes());
-        }
-
-        if matches!(verdict, Verdict::Keep) {
-            let res = self
-                .out
-                .write_all(&self.reply)
-                .and_then(|()| self.out.write_all(b"\n"));
-            if let Err(e) = res {
-                self.stdout_failed(&e);
-            }
-        }
-    }
-
-    fn stdout_failed(&mut self, e: &io::Error) {
-        if self.summary.stdout_closed.is_none() {
-            self.summary.stdout_closed = Some(lines::io_message(e));
-        }
-        self.stopped = true;
+        self.judge.summary_mut().partial_lines += parser.partial_lines;
     }
 }
 
@@ -920,7 +624,7 @@ mod tests {
     use super::*;
 
     type FilterFn = fn(&[u8]) -> (Verdict, Vec<u8>);
-    type ExplainFn = fn(&[u8]) -> Result<Vec<u8>, Loss>;
+    type ExplainFn = fn(&[u8]) -> Result<Vec<u8>, String>;
 
     /// A scripted module.
     struct Fake {
@@ -947,7 +651,13 @@ mod tests {
             v
         }
 
-        fn explain(&mut self, _: u32, _: u32, rec: &[u8], reply: &mut Vec<u8>) -> Result<(), Loss> {
+        fn explain(
+            &mut self,
+            _: u32,
+            _: u32,
+            rec: &[u8],
+            reply: &mut Vec<u8>,
+        ) -> Result<(), String> {
             self.asked.push(String::from_utf8_lossy(rec).into_owned());
             *reply = (self.explain)(rec)?;
             Ok(())
@@ -962,7 +672,7 @@ mod tests {
         (Verdict::Keep, rec.to_vec())
     }
 
-    fn explain_keep(_: &[u8]) -> Result<Vec<u8>, Loss> {
+    fn explain_keep(_: &[u8]) -> Result<Vec<u8>, String> {
         Ok(br#"{"verdict":"keep","reason":"not_scrape_failure","node":""}"#.to_vec())
     }
 
@@ -998,7 +708,9 @@ mod tests {
             |rec| {
                 if has(rec, "boom") {
                     (
-                        Verdict::Lost(Loss::Trap("Exception: unreachable".into())),
+                        Verdict::Lost(
+                            host::Loss::Trap("Exception: unreachable".into()).to_string(),
+                        ),
                         Vec::new(),
                     )
                 } else {
@@ -1086,7 +798,7 @@ mod tests {
         // A kept record that looks like a failed scrape is explained, and a
         // failing explain is a host error.
         let mut fake = Fake::new(keep_all, |_| {
-            Err(Loss::Trap("Exception: wasm operand stack overflow".into()))
+            Err(host::Loss::Trap("Exception: wasm operand stack overflow".into()).to_string())
         });
         let input = format!("{TIMEOUT}\n");
         let (s, _, _) = run_fake(&mut fake, &input, Function::Drop);
@@ -1178,7 +890,7 @@ mod tests {
     const APP_REFUSED: &str = r#"{"log":"db: dial tcp 10.0.0.9:5432: connect: connection refused","kubernetes":{"host":"n1"}}"#;
 
     fn native(record: &str) -> Reason {
-        crate::rule::explain(record.as_bytes(), &mut Scratch::new())
+        selfscrape_rule::explain(record.as_bytes(), &mut selfscrape_rule::Scratch::new())
     }
 
     #[test]

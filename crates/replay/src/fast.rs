@@ -297,7 +297,7 @@ impl Checker {
         let value: Value = serde_json::from_slice(text).ok()?;
         self.number.clear();
         self.number
-            .extend_from_slice(&crate::host::fluent_bit_json(&value));
+            .extend_from_slice(&crate::fbjson::fluent_bit_json(&value));
         (self.number[..] == *text).then_some(j)
     }
 }
@@ -404,7 +404,7 @@ pub fn own_node_member(node: &str) -> Vec<u8> {
     k.insert("host".into(), Value::String(node.to_owned()));
     let mut m = Map::with_capacity(1);
     m.insert("kubernetes".into(), Value::Object(k));
-    let text = crate::host::fluent_bit_json(&Value::Object(m));
+    let text = crate::fbjson::fluent_bit_json(&Value::Object(m));
     text[1..text.len() - 1].to_vec()
 }
 
@@ -427,8 +427,8 @@ pub fn add_own_node(json: &mut Vec<u8>, member: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::fluent_bit_json;
-    use crate::replay::input::{Format, Parsed, Parser};
+    use crate::fbjson::fluent_bit_json;
+    use crate::input::{Format, Parsed, Parser};
 
     type Time = (Nanos, TimeSource);
 
@@ -591,7 +591,7 @@ mod tests {
         assert!(!agrees(keys(100_000).as_bytes()));
     }
 
-    use crate::testkit::Rng;
+    use selfscrape_testkit::Rng;
 
     fn random_value(rng: &mut Rng, depth: u32) -> Value {
         const WORDS: [&str; 15] = [

@@ -12,7 +12,7 @@
 //! does, it holds at most one call's copies, and once it has grown to the
 //! largest record seen it allocates nothing more. `free` has nothing to do.
 
-use crate::rule::{self, Reason, Scratch};
+use crate::{Reason, Scratch};
 
 /// Which export was called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,9 +233,9 @@ impl Guest {
             self.scratch.clear();
             Reason::NotJsonObject
         } else if export == Export::Explain {
-            rule::explain(bytes, &mut self.scratch)
+            crate::explain(bytes, &mut self.scratch)
         } else {
-            rule::evaluate(bytes, &mut self.scratch)
+            crate::evaluate(bytes, &mut self.scratch)
         };
         match export {
             Export::Explain => self.explain(reason),

@@ -1,7 +1,5 @@
-//! What the tests, the benches and the corpus generators share and the
-//! filter never uses: the one pseudo-random generator. Public only so that
-//! the integration tests, the benches and the playground's tests can reach
-//! it (`tests/common/rng.rs` re-exports it); the module strips it.
+//! The one pseudo-random generator of the tests, the benches and the corpus
+//! generators.
 
 /// A small deterministic generator (splitmix64): the tests print their seed,
 /// so every run can be repeated from it.

@@ -3,7 +3,7 @@
 use super::input::Format;
 use super::savings::{self, Estimate, Span};
 use super::time;
-use crate::rule::Reason;
+use selfscrape_rule::Reason;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 

@@ -47,10 +47,7 @@
 //! as invalid JSON, 2.1+ drops, as here; per-batch mode reloads the module
 //! but keeps the runtime (Fluent Bit also re-inits it per callback).
 
-mod fbjson;
 mod wamr;
-
-pub use fbjson::fluent_bit_json;
 
 use std::fmt;
 use wamr::{Live, LiveError, Loaded, Runtime};
@@ -369,7 +366,7 @@ impl Host {
 
     /// One record, exactly as filter_wasm does it in JSON mode (see the
     /// module docs). `record_json` is the record body as JSON text without
-    /// NUL, e.g. from [`fluent_bit_json`].
+    /// NUL, e.g. from `selfscrape_replay::fluent_bit_json`.
     pub fn filter_json(
         &mut self,
         function: &str,
@@ -403,7 +400,7 @@ impl Host {
 
     /// [`Host::filter_json_into`] for a record whose text the caller knows
     /// filter_wasm's reply check accepts (a JSON object, e.g. printed by
-    /// [`fluent_bit_json`]). The call is the same, call for call; the only
+    /// `selfscrape_replay::fluent_bit_json`). The call is the same, call for call; the only
     /// difference is that a reply byte for byte equal to the record (a
     /// module that keeps it unchanged) is classified `Keep` without checking
     /// it again, since the check of the same text gives the same answer.

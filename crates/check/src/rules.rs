@@ -11,8 +11,8 @@ use super::tables::{
 use super::tag::{APP_TAG, TagMatch};
 use super::yaml::Yaml;
 use super::{Finding, Options, Severity, Target, image_tag, router};
-use crate::host::FLUENT_BIT_MIN_SIZE;
-use crate::replay::run::parse_size;
+use selfscrape_host::FLUENT_BIT_MIN_SIZE;
+use selfscrape_replay::run::parse_size;
 use std::path::Path;
 
 /// Stack and heap sizes above this are not probed.
@@ -464,7 +464,7 @@ fn check_module(
                 Severity::Error,
                 "wasm-not-a-module",
                 format!("the module file is not a wasm module: {e}"),
-                "point WASM_Path at selfscrape_filter.wasm (cargo build --release --lib --target wasm32-unknown-unknown)",
+                "point WASM_Path at selfscrape_filter.wasm (cargo build --release -p selfscrape-filter --target wasm32-unknown-unknown)",
             ));
             return;
         }
@@ -532,7 +532,7 @@ fn check_module(
                 Severity::Error,
                 "wasm-not-a-module",
                 format!("the module does not load: {e}"),
-                "rebuild selfscrape_filter.wasm with `cargo build --release --lib --target wasm32-unknown-unknown`",
+                "rebuild selfscrape_filter.wasm with `cargo build --release -p selfscrape-filter --target wasm32-unknown-unknown`",
             ));
             return;
         }

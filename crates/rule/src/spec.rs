@@ -1,5 +1,5 @@
 //! The rule, written plainly: the specification that the fast rule
-//! ([`crate::rule::evaluate`]) is checked against, on the whole case corpus
+//! ([`crate::evaluate`]) is checked against, on the whole case corpus
 //! and by every fuzzer, with its memos on and off.
 //!
 //! Read it side by side with `shared/metrics-server-logs.md`. It parses the

@@ -3,7 +3,7 @@
 //! embeds, without reference types as Fluent Bit 2.0 to 4.0.2 build it)
 //! with the config's stack and heap sizes, on probe records.
 
-use crate::host::{Host, HostConfig, HostError, Loss, Outcome};
+use selfscrape_host::{Host, HostConfig, HostError, Loss, Outcome};
 
 /// The names of the functions a wasm binary exports, or why it is not one.
 pub fn function_exports(wasm: &[u8]) -> Result<Vec<String>, String> {
@@ -110,7 +110,7 @@ pub fn probe(wasm: &[u8], function: &str, stack: u32, heap: u32) -> Result<Probe
 /// holds, if any.
 pub fn least_size(from: u32, ok: impl Fn(u32) -> bool) -> Option<u32> {
     let mut size = from
-        .max(crate::host::FLUENT_BIT_MIN_SIZE)
+        .max(selfscrape_host::FLUENT_BIT_MIN_SIZE)
         .checked_next_power_of_two()?;
     while size <= 16 << 20 {
         if ok(size) {

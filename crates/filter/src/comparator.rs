@@ -9,7 +9,7 @@
 //!   cheaply as the interpreter allows: the least any module pays to be sure
 //!   of a whole record, which a correct drop needs.
 
-use crate::guest::{Export, Guest, HostRecord, Reply};
+use selfscrape_rule::guest::{Export, Guest, HostRecord, Reply};
 
 /// The comparator's reply to one call.
 pub(crate) fn call(guest: &mut Guest, export: Export, input: HostRecord<'_>) -> Reply {

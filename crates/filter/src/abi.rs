@@ -1,5 +1,5 @@
 //! The module's exports. Every `extern "C"` function is a one-line forward
-//! into [`crate::guest`]; this file holds all of the module's `unsafe`: the one
+//! into [`selfscrape_rule::guest`]; this file holds all of the module's `unsafe`: the one
 //! [`Guest`] and the conversion of the host's pointers into slices.
 //!
 //! The exports are `#[no_mangle]` only on wasm32, so that the native library
@@ -7,8 +7,8 @@
 
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
-use crate::guest::{Export, Guest, HostRecord, Reply};
 use core::cell::UnsafeCell;
+use selfscrape_rule::guest::{Export, Guest, HostRecord, Reply};
 
 /// The module's state. Fluent Bit calls a module from one thread at a time
 /// (one instance per filter, one exec env), and wasm32 has no threads here.

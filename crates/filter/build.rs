@@ -7,7 +7,7 @@
 //! Why: a trap (say, WAMR's operand stack overflow) leaves `__stack_pointer`
 //! where the trap cut the call. From Fluent Bit 4.1 the instance lives on
 //! after a trap, so each trap would leak part of the 1 MiB shadow stack, and
-//! after some thousands of them every call would trap. `src/abi.rs` resets
+//! after some thousands of them every call would trap. `crates/filter/src/abi.rs` resets
 //! the pointer on entry to every export (guarded by
 //! tests/soak.rs `recovery_after_twenty_thousand_forced_traps`).
 fn main() {

@@ -1,0 +1,127 @@
+//! The layers are crates, and the compiler keeps their walls; what it cannot
+//! see is checked here: no file is compiled into two crates by `#[path]`,
+//! the rule crate forbids `unsafe`, the module's `unsafe` is in its `abi.rs`
+//! and the host's in its `wamr.rs`, and the module depends on the rule alone
+//! (docs/ARCHITECTURE.md).
+
+use std::path::{Path, PathBuf};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every `.rs` file of the checkout's sources (not target/ or node_modules/).
+fn rust_files() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs: Vec<PathBuf> = ["src", "crates", "tests", "benches", "playground"]
+        .iter()
+        .map(|d| root().join(d))
+        .collect();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let p = entry.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy();
+            if p.is_dir() {
+                if name != "target" && name != "node_modules" && name != "dist" {
+                    dirs.push(p);
+                }
+            } else if name.ends_with(".rs") {
+                out.push(p);
+            }
+        }
+    }
+    assert!(out.len() > 50, "found only {} Rust files", out.len());
+    out
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn manifest(crate_dir: &str) -> toml::Table {
+    read(&root().join(crate_dir).join("Cargo.toml"))
+        .parse()
+        .unwrap_or_else(|e| panic!("{crate_dir}/Cargo.toml: {e}"))
+}
+
+#[test]
+fn no_file_is_compiled_into_a_crate_by_path() {
+    let with_path: Vec<String> = rust_files()
+        .into_iter()
+        .filter(|p| {
+            read(p)
+                .lines()
+                .any(|l| l.trim_start().starts_with("#[path"))
+        })
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(with_path.is_empty(), "#[path] includes in {with_path:?}");
+}
+
+#[test]
+fn unsafe_code_lives_in_two_files_of_the_shipped_crates() {
+    let rule = read(&root().join("crates/rule/src/lib.rs"));
+    assert!(rule.contains("#![forbid(unsafe_code)]"));
+    let allowed = [
+        root().join("crates/filter/src/abi.rs"),
+        root().join("crates/host/src/wamr.rs"),
+    ];
+    let crates = root().join("crates");
+    let mut found = Vec::new();
+    for p in rust_files().into_iter().filter(|p| p.starts_with(&crates)) {
+        let code = read(&p);
+        let uses = code.lines().any(|l| {
+            let l = l.trim_start();
+            !l.starts_with("//")
+                && (l.contains("unsafe {")
+                    || l.contains("unsafe impl")
+                    || l.contains("unsafe fn")
+                    || l.contains("unsafe extern"))
+        });
+        if uses && !allowed.contains(&p) {
+            found.push(p.display().to_string());
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "unsafe code outside abi.rs and wamr.rs: {found:?}"
+    );
+    for p in &allowed {
+        assert!(
+            read(p).contains("unsafe"),
+            "{} has no unsafe: update this test",
+            p.display()
+        );
+    }
+}
+
+#[test]
+fn the_module_depends_on_the_rule_alone_and_the_rule_on_nothing() {
+    let filter = manifest("crates/filter");
+    let deps: Vec<&String> = filter["dependencies"].as_table().unwrap().keys().collect();
+    assert_eq!(deps, ["selfscrape-rule"]);
+    assert_eq!(
+        filter["lib"]["name"].as_str(),
+        Some("selfscrape_filter"),
+        "the artifact is selfscrape_filter.wasm"
+    );
+    let rule = manifest("crates/rule");
+    assert!(
+        rule.get("dependencies").is_none(),
+        "selfscrape-rule has dependencies"
+    );
+    // The workspace's members are the layers.
+    let root = manifest(".");
+    let members = root["workspace"]["members"].as_array().unwrap();
+    assert_eq!(members.len(), 1);
+    for krate in ["rule", "filter", "host", "replay", "check", "testkit"] {
+        assert!(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("crates")
+                .join(krate)
+                .join("Cargo.toml")
+                .is_file(),
+            "crates/{krate}"
+        );
+    }
+}
