@@ -5,9 +5,11 @@
 //! browser playground turns them into table rows.
 //!
 //! The verdict is the engine's filter call. The reason is the engine's
-//! explanation, asked only where it can carry information
-//! ([`needs_explain`]) and cross-checked against the verdict: a
-//! disagreement is a host error.
+//! explanation of the same record, asked for every record (unless reasons
+//! are skipped) and cross-checked against the verdict: a disagreement is a
+//! host error. Nothing is inferred from this binary's own rule, so a
+//! module built from other sources (an older release, another filter) is
+//! reported as it answers.
 
 use crate::engine::{EXPLAIN, Engine, Verdict};
 use crate::fast::{self, Fast};
@@ -16,7 +18,6 @@ use crate::savings;
 use crate::summary::Summary;
 use crate::time;
 use selfscrape_rule::guest::Export;
-use selfscrape_rule::{Reason, Scratch};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::io;
@@ -99,18 +100,6 @@ pub struct Explanation<'a> {
     pub node: Cow<'a, str>,
 }
 
-impl Explanation<'static> {
-    /// What `explain_self_scrape` says about a record it keeps that is no
-    /// failed scrape (recorded without asking: see [`needs_explain`]).
-    fn not_scrape_failure() -> Self {
-        Explanation {
-            verdict: "keep".into(),
-            reason: Reason::NotScrapeFailure.code().into(),
-            node: "".into(),
-        }
-    }
-}
-
 /// One record, judged.
 #[derive(Debug)]
 pub struct Event<'a> {
@@ -144,30 +133,6 @@ pub trait Sink {
     fn unreadable(&mut self, _file: &str, _line: u64, _problem: &Problem) {}
 }
 
-/// Whether the engine's `explain_self_scrape` must be asked about a record,
-/// i.e. whether its answer can carry information.
-///
-/// Not asked only when both hold:
-/// - the filter call kept the record unchanged (so the module's verdict,
-///   which is what the replay reports, is keep), and
-/// - the native core (`rule::explain`, the module's rule code compiled into
-///   this binary) says `not_scrape_failure`: the record holds neither
-///   `: connect: connection refused` nor a metrics-server failed-scrape
-///   message, so the only answer explain could give is keep /
-///   not_scrape_failure.
-///
-/// Every dropped, marked, changed or lost record, and every record that is
-/// or looks like a failed scrape (~2% of mixed traffic), is asked; so is a
-/// record the module drops while the native core sees no failed scrape in
-/// it, and its disagreement with the filter is reported as a host error as
-/// before. What this cannot see: a module whose explain would give another
-/// reason for a record that both its filter and this binary's rule call an
-/// ordinary kept line (a module built from other sources than this binary):
-/// such a record is counted as not_scrape_failure.
-fn needs_explain(kept_unchanged: bool, record: &[u8], scratch: &mut Scratch) -> bool {
-    !kept_unchanged || selfscrape_rule::explain(record, scratch) != Reason::NotScrapeFailure
-}
-
 /// The loop's state: the tally and the buffers of one replay.
 #[derive(Debug)]
 pub struct Judge {
@@ -178,8 +143,6 @@ pub struct Judge {
     record_json: Vec<u8>,
     reply: Vec<u8>,
     explain_reply: Vec<u8>,
-    /// The native rule's buffers, for [`needs_explain`].
-    scratch: Scratch,
     /// The summary's node as the member the fast path appends.
     own_node_member: Option<Vec<u8>>,
     stopped: bool,
@@ -198,7 +161,6 @@ impl Judge {
             record_json: Vec::new(),
             reply: Vec::with_capacity(4096),
             explain_reply: Vec::with_capacity(256),
-            scratch: Scratch::new(),
             stopped: false,
         }
     }
@@ -355,39 +317,26 @@ impl Judge {
             s.dropped_billed += savings::billed_size(record.len());
         }
 
-        // The engine's explanation, where it carries information (see
-        // `needs_explain`); otherwise not_scrape_failure without a call.
-        let asked = if !self.explains {
-            None
-        } else if needs_explain(kept_unchanged, record, &mut self.scratch) {
-            Some(Asked::Engine(engine.explain(
-                sec,
-                nsec,
-                record,
-                &mut self.explain_reply,
-            )))
-        } else {
-            Some(Asked::NotAsked)
-        };
+        // The engine's explanation of the same record.
+        let asked = self
+            .explains
+            .then(|| engine.explain(sec, nsec, record, &mut self.explain_reply));
         let explanation = match asked {
             None => None,
-            Some(Asked::NotAsked) => Some(Explanation::not_scrape_failure()),
-            Some(Asked::Engine(Ok(()))) => {
-                match serde_json::from_slice::<Explanation<'_>>(&self.explain_reply) {
-                    Ok(e) => Some(e),
-                    Err(e) => {
-                        s.host_errors.add(|| {
-                            format!(
-                                "{}: {EXPLAIN} returned no explanation ({e}): {}",
-                                place(),
-                                String::from_utf8_lossy(&self.explain_reply)
-                            )
-                        });
-                        None
-                    }
+            Some(Ok(())) => match serde_json::from_slice::<Explanation<'_>>(&self.explain_reply) {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    s.host_errors.add(|| {
+                        format!(
+                            "{}: {EXPLAIN} returned no explanation ({e}): {}",
+                            place(),
+                            String::from_utf8_lossy(&self.explain_reply)
+                        )
+                    });
+                    None
                 }
-            }
-            Some(Asked::Engine(Err(loss))) => {
+            },
+            Some(Err(loss)) => {
                 s.host_errors
                     .add(|| format!("{}: {EXPLAIN} failed: {loss}", place()));
                 None
@@ -413,15 +362,6 @@ impl Judge {
             self.output_failed(&e);
         }
     }
-}
-
-/// Where a record's reason came from.
-enum Asked {
-    /// The engine's explain reply (in `explain_reply`), or why there is none.
-    Engine(Result<(), String>),
-    /// Not asked: the filter kept the record unchanged and the native rule
-    /// finds nothing a failed scrape could be made of in it.
-    NotAsked,
 }
 
 /// What the loop knows of a record besides its JSON text.

@@ -228,8 +228,7 @@ impl Summary {
 
     fn render_reasons(&self, s: &mut String) {
         // Where the reasons come from (the module's explain_self_scrape, asked
-        // only where its answer carries information: replay::run::needs_explain;
-        // the playground asks about every record) is in docs/replay.md.
+        // about every record: replay::judge) is in docs/replay.md.
         let _ = writeln!(s, "  reasons    why records were dropped or kept:");
         let mut reasons: Vec<(&String, &u64)> = self.reasons.iter().collect();
         reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));

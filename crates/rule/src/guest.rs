@@ -245,8 +245,9 @@ impl Guest {
         }
     }
 
-    /// The record kept: the input itself, or a NUL-terminated copy.
-    pub(crate) fn keep(&mut self, bytes: &[u8], terminated: bool) -> Reply {
+    /// The record kept: the input itself, or a NUL-terminated copy (also
+    /// the benchmark comparators' reply, `selfscrape-filter`'s features).
+    pub fn keep(&mut self, bytes: &[u8], terminated: bool) -> Reply {
         // The first byte first: a JSON record is never a msgpack map, and
         // the scan for a 0x00 reads every byte.
         if !bytes.first().is_some_and(|b| is_msgpack_map_marker(*b)) || !bytes.contains(&0) {
