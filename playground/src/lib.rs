@@ -22,7 +22,7 @@ mod web;
 
 use input::{Format, Parsed, Parser, Problem};
 use rule::Reason;
-use selfscrape_replay::{Engine, Event, Function, Judge, Outcome, Sink, Verdict};
+use selfscrape_replay::{Engine, Event, Fate, Filtered, Function, Judge, Sink};
 use selfscrape_rule::guest::Export;
 use serde_json::{Map, Value, json};
 use summary::Summary;
@@ -47,7 +47,7 @@ pub struct Judgement {
 /// `drop_self_scrape` call and one `explain_self_scrape` call.
 pub fn judge(record: &[u8], engine: &mut RuleEngine) -> Judgement {
     let mut reply = Vec::new();
-    let drops = engine.filter(Export::Drop.name(), 0, 0, record, &mut reply) == Verdict::Drop;
+    let drops = engine.filter(Export::Drop.name(), 0, 0, record, &mut reply) == Filtered::Drop;
     let explained = engine.explain(0, 0, record, &mut reply);
     let explanation = explained.ok().and_then(|()| {
         serde_json::from_slice::<selfscrape_replay::judge::Explanation<'_>>(&reply).ok()
@@ -149,7 +149,7 @@ impl Sink for Rows {
             Some(Value::String(h)) => h.clone(),
             _ => String::new(),
         };
-        let drops = *e.outcome == Outcome::Drop;
+        let drops = *e.fate == Fate::Drop;
         self.0.push(Row {
             line: e.line,
             format: e.format.name(),

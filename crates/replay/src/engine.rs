@@ -12,9 +12,10 @@ use selfscrape_rule::guest::{Export, Guest, HostRecord, Reply};
 /// The explain export.
 pub const EXPLAIN: &str = Export::Explain.name();
 
-/// What became of a record in one filter call.
+/// What one filter call did with a record (the host's `Verdict`, with the
+/// loss as text, so that engines without the host can give it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Filtered {
     /// Passed on: the reply is the record Fluent Bit continues with.
     Keep,
     /// Removed (the empty reply).
@@ -41,7 +42,7 @@ pub trait Engine {
         nsec: u32,
         record: &[u8],
         reply: &mut Vec<u8>,
-    ) -> Verdict;
+    ) -> Filtered;
 
     /// `explain_self_scrape` on the same record: its reply into `reply`, or
     /// why there is none.
@@ -95,13 +96,13 @@ impl Engine for RuleEngine {
         _nsec: u32,
         record: &[u8],
         reply: &mut Vec<u8>,
-    ) -> Verdict {
+    ) -> Filtered {
         let Some(export) = Export::ALL.into_iter().find(|e| e.name() == function) else {
-            return Verdict::Lost(format!("function not found: {function}"));
+            return Filtered::Lost(format!("function not found: {function}"));
         };
         match self.call(export, record, reply) {
-            Reply::Empty => Verdict::Drop,
-            Reply::Input | Reply::Buffer => Verdict::Keep,
+            Reply::Empty => Filtered::Drop,
+            Reply::Input | Reply::Buffer => Filtered::Keep,
         }
     }
 

@@ -11,7 +11,7 @@
 //! module built from other sources (an older release, another filter) is
 //! reported as it answers.
 
-use crate::engine::{EXPLAIN, Engine, Verdict};
+use crate::engine::{EXPLAIN, Engine, Filtered};
 use crate::fast::{self, Fast};
 use crate::input::{self, Format, Problem, Record, TimeSource};
 use crate::savings;
@@ -58,9 +58,10 @@ impl Function {
     }
 }
 
-/// What the filter did with a record.
+/// What became of a record, as the replay reports it: the engine's
+/// [`Filtered`] read with the meaning of the replayed function.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Fate {
     /// Passed on unchanged.
     Keep,
     /// Removed.
@@ -74,15 +75,15 @@ pub enum Outcome {
     Lost(String),
 }
 
-impl Outcome {
+impl Fate {
     /// Whether Fluent Bit passes a record on (the reply).
     pub fn passes_on(&self) -> bool {
-        matches!(self, Outcome::Keep | Outcome::Mark | Outcome::Modify)
+        matches!(self, Fate::Keep | Fate::Mark | Fate::Modify)
     }
 
     /// Whether the record counts as dropped (removed, or marked by the dry run).
     pub fn counts_as_dropped(&self) -> bool {
-        matches!(self, Outcome::Drop | Outcome::Mark)
+        matches!(self, Fate::Drop | Fate::Mark)
     }
 }
 
@@ -114,8 +115,8 @@ pub struct Event<'a> {
     pub value: Option<&'a Value>,
     /// Whether `kubernetes.host` was added from the replay's own node.
     pub node_added: bool,
-    pub outcome: &'a Outcome,
-    /// What Fluent Bit passes on when [`Outcome::passes_on`].
+    pub fate: &'a Fate,
+    /// What Fluent Bit passes on when [`Fate::passes_on`].
     pub reply: &'a [u8],
     /// The explanation; `None` when reasons are not asked for or the
     /// engine failed to give one (a host error).
@@ -278,13 +279,13 @@ impl Judge {
         let function = &self.function;
         let place = || format!("{}:{}", at.file, at.line);
 
-        let verdict = engine.filter(function.export(), sec, nsec, record, &mut self.reply);
-        let kept_unchanged = verdict == Verdict::Keep && self.reply[..] == *record;
-        let outcome = match verdict {
-            Verdict::Keep if kept_unchanged => Outcome::Keep,
-            Verdict::Keep => match function {
-                Function::Mark => Outcome::Mark,
-                Function::Other(_) => Outcome::Modify,
+        let filtered = engine.filter(function.export(), sec, nsec, record, &mut self.reply);
+        let kept_unchanged = filtered == Filtered::Keep && self.reply[..] == *record;
+        let fate = match filtered {
+            Filtered::Keep if kept_unchanged => Fate::Keep,
+            Filtered::Keep => match function {
+                Function::Mark => Fate::Mark,
+                Function::Other(_) => Fate::Modify,
                 Function::Drop => {
                     s.host_errors.add(|| {
                         format!(
@@ -294,24 +295,24 @@ impl Judge {
                             String::from_utf8_lossy(&self.reply)
                         )
                     });
-                    Outcome::Keep
+                    Fate::Keep
                 }
             },
-            Verdict::Drop => Outcome::Drop,
-            Verdict::Lost(loss) => {
+            Filtered::Drop => Fate::Drop,
+            Filtered::Lost(loss) => {
                 s.lost.add(|| format!("{}: {loss}", place()));
-                Outcome::Lost(loss)
+                Fate::Lost(loss)
             }
         };
-        match &outcome {
-            Outcome::Keep => s.kept += 1,
-            Outcome::Modify => {
+        match &fate {
+            Fate::Keep => s.kept += 1,
+            Fate::Modify => {
                 s.kept += 1;
                 s.modified += 1;
             }
             _ => {}
         }
-        if outcome.counts_as_dropped() {
+        if fate.counts_as_dropped() {
             s.dropped += 1;
             s.dropped_bytes += record.len() as u64;
             s.dropped_billed += savings::billed_size(record.len());
@@ -343,7 +344,7 @@ impl Judge {
             }
         };
         if let Some(e) = &explanation {
-            cross_check(s, e, &outcome, function, &place);
+            cross_check(s, e, &fate, function, &place);
         }
 
         let event = Event {
@@ -353,7 +354,7 @@ impl Judge {
             record,
             value: at.value,
             node_added: at.node_added,
-            outcome: &outcome,
+            fate: &fate,
             reply: &self.reply,
             explanation: explanation.as_ref(),
             explains: self.explains,
@@ -379,7 +380,7 @@ struct At<'a> {
 fn cross_check(
     s: &mut Summary,
     e: &Explanation<'_>,
-    outcome: &Outcome,
+    fate: &Fate,
     function: &Function,
     place: &dyn Fn() -> String,
 ) {
@@ -400,8 +401,8 @@ fn cross_check(
         return;
     }
     let says_drop = e.verdict == "drop";
-    let comparable = !matches!(outcome, Outcome::Lost(_) | Outcome::Modify);
-    if comparable && says_drop != outcome.counts_as_dropped() {
+    let comparable = !matches!(fate, Fate::Lost(_) | Fate::Modify);
+    if comparable && says_drop != fate.counts_as_dropped() {
         s.host_errors.add(|| {
             format!(
                 "{}: {EXPLAIN} says {} ({}) but {} {}",
@@ -409,9 +410,9 @@ fn cross_check(
                 e.verdict,
                 e.reason,
                 function.export(),
-                match outcome {
-                    Outcome::Mark => "marked it",
-                    Outcome::Drop => "dropped it",
+                match fate {
+                    Fate::Mark => "marked it",
+                    Fate::Drop => "dropped it",
                     _ => "kept it unchanged",
                 }
             )

@@ -30,8 +30,8 @@ pub mod savings;
 pub mod summary;
 pub mod time;
 
-pub use engine::{EXPLAIN, Engine, RuleEngine, Verdict};
+pub use engine::{EXPLAIN, Engine, Filtered, RuleEngine};
 pub use fbjson::fluent_bit_json;
-pub use judge::{Event, Function, Judge, Outcome, Sink};
+pub use judge::{Event, Fate, Function, Judge, Sink};
 #[cfg(feature = "cli")]
 pub use run::{BUILD_COMMAND, HostEngine, Options, SetupError, default_wasm_path, replay, run};

@@ -8,10 +8,10 @@
 //! the records Fluent Bit would pass on to stdout, `--explain` lines to
 //! stderr.
 
-use crate::engine::{EXPLAIN, Engine, Verdict};
+use crate::engine::{EXPLAIN, Engine, Filtered};
 use crate::fast::Checker;
 use crate::input::{self, Parsed, Problem};
-use crate::judge::{Event, Explanation, Function, Judge, Outcome, Sink};
+use crate::judge::{Event, Explanation, Fate, Function, Judge, Sink};
 use crate::lines::{self, Lines, Step};
 use crate::savings;
 use crate::summary::Summary;
@@ -265,7 +265,7 @@ impl Engine for HostEngine {
         nsec: u32,
         record: &[u8],
         reply: &mut Vec<u8>,
-    ) -> Verdict {
+    ) -> Filtered {
         // Every record the replay sends is a JSON object (fbjson's print of
         // one, or a line the fast path checked), so an unchanged reply needs
         // no second check.
@@ -273,9 +273,9 @@ impl Engine for HostEngine {
             .filter
             .filter_object_into(function, TAG, sec, nsec, record, reply)
         {
-            host::Verdict::Keep => Verdict::Keep,
-            host::Verdict::Drop => Verdict::Drop,
-            host::Verdict::Lost(loss) => Verdict::Lost(loss.to_string()),
+            host::Verdict::Keep => Filtered::Keep,
+            host::Verdict::Drop => Filtered::Drop,
+            host::Verdict::Lost(loss) => Filtered::Lost(loss.to_string()),
         }
     }
 
@@ -415,18 +415,18 @@ struct Terminal<'a> {
 impl Sink for Terminal<'_> {
     fn record(&mut self, e: &Event<'_>) -> io::Result<()> {
         if self.explain {
-            let outcome = match e.outcome {
-                Outcome::Lost(loss) => format!("LOST ({loss})"),
-                Outcome::Keep => "keep".to_owned(),
-                Outcome::Drop => "drop".to_owned(),
-                Outcome::Mark => "mark".to_owned(),
-                Outcome::Modify => "modify".to_owned(),
+            let fate = match e.fate {
+                Fate::Lost(loss) => format!("LOST ({loss})"),
+                Fate::Keep => "keep".to_owned(),
+                Fate::Drop => "drop".to_owned(),
+                Fate::Mark => "mark".to_owned(),
+                Fate::Modify => "modify".to_owned(),
             };
             let at = format!("{}:{}", e.file, e.line);
-            let line = explain_line(&at, &outcome, e.explains, e.explanation);
+            let line = explain_line(&at, &fate, e.explains, e.explanation);
             let _ = self.err.write_all(line.as_bytes());
         }
-        if e.outcome.passes_on() {
+        if e.fate.passes_on() {
             self.out.write_all(e.reply)?;
             self.out.write_all(b"\n")?;
         }
@@ -536,7 +536,7 @@ impl Replay<'_> {
 
 /// One `--explain` line: `file:line: drop own_node_refused node=N: text`,
 /// or only `file:line: drop` when the module does not explain.
-fn explain_line(at: &str, outcome: &str, explains: bool, e: Option<&Explanation<'_>>) -> String {
+fn explain_line(at: &str, fate: &str, explains: bool, e: Option<&Explanation<'_>>) -> String {
     match e {
         Some(e) => {
             let describe =
@@ -546,10 +546,10 @@ fn explain_line(at: &str, outcome: &str, explains: bool, e: Option<&Explanation<
             } else {
                 format!(" node={}", e.node)
             };
-            format!("{at}: {outcome} {}{node}: {describe}\n", e.reason)
+            format!("{at}: {fate} {}{node}: {describe}\n", e.reason)
         }
-        None if !explains => format!("{at}: {outcome}\n"),
-        None => format!("{at}: {outcome} (no explanation: see the host errors)\n"),
+        None if !explains => format!("{at}: {fate}\n"),
+        None => format!("{at}: {fate} (no explanation: see the host errors)\n"),
     }
 }
 
@@ -622,7 +622,7 @@ impl Progress {
 mod tests {
     use super::*;
 
-    type FilterFn = fn(&[u8]) -> (Verdict, Vec<u8>);
+    type FilterFn = fn(&[u8]) -> (Filtered, Vec<u8>);
     type ExplainFn = fn(&[u8]) -> Result<Vec<u8>, String>;
 
     /// A scripted module.
@@ -644,7 +644,7 @@ mod tests {
     }
 
     impl Engine for Fake {
-        fn filter(&mut self, _: &str, _: u32, _: u32, rec: &[u8], reply: &mut Vec<u8>) -> Verdict {
+        fn filter(&mut self, _: &str, _: u32, _: u32, rec: &[u8], reply: &mut Vec<u8>) -> Filtered {
             let (v, bytes) = (self.filter)(rec);
             *reply = bytes;
             v
@@ -667,8 +667,8 @@ mod tests {
         rec.windows(needle.len()).any(|w| w == needle.as_bytes())
     }
 
-    fn keep_all(rec: &[u8]) -> (Verdict, Vec<u8>) {
-        (Verdict::Keep, rec.to_vec())
+    fn keep_all(rec: &[u8]) -> (Filtered, Vec<u8>) {
+        (Filtered::Keep, rec.to_vec())
     }
 
     fn explain_keep(_: &[u8]) -> Result<Vec<u8>, String> {
@@ -707,7 +707,7 @@ mod tests {
             |rec| {
                 if has(rec, "boom") {
                     (
-                        Verdict::Lost(
+                        Filtered::Lost(
                             host::Loss::Trap("Exception: unreachable".into()).to_string(),
                         ),
                         Vec::new(),
@@ -747,7 +747,7 @@ mod tests {
         let mut fake = Fake::new(
             |rec| {
                 if has(rec, "x") {
-                    (Verdict::Drop, Vec::new())
+                    (Filtered::Drop, Vec::new())
                 } else {
                     keep_all(rec)
                 }
@@ -778,7 +778,7 @@ mod tests {
     #[test]
     fn a_changed_kept_record_and_a_bad_explanation_are_host_errors() {
         let mut fake = Fake::new(
-            |_| (Verdict::Keep, b"{\"changed\":1}".to_vec()),
+            |_| (Filtered::Keep, b"{\"changed\":1}".to_vec()),
             |_| Ok(b"not json".to_vec()),
         );
         let (s, out, err) = run_fake(&mut fake, "{\"log\":\"a\"}\n", Function::Drop);
@@ -810,7 +810,7 @@ mod tests {
         let mut fake = Fake::new(
             |rec| {
                 if has(rec, "x") {
-                    (Verdict::Drop, Vec::new())
+                    (Filtered::Drop, Vec::new())
                 } else {
                     keep_all(rec)
                 }
@@ -846,7 +846,7 @@ mod tests {
             |rec| {
                 if has(rec, "x") {
                     (
-                        Verdict::Keep,
+                        Filtered::Keep,
                         b"{\"log\":\"x\",\"self_scrape\":true}".to_vec(),
                     )
                 } else {
@@ -901,7 +901,7 @@ mod tests {
         let mut fake = Fake::new(
             |rec| {
                 if has(rec, "connect: connection refused") && has(rec, "Failed to scrape") {
-                    (Verdict::Drop, Vec::new())
+                    (Filtered::Drop, Vec::new())
                 } else {
                     keep_all(rec)
                 }
