@@ -283,7 +283,7 @@ mod real {
     fn run_fluent_bit(fb: &FluentBit, conf: &Path, until: Until) -> Result<f64, String> {
         let log = conf.with_extension("log");
         let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
-        let before = children_cpu();
+        let before = common::children_cpu_seconds();
         let mut child = Command::new(&fb.bin)
             .arg("-c")
             .arg(conf)
@@ -330,7 +330,7 @@ mod real {
             }
             std::thread::sleep(Duration::from_millis(20));
         };
-        let cpu = children_cpu() - before;
+        let cpu = common::children_cpu_seconds() - before;
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         if !status.success() && matches!(until, Until::Exit) {
             return Err(format!("Fluent Bit failed ({status}): {}", tail(&text)));
@@ -363,33 +363,6 @@ mod real {
                     .sum()
             })
             .unwrap_or(0)
-    }
-
-    /// CPU seconds (user + system) of every child waited for so far.
-    fn children_cpu() -> f64 {
-        // struct rusage on 64-bit Linux: two timevals, then 14 longs.
-        #[repr(C)]
-        struct Rusage {
-            utime: [i64; 2],
-            stime: [i64; 2],
-            rest: [i64; 14],
-        }
-        unsafe extern "C" {
-            fn getrusage(who: i32, usage: *mut Rusage) -> i32;
-        }
-        const RUSAGE_CHILDREN: i32 = -1;
-        let mut r = Rusage {
-            utime: [0; 2],
-            stime: [0; 2],
-            rest: [0; 14],
-        };
-        // SAFETY: `r` is a writable struct of the size and layout the kernel
-        // fills for getrusage on 64-bit Linux.
-        if unsafe { getrusage(RUSAGE_CHILDREN, &mut r) } != 0 {
-            common::fail("getrusage failed");
-        }
-        let secs = |t: [i64; 2]| t[0] as f64 + t[1] as f64 / 1e6;
-        secs(r.utime) + secs(r.stime)
     }
 
     /// The records an `out_file` directory holds: tag -> `[time, record]`

@@ -30,33 +30,6 @@ mod bench {
     /// The throughput target of the performance issue, records per second.
     const TARGET: f64 = 100_000.0;
 
-    /// User + system CPU seconds of this process's waited-for children
-    /// (`cutime` + `cstime` of /proc/self/stat).
-    fn children_cpu_seconds(ticks_per_second: f64) -> f64 {
-        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-        // Fields after the command name (which is in parentheses): state is
-        // field 3, cutime 16 and cstime 17.
-        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let tick = |i: usize| {
-            fields
-                .get(i - 3)
-                .and_then(|f| f.parse::<f64>().ok())
-                .unwrap_or(f64::NAN)
-        };
-        (tick(16) + tick(17)) / ticks_per_second
-    }
-
-    fn clock_ticks() -> f64 {
-        Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(100.0)
-    }
-
     pub fn main() {
         common::build(true);
         let runs = common::rounds(3);
@@ -91,7 +64,6 @@ mod bench {
 
         let tool = common::selfscrape_path();
         let wasm = std::env::var_os("SELFSCRAPE_BENCH_WASM").filter(|w| !w.is_empty());
-        let ticks = clock_ticks();
         println!("## selfscrape replay, end to end");
         println!();
         println!("machine: {}", common::machine());
@@ -117,7 +89,7 @@ mod bench {
         for run in 0..runs {
             let out = File::create(&output)
                 .unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", output.display())));
-            let cpu0 = children_cpu_seconds(ticks);
+            let cpu0 = common::children_cpu_seconds();
             let t = Instant::now();
             let mut command = Command::new(&tool);
             command.arg("replay");
@@ -132,7 +104,7 @@ mod bench {
                 .output()
                 .unwrap_or_else(|e| fail(&format!("cannot run {}: {e}", tool.display())));
             let wall = t.elapsed().as_secs_f64();
-            let cpu = children_cpu_seconds(ticks) - cpu0;
+            let cpu = common::children_cpu_seconds() - cpu0;
             if !result.status.success() {
                 fail(&format!(
                     "selfscrape replay failed ({}):\n{}",
