@@ -12,6 +12,7 @@ use super::tag::{APP_TAG, TagMatch};
 use super::yaml::Yaml;
 use super::{Finding, Options, Severity, Target, image_tag, router};
 use selfscrape_host::FLUENT_BIT_MIN_SIZE;
+use selfscrape_replay::BUILD_COMMAND;
 use selfscrape_replay::run::parse_size;
 use std::path::Path;
 
@@ -464,7 +465,7 @@ fn check_module(
                 Severity::Error,
                 "wasm-not-a-module",
                 format!("the module file is not a wasm module: {e}"),
-                "point WASM_Path at selfscrape_filter.wasm (cargo build --release -p selfscrape-filter --target wasm32-unknown-unknown)",
+                format!("point WASM_Path at selfscrape_filter.wasm ({BUILD_COMMAND})"),
             ));
             return;
         }
@@ -532,7 +533,7 @@ fn check_module(
                 Severity::Error,
                 "wasm-not-a-module",
                 format!("the module does not load: {e}"),
-                "rebuild selfscrape_filter.wasm with `cargo build --release -p selfscrape-filter --target wasm32-unknown-unknown`",
+                format!("rebuild selfscrape_filter.wasm with `{BUILD_COMMAND}`"),
             ));
             return;
         }
