@@ -6,10 +6,16 @@
 //! input could not be read (in full), or the host misbehaved; 2 bad usage;
 //! 3 the module is missing, does not load, or has no such filter function.
 //!
-//! `selfscrape check [OPTIONS] FILE...` checks Fluent Bit configs, the
+//! `selfscrape check [OPTIONS] FILE|-...` checks Fluent Bit configs, the
 //! aws-logging ConfigMap and manifests before deploying (docs/check.md).
 //! Exit status: 0 clean; 1 warnings only; 2 errors; 3 the check could not
 //! run (bad usage, a file unreadable or not valid).
+//!
+//! `selfscrape router [OPTIONS] [FILE|-]` merges the rule into the user's own
+//! aws-logging ConfigMap (docs/router.md). Exit status: 0 merged; 1 merged
+//! with warnings; 2 refused (cannot merge safely, or does not fit); 3 bad
+//! usage or input (not YAML, no aws-observability/aws-logging ConfigMap,
+//! unreadable).
 
 mod cli {
     use clap::{Parser, Subcommand, ValueEnum};
@@ -48,6 +54,100 @@ mod cli {
         /// 3 the check could not run (bad usage, a file unreadable or not
         /// valid: the message says where). Details: docs/check.md.
         Check(CheckArgs),
+        /// Merge the rule into your own aws-logging ConfigMap (the EKS
+        /// Fargate built-in log router's): the merged ConfigMap goes to
+        /// stdout, ready for `kubectl apply -f -`; a report (what went
+        /// where, what it adapted to, the size the router counts) to stderr.
+        ///
+        /// Without FILE: AWS's documented ConfigMap with the rule.
+        /// Exit status: 0 merged; 1 merged with warnings; 2 refused (the
+        /// message says why and what to do); 3 bad usage or input.
+        /// Details: docs/router.md.
+        Router(RouterArgs),
+    }
+
+    #[derive(clap::Args)]
+    struct RouterArgs {
+        /// Dry run: add "self_scrape": true to the own-node refusals instead
+        /// of dropping them.
+        #[arg(long)]
+        dry_run: bool,
+        /// metrics-server's container name, if yours is renamed.
+        #[arg(long, value_name = "NAME", default_value = "metrics-server")]
+        container: String,
+        /// Recognise only the line shapes this metrics-server release
+        /// writes (e.g. 0.7, v0.6.4), to save characters [default: every
+        /// release's]
+        #[arg(long = "metrics-server", value_name = "VERSION", value_parser = parse_release)]
+        metrics_server: Option<(u32, u32)>,
+        /// Your aws-logging ConfigMap: a manifest, a multi-document file
+        /// holding it, or `kubectl get configmap aws-logging -n
+        /// aws-observability -o yaml`; `-` reads stdin.
+        #[arg(value_name = "FILE|-")]
+        file: Option<PathBuf>,
+    }
+
+    fn parse_release(s: &str) -> Result<(u32, u32), String> {
+        selfscrape_router::parse_release(s)
+            .ok_or_else(|| format!("{s:?} is not a metrics-server release (e.g. 0.7 or v0.6.4)"))
+    }
+
+    fn run_router(args: RouterArgs) -> ExitCode {
+        let fail = |code: u8, message: &str| {
+            eprintln!("selfscrape router: error: {message}");
+            ExitCode::from(code)
+        };
+        let input = match args.file.as_deref() {
+            None => None,
+            Some(p) if p == std::path::Path::new("-") => {
+                let mut bytes = Vec::new();
+                if let Err(e) = std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+                {
+                    return fail(3, &format!("reading stdin: {e}"));
+                }
+                match String::from_utf8(bytes) {
+                    Ok(t) => Some(t),
+                    Err(_) => return fail(3, "stdin is not UTF-8 text"),
+                }
+            }
+            Some(p) => match std::fs::read(p) {
+                Err(e) => return fail(3, &format!("reading {}: {e}", p.display())),
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(t) => Some(t),
+                    Err(_) => return fail(3, &format!("{} is not UTF-8 text", p.display())),
+                },
+            },
+        };
+        let opts = selfscrape_router::Options {
+            dry_run: args.dry_run,
+            container: args.container,
+            metrics_server: args.metrics_server,
+        };
+        match selfscrape_router::merge(input.as_deref(), &opts) {
+            Err(e) => fail(e.exit_code(), &e.to_string()),
+            Ok(merged) => {
+                let mut out = std::io::stdout().lock();
+                if out
+                    .write_all(merged.yaml.as_bytes())
+                    .and_then(|()| out.flush())
+                    .is_err()
+                {
+                    return fail(3, "could not write stdout");
+                }
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(
+                    err,
+                    "selfscrape router: merged into aws-observability/aws-logging"
+                );
+                for line in &merged.report {
+                    let _ = writeln!(err, "  {line}");
+                }
+                for w in &merged.warnings {
+                    let _ = writeln!(err, "  warning: {w}");
+                }
+                ExitCode::from(merged.exit_code())
+            }
+        }
     }
 
     #[derive(Clone, Copy, ValueEnum)]
@@ -73,7 +173,8 @@ mod cli {
         /// text: one finding per line, then its fix; json: one object (for CI).
         #[arg(long, value_enum, default_value = "text")]
         format: FormatArg,
-        /// Configs, ConfigMaps, manifests (.conf, .yaml, .yml).
+        /// Configs, ConfigMaps, manifests (.conf, .yaml, .yml); `-` reads
+        /// stdin (YAML unless it starts like a classic config).
         #[arg(value_name = "FILE", required = true)]
         files: Vec<PathBuf>,
     }
@@ -180,11 +281,10 @@ mod cli {
             Ok(c) => c,
             Err(e) => {
                 let _ = e.print();
-                // For check, bad usage means the check could not run.
-                let usage = if std::env::args().nth(1).as_deref() == Some("check") {
-                    3
-                } else {
-                    2
+                // For check and router, bad usage is exit status 3.
+                let usage = match std::env::args().nth(1).as_deref() {
+                    Some("check" | "router") => 3,
+                    _ => 2,
                 };
                 return ExitCode::from(if e.use_stderr() { usage } else { 0 });
             }
@@ -192,6 +292,7 @@ mod cli {
         let args = match cli.command {
             Command::Replay(args) => args,
             Command::Check(args) => return run_check(args),
+            Command::Router(args) => return run_router(args),
         };
         let defaults = HostConfig::default();
         let opts = Options {

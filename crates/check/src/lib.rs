@@ -30,7 +30,7 @@ use config::{ReadError, header, is_yaml, is_yaml_config, read_text};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use tables::{ImageFluentBit, image_fluent_bit};
-use yaml::{Yaml, parse_yaml};
+use yaml::Yaml;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -202,18 +202,47 @@ enum Kind {
     Manifest,
 }
 
-/// The findings of one file, or why it cannot be checked.
+/// The findings of one file (`-`: standard input), or why it cannot be
+/// checked.
 pub fn check_file(path: &Path, opts: &Options) -> Result<Vec<Finding>, ReadError> {
+    if path == Path::new("-") {
+        let stdin = Path::new("<stdin>");
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+            .map_err(|e| ReadError::at(stdin, None, e.to_string()))?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| ReadError::at(stdin, None, "not UTF-8 text"))?;
+        // A classic config starts with a section, a comment or an @-command.
+        let classic = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            .is_some_and(|l| l.starts_with('[') || l.starts_with('@'));
+        return check_text(stdin, &text, !classic, opts);
+    }
     if path.is_dir() {
         return Err(ReadError::at(path, None, "is a directory, not a file"));
     }
     let text = read_text(path)?;
-    let kind = if is_yaml(path) {
-        let doc = parse_yaml(&text).map_err(|e| ReadError::parse(path, e))?;
-        if router::is_router_configmap(&doc) {
-            Kind::Router(doc)
-        } else if is_yaml_config(&doc) {
-            Kind::YamlConfig(doc)
+    check_text(path, &text, is_yaml(path), opts)
+}
+
+/// The findings of `text`, read from `path` (YAML when `yaml`).
+pub fn check_text(
+    path: &Path,
+    text: &str,
+    yaml: bool,
+    opts: &Options,
+) -> Result<Vec<Finding>, ReadError> {
+    let kind = if yaml {
+        let mut docs = yaml::parse_yaml_documents(text).map_err(|e| ReadError::parse(path, e))?;
+        if let Some(i) = docs
+            .iter()
+            .position(|(d, _)| router::is_router_configmap(d))
+        {
+            Kind::Router(docs.swap_remove(i).0)
+        } else if docs.len() == 1 && is_yaml_config(&docs[0].0) {
+            Kind::YamlConfig(docs.swap_remove(0).0)
         } else {
             Kind::Manifest
         }
@@ -223,21 +252,21 @@ pub fn check_file(path: &Path, opts: &Options) -> Result<Vec<Finding>, ReadError
     let mut out = Vec::new();
     match kind {
         Kind::Classic => {
-            let config = config::read_classic(path, &text)?;
-            let target = target(path, &text, opts, &mut out);
+            let config = config::read_classic(path, text)?;
+            let target = target(path, text, opts, &mut out);
             rules::check_config(&config, &target, opts, &mut out);
         }
         Kind::YamlConfig(doc) => {
             let config = config::read_yaml_config(path, &doc)?;
-            let target = target(path, &text, opts, &mut out);
+            let target = target(path, text, opts, &mut out);
             rules::check_config(&config, &target, opts, &mut out);
         }
         Kind::Router(doc) => {
             // The router's Fluent Bit is AWS's: only a header names it.
-            let target = target(path, &text, &Options::default(), &mut out);
-            rules::check_router(path, &text, &doc, &target, &mut out);
+            let target = target(path, text, &Options::default(), &mut out);
+            rules::check_router(path, text, &doc, &target, &mut out);
         }
-        Kind::Manifest => rules::check_images(path, &text, &mut out),
+        Kind::Manifest => rules::check_images(path, text, &mut out),
     }
     Ok(out)
 }

@@ -170,7 +170,9 @@ pub fn router_rules(text: &str, doc: &Yaml) -> Vec<RouterIssue> {
         // Same indentation for every directive, and for every key, deeper.
         let (mut dir_indent, mut key_indent) = (BTreeSet::new(), BTreeSet::new());
         for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
+            // Fluent Bit skips a comment in the first column before it
+            // looks at indentation (an indented one must be indented right).
+            if line.trim().is_empty() || line.starts_with('#') {
                 continue;
             }
             let indent = line.len() - line.trim_start().len();
@@ -276,6 +278,8 @@ pub fn router_rule_violations(yaml: &str) -> Vec<String> {
 /// `kubernetes`) and the user's own have none.
 const SELFSCRAPE_MARKERS: &[&str] = &[
     "ms_refused_",
+    "ss_klog",
+    "ss_v0",
     "selfscrape_",
     "scrape-refused",
     "ss_cand",
@@ -302,8 +306,14 @@ pub fn unscoped_filters(doc: &Yaml) -> Vec<RouterIssue> {
         let (Some(text), "filters.conf") = (value, key.as_str()) else {
             continue;
         };
-        for s in sections(&text, Some(first)) {
-            if s.kind != "FILTER" || !is_selfscrape_filter(&s) {
+        let all = sections(&text, Some(first));
+        for (i, s) in all.iter().enumerate() {
+            // selfscrape's kubernetes filter heads its parser filter.
+            let heads_rule = s.name() == "kubernetes"
+                && all
+                    .get(i + 1)
+                    .is_some_and(|n| n.name() == "parser" && is_selfscrape_filter(n));
+            if s.kind != "FILTER" || !(is_selfscrape_filter(s) || heads_rule) {
                 continue;
             }
             let m = TagMatch::new(

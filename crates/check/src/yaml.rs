@@ -1,10 +1,13 @@
-//! A strict YAML reader for the subset Fluent Bit configs and Kubernetes
-//! manifests use: block mappings and sequences, plain and quoted scalars,
-//! flow sequences of scalars, `|` literal blocks, comments. It rejects what
-//! it does not know (tabs, anchors, aliases, tags, flow mappings, several
-//! documents, duplicate keys, plain scalars that start with a YAML indicator
-//! such as `*` or `@`), so whatever it accepts is valid YAML with the same
-//! meaning. Every error names its line.
+//! YAML documents as `selfscrape check` and `selfscrape router` read them,
+//! on yaml-rust2 (a YAML 1.2 parser that reports where each node starts).
+//! The tree keeps what the checks need: strings (every scalar as written:
+//! `1`, `true` and `~` stay text), sequences, and mappings whose entries keep
+//! the line of their key. Anchors and aliases, non-scalar keys and duplicate
+//! keys are refused, since Fluent Bit and the Fargate router would read them
+//! differently or not at all. Every error names its line.
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// A YAML node. Mapping entries keep the line of their key.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,319 +39,117 @@ impl Yaml {
     }
 }
 
-struct YamlParser<'a> {
-    /// (indent, text without indent and trailing spaces, line number); `None`
-    /// text for lines that are blank or only a comment.
-    lines: Vec<(usize, &'a str, usize)>,
-    raw: Vec<&'a str>,
-    pos: usize,
-}
-
-/// Parses a YAML document of the subset Fluent Bit configs and Kubernetes
-/// manifests use; errors start with `line N:`.
+/// Parses a file that holds exactly one YAML document; errors start with
+/// `line N:`.
 pub fn parse_yaml(text: &str) -> Result<Yaml, String> {
-    let raw: Vec<&str> = text.lines().collect();
-    let mut lines = Vec::new();
-    for (i, l) in raw.iter().enumerate() {
-        let body = l.trim_start_matches(' ');
-        if body.starts_with('\t') {
-            return Err(format!("line {}: tab in indentation", i + 1));
+    let mut docs = parse_yaml_documents(text)?;
+    match docs.len() {
+        0 => Err("line 1: empty document".into()),
+        1 => Ok(docs.remove(0).0),
+        _ => Err(format!(
+            "line {}: a second YAML document (`---`): one document per file here",
+            docs[1].1
+        )),
+    }
+}
+
+/// Every document of a YAML stream (`---`-separated, as `kubectl apply -f`
+/// reads a manifest), with the line each starts on. Empty documents are
+/// left out.
+pub fn parse_yaml_documents(text: &str) -> Result<Vec<(Yaml, usize)>, String> {
+    let mut builder = Builder::default();
+    Parser::new_from_str(text)
+        .load(&mut builder, true)
+        .map_err(|e| format!("line {}: {}", e.marker().line(), e.info()))?;
+    if let Some(e) = builder.error {
+        return Err(e);
+    }
+    Ok(builder.docs)
+}
+
+/// Builds [`Yaml`] trees from parser events.
+#[derive(Default)]
+struct Builder {
+    docs: Vec<(Yaml, usize)>,
+    /// Open collections: the node being built and, for mappings, the key
+    /// waiting for its value (with its line).
+    stack: Vec<(Yaml, Option<(String, usize)>)>,
+    doc_line: usize,
+    error: Option<String>,
+}
+
+impl Builder {
+    fn fail(&mut self, mark: Marker, message: &str) {
+        if self.error.is_none() {
+            self.error = Some(format!("line {}: {message}", mark.line()));
         }
-        lines.push((l.len() - body.len(), body.trim_end(), i + 1));
     }
-    let mut p = YamlParser { lines, raw, pos: 0 };
-    p.skip_blank();
-    if p.pos >= p.lines.len() {
-        return Err("line 1: empty document".into());
-    }
-    let indent = p.lines[p.pos].0;
-    if indent != 0 {
-        return Err(format!("line {}: document is indented", p.lines[p.pos].2));
-    }
-    let node = p.node(0)?;
-    p.skip_blank();
-    if p.pos < p.lines.len() {
-        let (_, t, n) = p.lines[p.pos];
-        return Err(format!("line {n}: unexpected {t:?}"));
-    }
-    Ok(node)
-}
 
-fn is_blank(t: &str) -> bool {
-    t.is_empty() || t.starts_with('#')
-}
-
-/// Splits `key: rest` at the first `: ` (or a final `:`) outside quotes.
-fn split_key(t: &str) -> Option<(&str, &str)> {
-    let bytes = t.as_bytes();
-    if bytes.first() == Some(&b'"') || bytes.first() == Some(&b'\'') {
-        let q = bytes[0];
-        let end = t[1..].find(q as char)? + 1;
-        let after = &t[end + 1..];
-        return if after == ":" {
-            Some((&t[..=end], ""))
-        } else {
-            after.strip_prefix(": ").map(|r| (&t[..=end], r))
+    /// Places a finished node in its parent, or ends the document.
+    fn push(&mut self, node: Yaml, mark: Marker) {
+        let Some((parent, pending)) = self.stack.last_mut() else {
+            let empty = matches!(&node, Yaml::Str(s) if s.is_empty());
+            if !empty {
+                self.docs.push((node, self.doc_line));
+            }
+            return;
         };
-    }
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b':' && (i + 1 == bytes.len() || bytes[i + 1] == b' ') {
-            return Some((&t[..i], t[i + 1..].trim_start()));
-        }
-        if bytes[i] == b' ' && bytes.get(i + 1) == Some(&b'#') {
-            return None;
-        }
-        i += 1;
-    }
-    None
-}
-
-fn scalar(t: &str, line: usize) -> Result<Yaml, String> {
-    let err = |m: &str| Err(format!("line {line}: {m}: {t:?}"));
-    let t = t.trim();
-    if let Some(rest) = t.strip_prefix('"') {
-        let mut out = String::new();
-        let mut chars = rest.chars();
-        loop {
-            match chars.next() {
-                None => return err("unterminated double quote"),
-                Some('"') => break,
-                Some('\\') => match chars.next() {
-                    Some('"') => out.push('"'),
-                    Some('\\') => out.push('\\'),
-                    Some('n') => out.push('\n'),
-                    Some('t') => out.push('\t'),
-                    Some('/') => out.push('/'),
-                    _ => return err("unsupported escape"),
+        match parent {
+            Yaml::Seq(items) => items.push(node),
+            Yaml::Map(entries) => match pending.take() {
+                None => match node {
+                    Yaml::Str(key) => {
+                        if entries.iter().any(|(k, _, _)| *k == key) {
+                            let m = format!("duplicate key {key:?}");
+                            self.fail(mark, &m);
+                        } else {
+                            *pending = Some((key, mark.line()));
+                        }
+                    }
+                    _ => self.fail(mark, "a mapping key that is not a scalar"),
                 },
-                Some(c) => out.push(c),
-            }
-        }
-        let tail = chars.as_str().trim();
-        if !(tail.is_empty() || tail.starts_with('#')) {
-            return err("text after a quoted scalar");
-        }
-        return Ok(Yaml::Str(out));
-    }
-    if let Some(rest) = t.strip_prefix('\'') {
-        let mut out = String::new();
-        let mut rest = rest;
-        loop {
-            let Some(q) = rest.find('\'') else {
-                return err("unterminated single quote");
-            };
-            out.push_str(&rest[..q]);
-            if rest[q + 1..].starts_with('\'') {
-                out.push('\'');
-                rest = &rest[q + 2..];
-            } else {
-                rest = &rest[q + 1..];
-                break;
-            }
-        }
-        let tail = rest.trim();
-        if !(tail.is_empty() || tail.starts_with('#')) {
-            return err("text after a quoted scalar");
-        }
-        return Ok(Yaml::Str(out));
-    }
-    if let Some(inner) = t.strip_prefix('[') {
-        let inner = inner
-            .split_once(']')
-            .filter(|(_, tail)| tail.trim().is_empty() || tail.trim().starts_with('#'))
-            .map(|(i, _)| i)
-            .ok_or_else(|| format!("line {line}: unterminated flow sequence: {t:?}"))?;
-        let mut items = Vec::new();
-        // Items are quoted or plain scalars without commas inside.
-        let mut rest = inner.trim();
-        while !rest.is_empty() {
-            let (item, tail) = if rest.starts_with('"') || rest.starts_with('\'') {
-                let q = rest.as_bytes()[0] as char;
-                let end = rest[1..]
-                    .find(q)
-                    .ok_or_else(|| format!("line {line}: unterminated quote in {t:?}"))?
-                    + 2;
-                (&rest[..end], &rest[end..])
-            } else {
-                let end = rest.find(',').unwrap_or(rest.len());
-                (&rest[..end], &rest[end..])
-            };
-            items.push(scalar(item, line)?);
-            let tail = tail.trim_start();
-            rest = match tail.strip_prefix(',') {
-                Some(r) => r.trim_start(),
-                None if tail.is_empty() => "",
-                None => return err("malformed flow sequence"),
-            };
-        }
-        return Ok(Yaml::Seq(items));
-    }
-    // A plain scalar: no comment, no `: `, no leading indicator.
-    let t = match t.find(" #") {
-        Some(i) => t[..i].trim_end(),
-        None => t,
-    };
-    if let Some(c) = t.chars().next() {
-        if "{}[],&*!|>%@`".contains(c) {
-            return err("plain scalar starts with a YAML indicator (quote it)");
-        }
-        if (c == '-' || c == '?' || c == ':') && t[1..].starts_with(' ') {
-            return err("plain scalar starts with an indicator");
+                Some((key, line)) => entries.push((key, node, line)),
+            },
+            Yaml::Str(_) => unreachable!("scalars are never on the stack"),
         }
     }
-    if t.contains(": ") || t.ends_with(':') {
-        return err("plain scalar contains `: `");
-    }
-    Ok(Yaml::Str(t.to_string()))
 }
 
-impl<'a> YamlParser<'a> {
-    fn skip_blank(&mut self) {
-        while self.pos < self.lines.len() && is_blank(self.lines[self.pos].1) {
-            self.pos += 1;
-        }
-    }
-
-    fn peek(&mut self) -> Option<(usize, &'a str, usize)> {
-        self.skip_blank();
-        self.lines.get(self.pos).copied()
-    }
-
-    fn node(&mut self, indent: usize) -> Result<Yaml, String> {
-        let last = self.lines.len();
-        let (ind, t, n) = self
-            .peek()
-            .ok_or_else(|| format!("line {last}: unexpected end"))?;
-        if ind != indent {
-            return Err(format!(
-                "line {n}: expected indentation {indent}, got {ind}"
-            ));
-        }
-        if t == "---" || t == "..." || t.starts_with("--- ") {
-            return Err(format!("line {n}: multi-document YAML is not used"));
-        }
-        if t == "-" || t.starts_with("- ") {
-            self.seq(indent)
-        } else if split_key(t).is_some() {
-            self.map(indent)
-        } else {
-            self.pos += 1;
-            scalar(t, n)
-        }
-    }
-
-    fn value_after_key(&mut self, indent: usize, rest: &str, n: usize) -> Result<Yaml, String> {
-        let rest = rest.trim();
-        if rest.is_empty() || rest.starts_with('#') {
-            match self.peek() {
-                Some((ind, _, _)) if ind > indent => self.node(ind),
-                Some((ind, t, _)) if ind == indent && (t == "-" || t.starts_with("- ")) => {
-                    self.seq(indent)
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        match ev {
+            Event::DocumentStart => self.doc_line = mark.line(),
+            Event::Alias(_) => self.fail(mark, "aliases (`*name`) are not supported"),
+            Event::Scalar(value, style, anchor, _) => {
+                if anchor != 0 {
+                    self.fail(mark, "anchors (`&name`) are not supported");
                 }
-                _ => Ok(Yaml::Str(String::new())),
+                // `key:` with nothing after it is an empty string, as is `~`.
+                let value = if style == TScalarStyle::Plain && value == "~" {
+                    String::new()
+                } else {
+                    value
+                };
+                self.push(Yaml::Str(value), mark);
             }
-        } else if rest == "|" || rest == "|-" {
-            Ok(Yaml::Str(self.literal(indent, rest == "|-")))
-        } else if rest.starts_with('>') || rest.starts_with('|') {
-            Err(format!(
-                "line {n}: only `|` and `|-` block scalars are used"
-            ))
-        } else if rest.starts_with('{') {
-            Err(format!("line {n}: flow mappings are not used"))
-        } else {
-            scalar(rest, n)
-        }
-    }
-
-    /// A `|` literal block: the raw lines indented deeper than `indent`.
-    fn literal(&mut self, indent: usize, strip: bool) -> String {
-        let start = self.pos;
-        let mut end = start;
-        let mut block_indent = None;
-        while end < self.lines.len() {
-            let (ind, t, _) = self.lines[end];
-            if t.is_empty() {
-                end += 1;
-                continue;
-            }
-            if ind <= indent {
-                break;
-            }
-            block_indent.get_or_insert(ind);
-            end += 1;
-        }
-        // Trailing blank lines belong to the block only up to its last text.
-        while end > start && self.lines[end - 1].1.is_empty() {
-            end -= 1;
-        }
-        let bi = block_indent.unwrap_or(indent + 1);
-        let mut out = String::new();
-        for i in start..end {
-            let raw = self.raw[i];
-            out.push_str(raw.get(bi..).unwrap_or("").trim_end_matches(' '));
-            out.push('\n');
-        }
-        self.pos = end;
-        if strip {
-            while out.ends_with('\n') {
-                out.pop();
-            }
-        }
-        out
-    }
-
-    fn map(&mut self, indent: usize) -> Result<Yaml, String> {
-        let mut entries: Vec<(String, Yaml, usize)> = Vec::new();
-        while let Some((ind, t, n)) = self.peek() {
-            if ind < indent || (ind == indent && (t == "-" || t.starts_with("- "))) {
-                break;
-            }
-            if ind > indent {
-                return Err(format!("line {n}: unexpected indentation"));
-            }
-            let (k, rest) = split_key(t).ok_or_else(|| format!("line {n}: expected `key:`"))?;
-            let key = match scalar(k, n)? {
-                Yaml::Str(s) => s,
-                _ => return Err(format!("line {n}: non-scalar key")),
-            };
-            if entries.iter().any(|(e, _, _)| *e == key) {
-                return Err(format!("line {n}: duplicate key {key:?}"));
-            }
-            self.pos += 1;
-            let v = self.value_after_key(indent, rest, n)?;
-            entries.push((key, v, n));
-        }
-        Ok(Yaml::Map(entries))
-    }
-
-    fn seq(&mut self, indent: usize) -> Result<Yaml, String> {
-        let mut items = Vec::new();
-        while let Some((ind, t, n)) = self.peek() {
-            if ind != indent || !(t == "-" || t.starts_with("- ")) {
-                if ind > indent {
-                    return Err(format!("line {n}: unexpected indentation"));
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if anchor != 0 {
+                    self.fail(mark, "anchors (`&name`) are not supported");
                 }
-                break;
+                let node = if matches!(ev, Event::SequenceStart(..)) {
+                    Yaml::Seq(Vec::new())
+                } else {
+                    Yaml::Map(Vec::new())
+                };
+                self.stack.push((node, None));
             }
-            let rest = t[1..].trim_start();
-            if rest.is_empty() {
-                self.pos += 1;
-                match self.peek() {
-                    Some((ci, _, _)) if ci > indent => items.push(self.node(ci)?),
-                    _ => items.push(Yaml::Str(String::new())),
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((node, _)) = self.stack.pop() {
+                    self.push(node, mark);
                 }
-            } else if split_key(rest).is_some() && !rest.starts_with('[') {
-                // `- key: value`: a mapping whose keys sit where `key` does.
-                let inner = ind + (t.len() - rest.len());
-                self.lines[self.pos] = (inner, rest, n);
-                items.push(self.map(inner)?);
-            } else {
-                self.pos += 1;
-                items.push(scalar(rest, n)?);
             }
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
         }
-        Ok(Yaml::Seq(items))
     }
 }
 
@@ -357,8 +158,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accepts_the_subset_and_rejects_the_rest() {
-        let doc = "a: 1 # c\nb:\n  - x\n  - name: y\n    v: '*'\n  - [\"p\", q]\nc: |\n  [X]\n      k v\n\n  k2 v2\nd:\n- z\n";
+    fn reads_yaml_with_lines_and_refuses_what_it_cannot_keep() {
+        let doc = "a: 1 # c\nb:\n  - x\n  - name: y\n    v: '*'\n  - [\"p\", q]\nc: |\n  [X]\n      k v\n\n  k2 v2\nd:\n- z\ne: {}\nf:\n";
         let y = parse_yaml(doc).unwrap();
         assert_eq!(y.get("a"), Some(&Yaml::Str("1".into())));
         assert_eq!(y.entry("c").map(|(_, l)| l), Some(7));
@@ -376,19 +177,27 @@ mod tests {
             Some("[X]\n    k v\n\nk2 v2\n")
         );
         assert_eq!(y.get("d"), Some(&Yaml::Seq(vec![Yaml::Str("z".into())])));
+        // kubectl's `{}` (managedFields) and empty values.
+        assert_eq!(y.get("e"), Some(&Yaml::Map(vec![])));
+        assert_eq!(y.get("f"), Some(&Yaml::Str(String::new())));
+        // `|+` keeps every final newline.
+        let keep = parse_yaml("k: |+\n  x\n\n").unwrap();
+        assert_eq!(keep.get("k").and_then(Yaml::as_str), Some("x\n\n"));
         for (bad, line) in [
             ("a: *x\n", 1),
+            ("a: &x 1\n", 1),
             ("a: @meta\n", 1),
             ("a: 1\na: 2\n", 2),
-            ("a:\n\t- x\n", 2),
-            ("a: {b: 1}\n", 1),
             ("a: b: c\n", 1),
             ("a: 'x\n", 1),
             ("a: 1\n   b: 2\n", 2),
-            ("---\na: 1\n", 1),
+            ("a: 1\n---\nb: 2\n", 2),
         ] {
             let e = parse_yaml(bad).expect_err(bad);
             assert!(e.starts_with(&format!("line {line}:")), "{bad:?}: {e}");
         }
+        let docs = parse_yaml_documents("---\na: 1\n---\n---\nb: 2\n").unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[1].1, 4);
     }
 }
