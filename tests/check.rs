@@ -298,11 +298,11 @@ fn input_the_check_cannot_read_exits_3_and_says_where() {
                 "bad.yaml",
                 b"pipeline:\n  inputs:\n    - name: tail\n      tag: *x\n",
             ),
-            "bad.yaml:4: plain scalar starts with a YAML indicator",
+            "bad.yaml:4: while parsing node, found unknown anchor",
         ),
         (
             tmp.file("tab.yaml", b"service:\n\tflush: 1\n"),
-            "tab.yaml:2: tab in indentation",
+            "tab.yaml:2: tabs disallowed",
         ),
         (
             tmp.file("inc.conf", b"@INCLUDE nowhere.conf\n"),

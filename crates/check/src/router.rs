@@ -308,11 +308,12 @@ pub fn unscoped_filters(doc: &Yaml) -> Vec<RouterIssue> {
         };
         let all = sections(&text, Some(first));
         for (i, s) in all.iter().enumerate() {
-            // selfscrape's kubernetes filter heads its parser filter.
+            // selfscrape router's kubernetes filter heads its parser filter
+            // (whose parsers are named ss_...).
             let heads_rule = s.name() == "kubernetes"
-                && all
-                    .get(i + 1)
-                    .is_some_and(|n| n.name() == "parser" && is_selfscrape_filter(n));
+                && all.get(i + 1).is_some_and(|n| {
+                    n.name() == "parser" && n.all("parser").iter().any(|p| p.starts_with("ss_"))
+                });
             if s.kind != "FILTER" || !(is_selfscrape_filter(s) || heads_rule) {
                 continue;
             }
