@@ -287,6 +287,7 @@ const SELFSCRAPE_MARKERS: &[&str] = &[
     "ss_json",
     "ss_k8s",
     "ss_mark",
+    r"\Ass\.",
 ];
 
 /// Whether a filter is one of selfscrape's.

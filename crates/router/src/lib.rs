@@ -193,10 +193,20 @@ fn is_selfscrape_filter(s: &conf::Section) -> bool {
         "ss_json",
         "ss_k8s",
         "ss_mark",
+        r"\Ass\.",
     ];
-    s.entries.iter().any(|(_, v, _)| {
-        MARKERS.iter().any(|m| v.contains(m)) || v.starts_with("ss.") || v.contains(" ss.")
-    })
+    // Only where the rule puts its filters: a filter of the user's that
+    // happens to use one of the keys is theirs (and refused below).
+    let scoped = s.get("match").is_some_and(|m| {
+        m == "zz.never"
+            || m.starts_with("ss.")
+            || m.starts_with("scrape-refused.")
+            || (m.starts_with("kube.*_") && m.ends_with("-*"))
+    });
+    scoped
+        && s.entries.iter().any(|(_, v, _)| {
+            MARKERS.iter().any(|m| v.contains(m)) || v.starts_with("ss.") || v.contains(" ss.")
+        })
 }
 
 fn is_selfscrape_parser(name: &str) -> bool {
@@ -280,6 +290,8 @@ pub fn merge(input: Option<&str>, opts: &Options) -> Result<Merged, Error> {
         .filter(|(i, s)| {
             is_selfscrape_filter(s)
                 || (s.name() == "kubernetes"
+                    && s.get("match")
+                        .is_some_and(|m| m.starts_with("kube.*_") && m.ends_with("-*"))
                     && filters
                         .sections
                         .get(i + 1)
@@ -315,7 +327,7 @@ pub fn merge(input: Option<&str>, opts: &Options) -> Result<Merged, Error> {
                 .find(|h| v.contains(*h) || k.contains(*h))
             {
                 return Err(Error::Refused(format!(
-                    "your filter {} (filters.conf line {}) uses the key {h}, which the rule uses for itself",
+                    "your filter {} (filters.conf line {}) uses the key {h}, which the rule uses for itself; if it is part of a selfscrape rule pasted by hand, remove that rule first, the command writes a new one",
                     s.name(),
                     s.line + 1
                 )));
