@@ -2506,8 +2506,28 @@ fn router_options_scope_and_shapes() {
         ),
         Ok(Verdict::Drop)
     );
-    // One release's shapes only, and fewer characters.
+    // One release's shapes only, and fewer characters (as docs/router.md
+    // says).
     let all = merged(None, false);
+    let v07 = selfscrape_router::merge(
+        None,
+        &selfscrape_router::Options {
+            metrics_server: Some((0, 7)),
+            ..selfscrape_router::Options::default()
+        },
+    )
+    .expect("merged");
+    let doc =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/router.md"))
+            .expect("docs/router.md");
+    let stated = format!(
+        "the rule takes {} characters; {} with `0.7`",
+        all.rule_chars, v07.rule_chars
+    );
+    assert!(
+        doc.contains(&stated),
+        "docs/router.md does not say {stated:?}"
+    );
     for (release, has, lacks) in [
         (
             "0.7.2",
