@@ -80,11 +80,22 @@ mod cli {
         /// release's]
         #[arg(long = "metrics-server", value_name = "VERSION", value_parser = parse_release)]
         metrics_server: Option<(u32, u32)>,
+        /// The aggregator variant: send metrics-server's records to the
+        /// selfscrape aggregator (fluent-bit-conf/aggregator/) at HOST (port
+        /// 9200 unless given) instead of filtering them in the router.
+        #[arg(long, value_name = "HOST[:PORT]", value_parser = parse_aggregator,
+              conflicts_with_all = ["dry_run", "metrics_server"])]
+        aggregator: Option<(String, u16)>,
         /// Your aws-logging ConfigMap: a manifest, a multi-document file
         /// holding it, or `kubectl get configmap aws-logging -n
         /// aws-observability -o yaml`; `-` reads stdin.
         #[arg(value_name = "FILE|-")]
         file: Option<PathBuf>,
+    }
+
+    fn parse_aggregator(s: &str) -> Result<(String, u16), String> {
+        selfscrape_router::parse_aggregator(s)
+            .ok_or_else(|| format!("{s:?} is not HOST or HOST:PORT"))
     }
 
     fn parse_release(s: &str) -> Result<(u32, u32), String> {
@@ -122,6 +133,7 @@ mod cli {
             dry_run: args.dry_run,
             container: args.container,
             metrics_server: args.metrics_server,
+            aggregator: args.aggregator,
         };
         match selfscrape_router::merge(input.as_deref(), &opts) {
             Err(e) => fail(e.exit_code(), &e.to_string()),

@@ -521,6 +521,12 @@ struct TagMatch {
 #[derive(Debug, Clone)]
 enum TagRegex {
     Plain(Onig),
+    /// `^(?!<not>)<then>`: `not` must not match at the start, `then` must
+    /// (a lookahead the regex crate lacks, emulated exactly for this form).
+    NotThen {
+        not: Onig,
+        then: Onig,
+    },
     Halves {
         /// Must match the whole text before the first half.
         prefix: Onig,
@@ -547,6 +553,18 @@ fn unescape_literal(s: &str) -> String {
 
 impl TagRegex {
     fn new(p: &str) -> TagRegex {
+        if let Some(rest) = p.strip_prefix("^(?!") {
+            let close = rest.find(')').expect("(?! without )");
+            let not = &rest[..close];
+            assert!(
+                !not.contains('('),
+                "Match_Regex {p:?}: a group inside (?!...) is not emulated"
+            );
+            return TagRegex::NotThen {
+                not: Onig::new(&format!("\\A(?:{not})")),
+                then: Onig::new(&format!("^{}", &rest[close + 1..])),
+            };
+        }
         if !p.contains("\\1") {
             return TagRegex::Plain(Onig::new(p));
         }
@@ -573,6 +591,13 @@ impl TagRegex {
                 .re
                 .find(tag)
                 .is_some_and(|m| m.start() == 0 && m.end() > 0),
+            TagRegex::NotThen { not, then } => {
+                !not.is_match(tag)
+                    && then
+                        .re
+                        .find(tag)
+                        .is_some_and(|m| m.start() == 0 && m.end() > 0)
+            }
             TagRegex::Halves {
                 prefix,
                 group,
@@ -1062,7 +1087,8 @@ struct Router {
     input_tag: String,
     filters: Vec<Filter>,
     parsers: BTreeMap<String, RegexParser>,
-    outputs: Vec<TagMatch>,
+    /// (plugin name, routing) per output.
+    outputs: Vec<(String, TagMatch)>,
 }
 
 impl Router {
@@ -1078,7 +1104,13 @@ impl Router {
             input_tag: INPUT_TAG.to_string(),
             filters: build_filters(&conf("filters.conf")),
             parsers: build_parsers(&conf("parsers.conf")),
-            outputs: conf("output.conf").iter().map(TagMatch::of).collect(),
+            outputs: conf("output.conf")
+                .iter()
+                .map(|o| {
+                    let name = o.one("name").unwrap_or_default().to_ascii_lowercase();
+                    (name, TagMatch::of(o))
+                })
+                .collect(),
         };
         for f in &router.filters {
             if let Kind::Parser { parsers, .. } = &f.kind {
@@ -1106,6 +1138,8 @@ impl Router {
 struct Outcome {
     /// Records that reached an output: (tag, body), once per output.
     delivered: Vec<(String, Map)>,
+    /// The output each of `delivered` went to (its plugin name).
+    to: Vec<String>,
 }
 
 /// The tag the fixed tail input gives a container log (metrics-server as
@@ -1176,6 +1210,7 @@ impl Router {
             .collect();
         let mut queue = VecDeque::from([(self.input_tag.clone(), rec)]);
         let mut delivered = Vec::new();
+        let mut to = Vec::new();
         let mut rounds = 0;
         while let Some((tag, mut rec)) = queue.pop_front() {
             rounds += 1;
@@ -1259,14 +1294,15 @@ impl Router {
                 }
             }
             if alive {
-                for o in &self.outputs {
+                for (name, o) in &self.outputs {
                     if o.matches(&tag) {
                         delivered.push((tag.clone(), rec.clone()));
+                        to.push(name.clone());
                     }
                 }
             }
         }
-        Outcome { delivered }
+        Outcome { delivered, to }
     }
 
     fn parser_filter(
@@ -2417,6 +2453,16 @@ fn router_command_writes_the_configmap_or_says_why_not() {
             "",
             "not a container name",
         ),
+        (
+            vec!["router", "--aggregator", "bad host:x"],
+            "",
+            "is not HOST or HOST:PORT",
+        ),
+        (
+            vec!["router", "--aggregator", "agg", "--dry-run"],
+            "",
+            "cannot be used with",
+        ),
     ] {
         let run = router_cli(&args, stdin);
         assert_eq!(run.code, 3, "{args:?}: {}", run.stderr);
@@ -2555,4 +2601,116 @@ fn router_options_scope_and_shapes() {
             assert!(!m.yaml.contains(p), "{release}: {p}");
         }
     }
+}
+
+/// The aggregator variant of every shape that can take it: metrics-server's
+/// records leave through the `es` output exactly as the user's ConfigMap
+/// delivered them (tag and body), everything else as before, and the
+/// shapes it cannot serve exactly are refused with exit status 2.
+#[test]
+fn aggregator_variant_sends_metrics_servers_records_as_they_were() {
+    let runs = corpus_runs();
+    let opts = selfscrape_router::Options {
+        aggregator: Some((
+            "selfscrape-aggregator.kube-system.svc.cluster.local".into(),
+            9200,
+        )),
+        ..selfscrape_router::Options::default()
+    };
+    let ms = |tag: &str| tag.starts_with("kube.") && tag.contains("_metrics-server-");
+    let (mut merged_shapes, mut refused) = (Vec::new(), Vec::new());
+    for path in shape_paths() {
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        let text = std::fs::read_to_string(&path).expect("shape");
+        if text.contains("ms_refused_") {
+            // An earlier rule drops in the user's ConfigMap itself: nothing
+            // to compare the aggregator's records with.
+            continue;
+        }
+        let m = match selfscrape_router::merge(Some(&text), &opts) {
+            Ok(m) => m,
+            Err(e) => {
+                assert_eq!(e.exit_code(), 2, "{name}: {e}");
+                refused.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        let findings = selfscrape_check::check_text(
+            std::path::Path::new(&name),
+            &m.yaml,
+            true,
+            &selfscrape_check::Options::default(),
+        )
+        .expect("readable");
+        assert!(
+            findings.is_empty(),
+            "{name}: {:?}",
+            findings.iter().map(|f| &f.message).collect::<Vec<_>>()
+        );
+        let user = Router::from_yaml(&text);
+        let merged = Router::from_yaml(&m.yaml);
+        let mut sent = 0;
+        let mut check = |r: &Router, u: &Router, record: Map, label: &str| {
+            let theirs = u.run(record.clone());
+            let ours = r.run(record);
+            let (mut to_es, mut rest) = (Vec::new(), Vec::new());
+            for (d, to) in ours.delivered.into_iter().zip(ours.to) {
+                if to == "es"
+                    && d.1.iter().all(|(k, _)| k != "_selfscrape_tag")
+                    && merged_es(&m.yaml)
+                {
+                    to_es.push(d);
+                } else {
+                    rest.push(d);
+                }
+            }
+            let (their_ms, their_rest): (Vec<_>, Vec<_>) =
+                theirs.delivered.into_iter().partition(|(t, _)| ms(t));
+            assert_eq!(rest, their_rest, "{name} {label}: other records");
+            assert_eq!(to_es, their_ms, "{name} {label}: to the aggregator");
+            sent += to_es.len();
+        };
+        for run in &runs {
+            check(&merged, &user, run.record.clone(), &run.label);
+        }
+        for tag in app_tags() {
+            for line in app_lines() {
+                check(
+                    &merged.with_tag(&tag),
+                    &user.with_tag(&tag),
+                    rec(&line, OWN),
+                    &tag,
+                );
+            }
+        }
+        merged_shapes.push(format!(
+            "{name}: {} characters, {sent} records to the aggregator",
+            m.chars
+        ));
+    }
+    println!(
+        "merged:\n{}\nrefused:\n{}",
+        merged_shapes.join("\n"),
+        refused.join("\n")
+    );
+    assert!(merged_shapes.len() >= 8, "{merged_shapes:?}");
+    // Refused for the reasons that make it unsafe, and only those.
+    for r in &refused {
+        assert!(
+            r.contains("none of your filters adds pod metadata")
+                || r.contains("the aggregator delivers to CloudWatch Logs only")
+                || r.contains("of your outputs take metrics-server's records"),
+            "{r}"
+        );
+    }
+}
+
+/// Whether the merged ConfigMap has the aggregator's es output (the
+/// user's own es outputs are theirs).
+fn merged_es(yaml: &str) -> bool {
+    yaml.contains("Tag_Key _selfscrape_tag")
 }

@@ -8,6 +8,7 @@
 //! pass the router's rules (`selfscrape check`). Fields the API server sets
 //! are left out, so the output is ready for `kubectl apply -f -`.
 
+mod aggregator;
 mod conf;
 mod emit;
 pub mod rule;
@@ -37,6 +38,9 @@ pub struct Options {
     pub container: String,
     /// Only the shapes this metrics-server release (major, minor) writes.
     pub metrics_server: Option<(u32, u32)>,
+    /// The aggregator variant: metrics-server's records go to the selfscrape
+    /// aggregator at (host, port) instead of through the rule's filters.
+    pub aggregator: Option<(String, u16)>,
 }
 
 impl Default for Options {
@@ -45,6 +49,7 @@ impl Default for Options {
             dry_run: false,
             container: "metrics-server".into(),
             metrics_server: None,
+            aggregator: None,
         }
     }
 }
@@ -216,7 +221,7 @@ fn is_selfscrape_parser(name: &str) -> bool {
 }
 
 /// Whether a section's Match/Match_Regex takes `tag`.
-fn takes(s: &conf::Section, tag: &str) -> bool {
+pub(crate) fn takes(s: &conf::Section, tag: &str) -> bool {
     TagMatch::new(s.get("match"), s.get("match_regex")).matches(tag)
 }
 
@@ -339,6 +344,27 @@ pub fn merge(input: Option<&str>, opts: &Options) -> Result<Merged, Error> {
     let tag = metrics_server_tag(&opts.container);
     let on_tag: Vec<&&conf::Section> = user_filters.iter().filter(|s| takes(s, &tag)).collect();
     let kube = on_tag.iter().find(|s| s.name() == "kubernetes");
+    if let Some((host, port)) = &opts.aggregator {
+        if kube.is_none() {
+            return Err(Error::Refused(
+                "none of your filters adds pod metadata (kubernetes.host) to metrics-server's records, and the aggregator's module needs it to tell the pod's own node: use the router variant (`selfscrape router` without --aggregator), which reads it itself".into(),
+            ));
+        }
+        return aggregator::merge(aggregator::Merge {
+            cm: &cm,
+            data: &data,
+            filters: &filters,
+            old_filters: &old_filters,
+            parsers: &parsers,
+            old_parsers: &old_parsers,
+            tag: &tag,
+            container: &opts.container,
+            host,
+            port: *port,
+            report,
+        });
+    }
+
     let kubernetes: Vec<(String, String)> = match kube {
         Some(k) => {
             let copied: Vec<(String, String)> = k
@@ -507,16 +533,7 @@ pub fn merge(input: Option<&str>, opts: &Options) -> Result<Merged, Error> {
             }
         )));
     }
-    let doc = selfscrape_check::yaml::parse_yaml(&yaml)
-        .map_err(|e| Error::Refused(format!("internal error: the output is not YAML: {e}")))?;
-    let after = router_rules(&yaml, &doc);
-    if !after.is_empty() {
-        let list: Vec<String> = after.iter().map(|p| format!("  - {}", p.message)).collect();
-        return Err(Error::Refused(format!(
-            "internal error: the merged ConfigMap breaks the router's rules:\n{}",
-            list.join("\n")
-        )));
-    }
+    verify(&yaml)?;
 
     let n_filters = rule::filters(&RuleOptions {
         matcher: String::new(),
@@ -567,6 +584,37 @@ pub fn merge(input: Option<&str>, opts: &Options) -> Result<Merged, Error> {
         chars,
         rule_chars,
     })
+}
+
+/// The merged ConfigMap must pass the router's rules (a failure here is a
+/// bug of this command: the input passed them).
+pub(crate) fn verify(yaml: &str) -> Result<(), Error> {
+    let doc = selfscrape_check::yaml::parse_yaml(yaml)
+        .map_err(|e| Error::Refused(format!("internal error: the output is not YAML: {e}")))?;
+    let after = router_rules(yaml, &doc);
+    if after.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = after.iter().map(|p| format!("  - {}", p.message)).collect();
+    Err(Error::Refused(format!(
+        "internal error: the merged ConfigMap breaks the router's rules:\n{}",
+        list.join("\n")
+    )))
+}
+
+/// `--aggregator` values: `HOST` or `HOST:PORT` (9200, the aggregator
+/// Service's port, when left out).
+pub fn parse_aggregator(s: &str) -> Option<(String, u16)> {
+    let (host, port) = match s.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse().ok().filter(|p| *p > 0)?),
+        None => (s, 9200),
+    };
+    let ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    ok.then(|| (host.to_string(), port))
 }
 
 /// `--metrics-server` values: `0.7`, `v0.7.2`, `0.6.4`.
