@@ -12,8 +12,7 @@ use super::tag::{APP_TAG, TagMatch};
 use super::yaml::Yaml;
 use super::{Finding, Options, Severity, Target, image_tag, router};
 use selfscrape_host::FLUENT_BIT_MIN_SIZE;
-use selfscrape_replay::BUILD_COMMAND;
-use selfscrape_replay::run::parse_size;
+use selfscrape_host::{BUILD_COMMAND, parse_size};
 use std::path::Path;
 
 /// Stack and heap sizes above this are not probed.
