@@ -47,6 +47,18 @@
 //! as invalid JSON, 2.1+ drops, as here; per-batch mode reloads the module
 //! but keeps the runtime (Fluent Bit also re-inits it per callback).
 
+/// One call of a filter function, as Fluent Bit makes it: the export's
+/// name, the record's tag and time, the record's bytes (JSON text without
+/// NUL, or msgpack).
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    pub function: &'a str,
+    pub tag: &'a str,
+    pub sec: u32,
+    pub nsec: u32,
+    pub record: &'a [u8],
+}
+
 /// The command that builds the module this host loads.
 pub const BUILD_COMMAND: &str =
     "cargo build --release -p selfscrape-filter --target wasm32-unknown-unknown";
@@ -425,7 +437,14 @@ impl Host {
         record_json: &[u8],
         reply: &mut Vec<u8>,
     ) -> Verdict {
-        self.filter_checked_into(function, tag, sec, nsec, record_json, reply, false)
+        let call = Call {
+            function,
+            tag,
+            sec,
+            nsec,
+            record: record_json,
+        };
+        self.filter_checked_into(&call, reply, false)
     }
 
     /// [`Host::filter_json_into`] for a record whose text the caller knows
@@ -446,21 +465,24 @@ impl Host {
         reply: &mut Vec<u8>,
     ) -> Verdict {
         debug_assert_eq!(json_object_check(record_json), Ok(()));
-        self.filter_checked_into(function, tag, sec, nsec, record_json, reply, true)
+        let call = Call {
+            function,
+            tag,
+            sec,
+            nsec,
+            record: record_json,
+        };
+        self.filter_checked_into(&call, reply, true)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn filter_checked_into(
         &mut self,
-        function: &str,
-        tag: &str,
-        sec: u32,
-        nsec: u32,
-        record_json: &[u8],
+        call: &Call,
         reply: &mut Vec<u8>,
         record_is_object: bool,
     ) -> Verdict {
-        if let Err(loss) = self.call_into(function, tag, sec, nsec, record_json, true, reply) {
+        let record_json = call.record;
+        if let Err(loss) = self.call_into(call, true, reply) {
             return Verdict::Lost(loss);
         }
         if reply.is_empty() {
@@ -503,7 +525,14 @@ impl Host {
         nul_terminate: bool,
     ) -> Result<Vec<u8>, Loss> {
         let mut reply = Vec::new();
-        self.call_into(function, tag, sec, nsec, record, nul_terminate, &mut reply)?;
+        let call = Call {
+            function,
+            tag,
+            sec,
+            nsec,
+            record,
+        };
+        self.call_into(&call, nul_terminate, &mut reply)?;
         Ok(reply)
     }
 
@@ -609,17 +638,14 @@ impl Host {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn call_into(
-        &mut self,
-        function: &str,
-        tag: &str,
-        sec: u32,
-        nsec: u32,
-        record: &[u8],
-        nul: bool,
-        reply: &mut Vec<u8>,
-    ) -> Result<(), Loss> {
+    fn call_into(&mut self, call: &Call, nul: bool, reply: &mut Vec<u8>) -> Result<(), Loss> {
+        let Call {
+            function,
+            tag,
+            sec,
+            nsec,
+            record,
+        } = *call;
         reply.clear();
         self.stats.calls += 1;
         self.next_batch_if_due()?;
