@@ -12,8 +12,10 @@
 //! - [`engine`]: what the replay asks of a filter, and the rule as one.
 //! - [`judge`]: the loop body, once: a record through an engine, into the
 //!   tally, out to a sink as an event.
-//! - `run` (feature `cli`): the module on the WAMR host, files and stdin,
-//!   stdout and `--explain`.
+//! - `run` (feature `cli`): files and stdin through the loop, split by
+//!   concern: `run::module` (which module file, and why it cannot load),
+//!   `run::host_engine` (the module on the WAMR host), `run::terminal`
+//!   (stdout and `--explain`), `run::progress` (the bar).
 //!
 //! The browser playground builds this crate without `cli` (no WAMR, no C)
 //! and runs [`engine::RuleEngine`] through the same [`judge::Judge`].

@@ -8,21 +8,27 @@
 //! the records Fluent Bit would pass on to stdout, `--explain` lines to
 //! stderr.
 
-use crate::engine::{EXPLAIN, Engine, Filtered};
+use crate::engine::{EXPLAIN, Engine};
 use crate::fast::Checker;
 use crate::input::{self, Parsed, Problem};
-use crate::judge::{Event, Explanation, Fate, Function, Judge, Sink};
+use crate::judge::{Function, Judge};
 use crate::lines::{self, Lines, Step};
 use crate::savings;
 use crate::summary::Summary;
 use crate::time;
-use selfscrape_host::{self as host, Host, HostConfig, HostError};
-use selfscrape_rule::Reason;
-use std::cell::Cell;
-use std::fmt;
-use std::io::{self, Write};
+use selfscrape_host::HostConfig;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+
+mod host_engine;
+mod module;
+mod progress;
+mod terminal;
+
+pub use host_engine::HostEngine;
+pub use module::{SetupError, default_wasm_path};
+use progress::Progress;
+use terminal::{Terminal, display_name};
 
 /// The tag every record is replayed with (the module ignores tags).
 pub const TAG: &str = "replay";
@@ -82,189 +88,6 @@ impl Default for Options {
             progress: false,
             klog_year: None,
         }
-    }
-}
-
-/// The module in a target directory.
-const MODULE_IN_TARGET: &str = "wasm32-unknown-unknown/release/selfscrape_filter.wasm";
-
-/// The module built next to this binary: under `$CARGO_TARGET_DIR` when it
-/// is set at run time; else in the target directory this binary was built
-/// in (it lives in `<target>/<profile>/`, `<target>/<triple>/<profile>/`, or
-/// their `deps/`), wherever `CARGO_TARGET_DIR` or `build.target-dir` put it;
-/// else `<checkout>/target`.
-pub fn default_wasm_path() -> PathBuf {
-    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR").filter(|v| !v.is_empty()) {
-        return PathBuf::from(target).join(MODULE_IN_TARGET);
-    }
-    let exe = std::env::current_exe().unwrap_or_default();
-    exe.ancestors()
-        .skip(2)
-        .take(3)
-        .map(|target| target.join(MODULE_IN_TARGET))
-        .find(|module| module.is_file())
-        .unwrap_or_else(|| {
-            // This crate is <checkout>/crates/replay.
-            let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2);
-            checkout
-                .unwrap_or(Path::new("."))
-                .join("target")
-                .join(MODULE_IN_TARGET)
-        })
-}
-
-/// Why the replay could not start.
-#[derive(Debug)]
-pub enum SetupError {
-    /// The module file is missing or unreadable.
-    Module {
-        /// Its path.
-        path: PathBuf,
-        /// The I/O error.
-        message: String,
-        /// Whether it is the default path (then say how to build it).
-        default: bool,
-    },
-    /// The host refused the module.
-    Host {
-        /// Its path.
-        path: PathBuf,
-        /// The host's error.
-        error: HostError,
-    },
-    /// The module lacks the export the replay calls.
-    MissingExport {
-        /// Its path.
-        path: PathBuf,
-        /// The export.
-        name: String,
-    },
-    /// The export is not a function Fluent Bit can call as a filter.
-    NotAFilter {
-        /// Its path.
-        path: PathBuf,
-        /// The export.
-        name: String,
-        /// Its signature.
-        signature: String,
-    },
-}
-
-impl fmt::Display for SetupError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SetupError::Module {
-                path,
-                message,
-                default: true,
-            } => write!(
-                f,
-                "cannot read the module {}: {message}\n\
-                 build it from this checkout with `{BUILD_COMMAND}`, or pass --wasm PATH",
-                path.display()
-            ),
-            SetupError::Module { path, message, .. } => {
-                write!(f, "cannot read the module {}: {message}", path.display())
-            }
-            SetupError::Host { path, error } => write!(
-                f,
-                "the module {} does not load: {error} (Fluent Bit 4.1+ would refuse to start; \
-                 older versions would pass every record unfiltered)",
-                path.display()
-            ),
-            SetupError::MissingExport { path, name } => write!(
-                f,
-                "the module {} has no function `{name}` (Fluent Bit would drop every record)",
-                path.display()
-            ),
-            SetupError::NotAFilter {
-                path,
-                name,
-                signature,
-            } => write!(
-                f,
-                "`{name}` in the module {} is {signature}, not a Fluent Bit filter \
-                 (i32, i32, i32, i32, i32, i32) -> (i32): tag, tag_len, time_sec, time_nsec, \
-                 record, record_len -> reply (Fluent Bit would fail every call)",
-                path.display()
-            ),
-        }
-    }
-}
-
-impl std::error::Error for SetupError {}
-
-/// The real thing: two instances of the module on WAMR, one that sees
-/// exactly Fluent Bit's sequence of filter calls, one for explanations (so
-/// that explaining never changes what the filter instance goes through).
-pub struct HostEngine {
-    filter: Host,
-    explain: Option<Host>,
-}
-
-impl HostEngine {
-    /// Loads the module twice with the same configuration (once without
-    /// `with_explain`, or when the module has no `explain_self_scrape`).
-    pub fn new(
-        wasm: &[u8],
-        config: &HostConfig,
-        with_explain: bool,
-    ) -> Result<HostEngine, HostError> {
-        let filter = Host::new(wasm, config.clone())?;
-        let explain = if with_explain && filter.has_function(EXPLAIN) {
-            Some(Host::new(wasm, config.clone())?)
-        } else {
-            None
-        };
-        Ok(HostEngine { filter, explain })
-    }
-
-    /// The filter instance.
-    pub fn filter_host(&self) -> &Host {
-        &self.filter
-    }
-}
-
-impl Engine for HostEngine {
-    fn explains(&self) -> bool {
-        self.explain.is_some()
-    }
-
-    fn filter(
-        &mut self,
-        function: &str,
-        sec: u32,
-        nsec: u32,
-        record: &[u8],
-        reply: &mut Vec<u8>,
-    ) -> Filtered {
-        // Every record the replay sends is a JSON object (fbjson's print of
-        // one, or a line the fast path checked), so an unchanged reply needs
-        // no second check.
-        match self
-            .filter
-            .filter_object_into(function, TAG, sec, nsec, record, reply)
-        {
-            host::Verdict::Keep => Filtered::Keep,
-            host::Verdict::Drop => Filtered::Drop,
-            host::Verdict::Lost(loss) => Filtered::Lost(loss.to_string()),
-        }
-    }
-
-    fn explain(
-        &mut self,
-        _sec: u32,
-        _nsec: u32,
-        record: &[u8],
-        reply: &mut Vec<u8>,
-    ) -> Result<(), String> {
-        let Some(host) = self.explain.as_mut() else {
-            return Err(host::Loss::FunctionNotFound(EXPLAIN.into()).to_string());
-        };
-        // The explain instance is not the one Fluent Bit's path goes
-        // through, so it can take the cheap path.
-        host.ask_into(EXPLAIN, record, reply)
-            .map_err(|loss| loss.to_string())
     }
 }
 
@@ -375,51 +198,6 @@ struct Replay<'a> {
     fast: Checker,
 }
 
-/// The CLI's sink: what Fluent Bit passes on to stdout, one JSON object per
-/// line; with `--explain`, one line per record and unreadable line to
-/// stderr.
-struct Terminal<'a> {
-    out: &'a mut dyn Write,
-    err: &'a mut dyn Write,
-    explain: bool,
-}
-
-impl Sink for Terminal<'_> {
-    fn record(&mut self, e: &Event<'_>) -> io::Result<()> {
-        if self.explain {
-            let fate = match e.fate {
-                Fate::Lost(loss) => format!("LOST ({loss})"),
-                Fate::Keep => "keep".to_owned(),
-                Fate::Drop => "drop".to_owned(),
-                Fate::Mark => "mark".to_owned(),
-                Fate::Modify => "modify".to_owned(),
-            };
-            let at = format!("{}:{}", e.file, e.line);
-            let line = explain_line(&at, &fate, e.explains, e.explanation);
-            let _ = self.err.write_all(line.as_bytes());
-        }
-        if e.fate.passes_on() {
-            self.out.write_all(e.reply)?;
-            self.out.write_all(b"\n")?;
-        }
-        Ok(())
-    }
-
-    fn unreadable(&mut self, file: &str, line: u64, problem: &Problem) {
-        if self.explain {
-            let _ = writeln!(self.err, "{file}:{line}: UNREADABLE {problem}");
-        }
-    }
-}
-
-fn display_name(name: &Path) -> String {
-    if lines::is_stdin(name) {
-        "<stdin>".into()
-    } else {
-        name.display().to_string()
-    }
-}
-
 impl Replay<'_> {
     fn input(&mut self, name: &Path, klog_year: i64, progress: &Progress) {
         let shown = display_name(name);
@@ -506,25 +284,6 @@ impl Replay<'_> {
     }
 }
 
-/// One `--explain` line: `file:line: drop own_node_refused node=N: text`,
-/// or only `file:line: drop` when the module does not explain.
-fn explain_line(at: &str, fate: &str, explains: bool, e: Option<&Explanation<'_>>) -> String {
-    match e {
-        Some(e) => {
-            let describe =
-                Reason::from_code(&e.reason).map_or("unknown reason code", |r| r.describe());
-            let node = if e.node.is_empty() {
-                String::new()
-            } else {
-                format!(" node={}", e.node)
-            };
-            format!("{at}: {fate} {}{node}: {describe}\n", e.reason)
-        }
-        None if !explains => format!("{at}: {fate}\n"),
-        None => format!("{at}: {fate} (no explanation: see the host errors)\n"),
-    }
-}
-
 fn current_year() -> i64 {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -536,63 +295,12 @@ fn current_year() -> i64 {
     )
 }
 
-/// The progress bar: only when asked, and when the files are large.
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-    done: Cell<u64>,
-    current: Rc<Cell<u64>>,
-}
-
-impl Progress {
-    fn new(enabled: bool, inputs: &[PathBuf]) -> Progress {
-        let total: u64 = inputs
-            .iter()
-            .filter(|p| !lines::is_stdin(p))
-            .filter_map(|p| std::fs::metadata(p).ok())
-            .filter(|m| m.is_file())
-            .map(|m| m.len())
-            .sum();
-        let bar = (enabled && total >= PROGRESS_MIN_BYTES).then(|| {
-            let bar = indicatif::ProgressBar::new(total);
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            ) {
-                bar.set_style(style);
-            }
-            bar
-        });
-        Progress {
-            bar,
-            done: Cell::new(0),
-            current: Rc::new(Cell::new(0)),
-        }
-    }
-
-    /// A fresh byte counter for the next input.
-    fn counter(&self) -> Rc<Cell<u64>> {
-        self.done.set(self.done.get() + self.current.get());
-        self.current.set(0);
-        self.current.clone()
-    }
-
-    fn tick(&self, lines: u64) {
-        if let Some(bar) = &self.bar {
-            if lines % 4096 == 0 {
-                bar.set_position(self.done.get() + self.current.get());
-            }
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Filtered;
+    use selfscrape_host as host;
+    use selfscrape_rule::Reason;
 
     type FilterFn = fn(&[u8]) -> (Filtered, Vec<u8>);
     type ExplainFn = fn(&[u8]) -> Result<Vec<u8>, String>;
