@@ -471,8 +471,7 @@ fn variants(record: &[u8]) -> Vec<Vec<u8>> {
         })
         .collect();
     out.push(digits.into_bytes());
-    // Only the timestamps changed (what the record memo lets vary), and a
-    // `time` one digit longer.
+    // Only the timestamps changed, and a `time` one digit longer.
     out.push(shift_timestamps(&text).into_bytes());
     out.push(text.replacen("Z\",", "1Z\",", 1).into_bytes());
     for (from, to) in [
@@ -532,13 +531,11 @@ fn shift_timestamps(text: &str) -> String {
     String::from_utf8(b).unwrap_or_default()
 }
 
-/// Guards the memos of the rule (remembered `kubernetes` maps and klog
-/// verdicts): one long-lived `Scratch`, as the module keeps, gives every
-/// record (corpus cases and variants that share a remembered part but
-/// differ elsewhere) the reason and node a fresh `Scratch` gives, in any
-/// order.
+/// One long-lived `Scratch`, as the module keeps, gives every record
+/// (corpus cases and variants that share most of their bytes but differ
+/// somewhere) the reason and node a fresh `Scratch` gives, in any order.
 #[test]
-fn remembering_never_changes_a_verdict() {
+fn a_long_lived_scratch_never_changes_a_verdict() {
     let records: Vec<Vec<u8>> = corpus::load()
         .iter()
         .filter(|c| c.json_mode())

@@ -16,8 +16,8 @@
 //! specification, `rule::spec` (crates/rule/src/spec.rs). For records Fluent Bit can
 //! send (the first two families) the reverse holds too: the spec's drops are
 //! the module's drops. The native `rule::evaluate` (one persistent `Scratch`,
-//! as the module keeps) is held to the same oracle, so that a build without
-//! the `memo` feature is fuzzed too. The raw families only check that nothing unsafe
+//! as the module keeps) is held to the same oracle, so that the rule
+//! is fuzzed natively too. The raw families only check that nothing unsafe
 //! happens (raw text may hide the rule's words behind escapes a Fluent Bit
 //! never writes, which the module may keep).
 //!
@@ -86,7 +86,7 @@ struct FuzzTally {
     /// that disagreed with the drop export or were lost.
     side_calls: u64,
     side_failures: u64,
-    /// The native `rule::evaluate` (persistent scratch, memos as built):
+    /// The native `rule::evaluate` (persistent scratch, as the module keeps):
     /// records where it and the spec disagree (both ways for Fluent Bit
     /// records; only its drops otherwise).
     native_disagreements: u64,
@@ -210,8 +210,7 @@ impl FuzzTally {
         }
     }
 
-    /// The fast rule as compiled natively (with or without the `memo`
-    /// feature) against the spec.
+    /// The fast rule as compiled natively against the spec.
     fn check_native(&mut self, record: &[u8], both_ways: bool) {
         let fast = rule::evaluate(record, &mut self.scratch).drops();
         let plain = spec::drops(record);

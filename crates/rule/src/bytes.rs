@@ -40,36 +40,6 @@ pub(crate) fn eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
-/// Equal contents, 32 bytes per step (four words, one branch): for long
-/// texts (memo keys, remembered records).
-pub(crate) fn eq_long(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0usize;
-    while let (Some(x), Some(y)) = (a.get(i..i.wrapping_add(32)), b.get(i..i.wrapping_add(32))) {
-        let w = |t: &[u8], k: usize| word_at(t, k).unwrap_or(0);
-        let diff = (w(x, 0) ^ w(y, 0))
-            | (w(x, 8) ^ w(y, 8))
-            | (w(x, 16) ^ w(y, 16))
-            | (w(x, 24) ^ w(y, 24));
-        if diff != 0 {
-            return false;
-        }
-        i += 32;
-    }
-    while let (Some(x), Some(y)) = (word_at(a, i), word_at(b, i)) {
-        if x != y {
-            return false;
-        }
-        i += 8;
-    }
-    eq(
-        a.get(i..).unwrap_or_default(),
-        b.get(i..).unwrap_or_default(),
-    )
-}
-
 /// The eight bytes at `i`, little-endian.
 #[inline(always)]
 pub(crate) fn word_at(t: &[u8], i: usize) -> Option<u64> {
@@ -115,19 +85,6 @@ mod tests {
             assert_eq!(rfind(hay, needle), naive_r, "{needle:?}");
         }
         assert_eq!(find(b"", b"a"), None);
-        for (a, b) in [
-            (&hay[..], &hay[..]),
-            (&hay[..60], &hay[..61]),
-            (&hay[1..], &hay[..hay.len() - 1]),
-            (&hay[..9], &hay[9..18]),
-        ] {
-            assert_eq!(eq_long(a, b), a == b);
-        }
-        for i in 0..hay.len() {
-            let mut other = hay.to_vec();
-            other[i] ^= 1;
-            assert!(!eq_long(hay, &other), "{i}");
-        }
         assert_eq!(rfind(b"a", b"ab"), None);
         for i in 0..40 {
             let mut t = vec![b'.'; 40];

@@ -12,19 +12,11 @@
 //! kubernetes filter) or any top-level object that has a `msg` (a
 //! `Merge_Log_Key`). The own node is `kubernetes.host`, or, when the record
 //! has no string `kubernetes.host`, `kubernetes.pod_ip` compared with the
-//! dialled IP. Any doubt keeps the record.
+//! dialled IP. Any doubt keeps the record. Nothing is remembered from one
+//! record to the next.
 //!
-//! What repeats across records is not redone: a `kubernetes` map already
-//! walked is compared byte for byte and its members replayed
-//! ([`memo::ObjectMemo`]), the verdict on a klog or JSON-logging line
-//! that differs from an earlier one only in its timestamp is looked up
-//! ([`memo::LineMemo`]), and so is the verdict on a whole record that differs
-//! from a judged one only in its timestamps ([`record_memo::RecordMemo`],
-//! asked first). All are exact (same bytes, same answer), bounded, and
-//! checked against fresh evaluations by the tests.
-//!
-//! The same rule, written plainly and without any of this ([`spec`]), is
-//! what the tests and fuzzers hold this fast rule to.
+//! The same rule, written plainly ([`spec`]), is what the tests and fuzzers
+//! hold this fast rule to.
 //!
 //! [`guest`] is the module's per-call logic around the rule (its allocator
 //! arena, output buffer and replies), testable natively; the exports that
@@ -36,16 +28,9 @@ pub mod guest;
 mod bytes;
 mod cause;
 mod json;
-// Without the `memo` feature only their vocabulary (`Kind`, `LineVerdict`,
-// `Spans`) is used; see `speed`.
-#[cfg_attr(not(feature = "memo"), allow(dead_code))]
-mod memo;
 mod reason;
-#[cfg_attr(not(feature = "memo"), allow(dead_code))]
-mod record_memo;
 mod scan;
 pub mod spec;
-mod speed;
 mod text;
 
 pub use reason::{Cause, Reason};
@@ -53,7 +38,6 @@ pub use scan::NEEDLE;
 
 use cause::Failure;
 use json::{Malformed, Value};
-use record_memo::{Spans, Vary};
 use text::Message;
 
 /// The buffers a judge decodes into. The failing node stays for
@@ -90,8 +74,6 @@ pub struct Scratch {
     own_host: Vec<u8>,
     /// The decoded `kubernetes.pod_ip`.
     own_ip: Vec<u8>,
-    /// What repeats across records (nothing without the `memo` feature).
-    memos: speed::Memos,
 }
 
 impl Scratch {
@@ -102,7 +84,6 @@ impl Scratch {
             text: Vec::new(),
             own_host: Vec::new(),
             own_ip: Vec::new(),
-            memos: speed::Memos::new(),
         }
     }
 
@@ -129,7 +110,6 @@ impl Scratch {
         .iter()
         .map(|v| v.capacity())
         .sum::<usize>()
-            + self.memos.capacity()
     }
 }
 
@@ -211,10 +191,6 @@ struct Found<'r> {
     /// `_p` (multiline cri) or `logtag` (Parser cri) says the line is cut.
     partial: bool,
     ambiguous: bool,
-    /// Where this record may differ from another with the same verdict.
-    spans: Spans,
-    /// [`text::error_header_len`] of `log` (found once, used twice).
-    log_header: Option<usize>,
 }
 
 /// Combines the verdicts on every message found in a record: drop only when
@@ -244,26 +220,12 @@ impl Verdicts {
     }
 }
 
-/// The structural verdict, remembered per record but for its timestamps
-/// ([`record_memo`]).
+/// The structural verdict: the record walked, then its messages judged.
 fn judge_record(record: &[u8], scratch: &mut Scratch) -> Reason {
-    scratch.memos.reserve();
-    if let Some(reason) = scratch.memos.record(record, &mut scratch.decoded.node) {
-        return reason;
-    }
-    let lines_before = scratch.memos.line_hits();
-    let (reason, spans) = judge_walked(record, scratch);
-    let Scratch { memos, decoded, .. } = scratch;
-    memos.remember_record(record, &spans, reason, &decoded.node, lines_before);
-    reason
-}
-
-/// Walks and judges a record; also says where it may vary.
-fn judge_walked(record: &[u8], scratch: &mut Scratch) -> (Reason, Spans) {
-    let Ok(found) = find_candidates(record, scratch.memos.kubernetes()) else {
-        return (Reason::NotJsonObject, Spans::default());
+    let Ok(found) = find_candidates(record) else {
+        return Reason::NotJsonObject;
     };
-    (judge_found(&found, scratch), found.spans)
+    judge_found(&found, scratch)
 }
 
 fn judge_found(found: &Found<'_>, scratch: &mut Scratch) -> Reason {
@@ -275,7 +237,6 @@ fn judge_found(found: &Found<'_>, scratch: &mut Scratch) -> Reason {
         text,
         own_host,
         own_ip,
-        memos,
     } = scratch;
     let Ok(own) = own_node(found.host, found.pod_ip, own_host, own_ip) else {
         return Reason::Ambiguous;
@@ -286,18 +247,9 @@ fn judge_found(found: &Found<'_>, scratch: &mut Scratch) -> Reason {
     let mut log_is_other = false;
     for (slot, raw) in found.texts.iter().enumerate() {
         let Some(raw) = raw else { continue };
-        let outcome = if slot == 0 {
-            judge_log(raw, found, own, memos, text, decoded)
-        } else {
-            judge_raw_text(raw, own, text, decoded)
-        };
-        match outcome {
-            memo::LineVerdict::Undecodable => verdicts.add(Some(Reason::Ambiguous)),
-            memo::LineVerdict::Judged(reason) => {
-                log_is_other |= slot == 0 && reason.is_none();
-                verdicts.add(reason);
-            }
-        }
+        let reason = judge_raw_text(raw, own, text, decoded);
+        log_is_other |= slot == 0 && reason.is_none();
+        verdicts.add(reason);
     }
     if !log_is_other {
         if found.root.msg.is_some() {
@@ -316,10 +268,7 @@ fn judge_found(found: &Found<'_>, scratch: &mut Scratch) -> Reason {
     verdicts.reason()
 }
 
-fn find_candidates<'r>(
-    record: &'r [u8],
-    kubernetes: &mut dyn json::NestedWalk,
-) -> Result<Found<'r>, Malformed> {
+fn find_candidates(record: &[u8]) -> Result<Found<'_>, Malformed> {
     let mut found = Found::default();
     // The kubernetes map's own members, seen in the same walk.
     let (mut host, mut pod_ip, mut repeated) = (None, None, false);
@@ -339,12 +288,6 @@ fn find_candidates<'r>(
                 let slot = usize::from(key == b"message");
                 if let Some(s) = found.texts.get_mut(slot) {
                     found.ambiguous |= s.replace(raw).is_some();
-                }
-                if slot == 0 {
-                    found.log_header = text::error_header_len(raw);
-                    if let Some((part, vary)) = log_span(raw, found.log_header) {
-                        found.spans.add(record, part, vary);
-                    }
                 }
             }
             (b"_p" | b"logtag", Value::Str(flag)) => found.partial |= flag == b"P",
@@ -368,25 +311,12 @@ fn find_candidates<'r>(
                     }
                 }
             }
-            // What the rule does not read: a timestamp, say. Where it is
-            // short and plain, another record may differ here and still get
-            // this record's verdict.
-            (_, Value::Str(s)) => found.spans.add(record, s, Vary::Plain),
-            (_, Value::Other(v)) => found.spans.add(record, v, Vary::Number),
             _ => {}
         }
         true
     };
-    json::members_nested(
-        record,
-        true,
-        b"kubernetes",
-        &mut outer,
-        &mut inner,
-        kubernetes,
-    )?;
+    json::members_nested(record, true, b"kubernetes", &mut outer, &mut inner)?;
     found.ambiguous |= found.root.repeated || repeated;
-    found.spans.finish();
     if found.kubernetes.is_some_and(|k| !k.is_empty()) {
         found.host = host;
         found.pod_ip = pod_ip;
@@ -394,85 +324,18 @@ fn find_candidates<'r>(
     Ok(found)
 }
 
-/// A `log`/`message` value as raw JSON string contents: decoded, then judged.
+/// A `log`/`message` value as raw JSON string contents: decoded, then
+/// judged. A value that does not decode is a doubt.
 fn judge_raw_text(
     raw: &[u8],
     own: Own<'_>,
     text: &mut Vec<u8>,
     decoded: &mut Decoded,
-) -> memo::LineVerdict {
+) -> Option<Reason> {
     if json::decode_into(raw, text).is_err() {
-        return memo::LineVerdict::Undecodable;
+        return Some(Reason::Ambiguous);
     }
-    memo::LineVerdict::Judged(judge_text(text, own, decoded))
-}
-
-/// [`judge_raw_text`] for `log`, the first text judged (so `node` is still
-/// empty), through the [`memo::LineMemo`]: a line with an error-severity
-/// klog header is judged once per distinct rest of line and own node.
-fn judge_log(
-    raw: &[u8],
-    found: &Found<'_>,
-    own: Own<'_>,
-    memos: &mut speed::Memos,
-    text: &mut Vec<u8>,
-    decoded: &mut Decoded,
-) -> memo::LineVerdict {
-    // The header is plain ASCII in the raw string (no escape), so it decodes
-    // to itself and the verdict depends only on the raw rest.
-    let klog = found
-        .log_header
-        .filter(|&h| raw.get(..h).is_some_and(|head| !head.contains(&b'\\')))
-        .and_then(|h| raw.get(h..))
-        .map(|rest| (memo::Kind::Klog, rest));
-    let Some((kind, key)) = klog.or_else(|| json_log_rest(raw).map(|r| (memo::Kind::JsonTs, r)))
-    else {
-        return judge_raw_text(raw, own, text, decoded);
-    };
-    let node = &mut decoded.node;
-    if let Some((outcome, was)) = memos.line(kind, key, found.host, found.pod_ip) {
-        node.clear();
-        if node.try_reserve(was.len()).is_ok() {
-            node.extend_from_slice(was);
-            return outcome;
-        }
-    }
-    let outcome = judge_raw_text(raw, own, text, decoded);
-    memos.remember_line(kind, key, found.host, found.pod_ip, outcome, &decoded.node);
-    outcome
-}
-
-/// The part of a `log` line that [`judge_log`] shows the verdict does not
-/// depend on: its klog header (with any prefixes), or the `ts` number of a
-/// JSON-logging line.
-fn log_span(raw: &[u8], header: Option<usize>) -> Option<(&[u8], Vary)> {
-    if let Some(h) = header {
-        return Some((raw.get(..h)?, Vary::KlogHeader));
-    }
-    let rest = json_log_rest(raw)?;
-    let from = br#"{\"ts\":"#.len();
-    let to = raw.len().checked_sub(rest.len() + 1)?;
-    Some((raw.get(from..to)?, Vary::Number))
-}
-
-/// A JSON-logging line (metrics-server `--logging-format=json`) as raw JSON
-/// string contents starts `{\"ts\":<number>,`: what follows. Decoded, the
-/// line is `{"ts":<number>,` and the rest, a JSON object whose `ts` the
-/// judge reads only as a valid number (the same [`json::scalar_end`] checks
-/// it here), so the verdict depends only on the rest.
-fn json_log_rest(raw: &[u8]) -> Option<&[u8]> {
-    let number = raw.strip_prefix(br#"{\"ts\":"#)?;
-    let from = raw.len() - number.len();
-    let end = json::scalar_end(raw, from).ok()?;
-    // A number, not a literal (true/false/null are read the same way, but
-    // metrics-server writes a number).
-    if !raw
-        .get(from)
-        .is_some_and(|c| c.is_ascii_digit() || *c == b'-')
-    {
-        return None;
-    }
-    raw.get(end..)?.strip_prefix(b",")
+    judge_text(text, own, decoded)
 }
 
 /// Decodes `kubernetes.host` and `kubernetes.pod_ip` (found by the walk).

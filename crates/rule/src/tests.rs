@@ -142,12 +142,11 @@ fn doubts_keep() {
     assert_eq!(verdict(&record(&contained, &k)), Reason::NotScrapeFailure);
 }
 
-/// Guards the line memo's keys: klog lines and JSON-logging lines that
-/// differ only in their timestamps are judged once; a line whose prefix the
-/// judge would read differently is never remembered.
+/// One `Scratch` for many records, as the module keeps it: klog and
+/// JSON-logging lines that differ only in their timestamps each get the
+/// verdict and failing node a fresh `Scratch` gives.
 #[test]
-#[cfg(feature = "memo")]
-fn repeated_lines_are_judged_once() {
+fn timestamps_do_not_change_a_verdict() {
     let k = format!(r#"{{"pod_name":"metrics-server-1","host":"{OWN}"}}"#);
     let json_line = |ts: &str| {
         format!(
@@ -166,35 +165,14 @@ fn repeated_lines_are_judged_once() {
         assert_eq!(evaluate(&rec, &mut s), Reason::OwnNodeRefused, "{ts}");
         assert_eq!(s.failing_node(), OWN.as_bytes());
     }
-    assert_eq!(
-        s.memos.lines().kinds(),
-        [memo::Kind::Klog, memo::Kind::JsonTs]
-    );
-    for raw in [
-        &br#"{\"ts\":true,\"msg\":1}"#[..],
-        br#"{\"ts\":01,\"msg\":1}"#,
-        br#"{\"ts\": 1,\"msg\":1}"#,
-        br#"{\"ts\":1.,\"msg\":1}"#,
-        br#"{\"ts\":1}"#,
-        br#"{"ts":1,"msg":1}"#,
-    ] {
-        assert_eq!(json_log_rest(raw), None, "{}", String::from_utf8_lossy(raw));
-    }
-    assert_eq!(
-        json_log_rest(br#"{\"ts\":-1.5e+3,\"m"#),
-        Some(&br#"\"m"#[..])
-    );
 }
 
-/// Guards the record memo: records that differ from a judged one only in
-/// their timestamps (`time`, the klog header, a `ts` number, in or out of
-/// `log`) get its verdict without a walk, and are not remembered again;
-/// a record that differs anywhere else, or whose timestamp could parse
-/// differently, is judged afresh, with the verdict a fresh `Scratch` gives.
+/// Records that differ only in their timestamps (`time`, the klog header, a
+/// `ts` number, in or out of `log`), and records that differ from those
+/// anywhere else, judged one after the other with one `Scratch`: each gets
+/// the verdict a fresh `Scratch` gives.
 #[test]
-#[cfg(feature = "memo")]
-fn records_differing_only_in_timestamps_are_judged_once() {
-    use record_memo::Vary;
+fn records_differing_in_timestamps_or_elsewhere_are_judged_alike() {
     let k = format!(r#"{{"pod_name":"metrics-server-1","host":"{OWN}"}}"#);
     let klog_record = |time: &str, header: &str| {
         let line = klog(OWN, "10.1.2.3", "connect: connection refused")
@@ -231,13 +209,6 @@ fn records_differing_only_in_timestamps_are_judged_once() {
         &json_record("1757638923456.789", "1757638923.5"),
         drop,
     );
-    let both = vec![
-        // `time`, `stream` (not read by the rule either), the header.
-        vec![Vary::Plain, Vary::Plain, Vary::KlogHeader],
-        vec![Vary::Plain, Vary::Number, Vary::Number],
-    ];
-    assert_eq!(s.memos.records().remembered(), both);
-    // Only timestamps change (lengths too): nothing new is remembered.
     for (i, time) in ["2026-11-28T06:00:01.9Z", "2027-01-01T00:00:00.0Z"]
         .iter()
         .enumerate()
@@ -250,13 +221,6 @@ fn records_differing_only_in_timestamps_are_judged_once() {
             drop,
         );
     }
-    assert_eq!(
-        s.memos.records().remembered(),
-        both,
-        "timestamps alone: remembered"
-    );
-    // Timestamps of another length: remembered apart (the memo's index
-    // keys on the length), then found.
     for _ in 0..2 {
         check(
             &mut s,
@@ -264,10 +228,8 @@ fn records_differing_only_in_timestamps_are_judged_once() {
             drop,
         );
         check(&mut s, &json_record("17576389244", "-2e5"), drop);
-        assert_eq!(s.memos.records().remembered().len(), 4);
     }
-    // Anything else is judged again (and then remembered as well).
-    let misses: [(Vec<u8>, Reason); 6] = [
+    let others: [(Vec<u8>, Reason); 6] = [
         // A digit outside the timestamps.
         (
             String::from_utf8(klog_record("2026-11-28T06:00:00.1Z", header))
@@ -292,8 +254,7 @@ fn records_differing_only_in_timestamps_are_judged_once() {
         // (a `log` object that does not parse: kept)
         (json_record("01", "1"), Reason::NotScrapeFailure),
     ];
-    for (rec, want) in &misses {
-        let before = s.memos.records().remembered().len();
+    for (rec, want) in &others {
         let fresh = evaluate(rec, &mut Scratch::new());
         assert_eq!(
             evaluate(rec, &mut s),
@@ -307,40 +268,24 @@ fn records_differing_only_in_timestamps_are_judged_once() {
             "{}",
             String::from_utf8_lossy(rec)
         );
-        // (A kept record that is a first sighting is not remembered.)
-        assert_eq!(
-            s.memos.records().remembered().len(),
-            before + usize::from(fresh.drops()),
-            "judged afresh: {}",
-            String::from_utf8_lossy(rec)
-        );
     }
 }
 
-/// Guards what the record memo takes in: a kept record (another node's
-/// refusal) only once its line has come back, so that one-off failures do
-/// not push out the own-node refusals that return every cycle.
+/// Another node's refusal, repeated and with a new IP each time: kept
+/// every time.
 #[test]
-#[cfg(feature = "memo")]
-fn kept_records_are_remembered_once_their_line_returns() {
+fn other_nodes_refusals_are_kept_every_time() {
     let k = format!(r#"{{"pod_name":"metrics-server-1","host":"{OWN}"}}"#);
     let mut s = Scratch::new();
-    for (i, remembered) in [0, 1, 1, 1].into_iter().enumerate() {
+    for i in 0..4 {
         let line = klog(OTHER, "10.9.9.9", "connect: connection refused")
             .replace("01:02:03", &format!("01:02:0{i}"));
         assert_eq!(evaluate(&record(&line, &k), &mut s), Reason::OtherNode);
-        assert_eq!(
-            s.memos.records().remembered().len(),
-            remembered,
-            "sighting {i}"
-        );
     }
-    // One-off lines (a new IP each) are never remembered.
     for i in 0..40 {
         let ip = format!("10.9.{i}.9");
         let node = format!("fargate-ip-10-9-{i}-9.eu-west-2.compute.internal");
         let line = klog(&node, &ip, "connect: connection refused");
         assert_eq!(evaluate(&record(&line, &k), &mut s), Reason::OtherNode);
     }
-    assert_eq!(s.memos.records().remembered().len(), 1);
 }

@@ -103,21 +103,6 @@ fn prefix(mut t: &[u8]) -> Prefix<'_> {
     }
 }
 
-/// The length of the prefixes of `t` when they end in an error-severity
-/// klog header: what [`locate`] strips before judging the message, so that
-/// the verdict on such a line depends only on what follows (used to
-/// remember verdicts across lines that differ only in their timestamps).
-pub(crate) fn error_header_len(t: &[u8]) -> Option<usize> {
-    match prefix(t) {
-        Prefix::Rest {
-            rest,
-            headed: true,
-            error: true,
-        } => Some(t.len() - rest.len()),
-        _ => None,
-    }
-}
-
 /// The message at the start of `t` (after the prefixes).
 fn message(t: &[u8], headed: bool) -> Message<'_> {
     if let Some(rest) = t.strip_prefix(SCRAPE_MSG) {
