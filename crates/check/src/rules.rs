@@ -5,10 +5,11 @@
 use super::config::{Config, Plugin, expand};
 use super::module::{self, function_exports, least_size, probe};
 use super::tables::{
-    self, ImageFluentBit, KEYS, Known, LEAKY_HOSTS, REFERENCE_TYPES_SINCE, Version,
-    image_fluent_bit, key_known, plugin_known,
+    self, ES_INPUT_IDLE_TIMEOUT, ES_INPUT_IDLE_TIMEOUT_SINCE, ImageFluentBit,
+    KEEPALIVE_IDLE_TIMEOUT, KEEPALIVE_SLACK, KEYS, Known, LEAKY_HOSTS, REFERENCE_TYPES_SINCE,
+    Version, image_fluent_bit, key_known, plugin_known,
 };
-use super::tag::{APP_TAG, TagMatch};
+use super::tag::{APP_TAG, METRICS_SERVER_TAG, TagMatch};
 use super::yaml::Yaml;
 use super::{Finding, Options, Severity, Target, image_tag, router};
 use selfscrape_host::FLUENT_BIT_MIN_SIZE;
@@ -155,9 +156,146 @@ fn check_versions(config: &Config, target: &Target, out: &mut Vec<Finding>) {
     }
 }
 
+/// A Fluent Bit time value (`30`, `30s`, `1m`, `2h`, `1d`) in seconds.
+fn seconds(value: &str) -> Option<u64> {
+    let v = value.trim().to_ascii_lowercase();
+    let (n, unit) = match v.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => v.split_at(i),
+        None => (v.as_str(), ""),
+    };
+    let n: u64 = n.parse().ok()?;
+    let unit = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return None,
+    };
+    Some(n * unit)
+}
+
+/// A Fluent Bit boolean; `None` when it is none.
+fn boolean(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Some(true),
+        "off" | "false" | "no" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether an `es` output sends to the selfscrape aggregator: its Host
+/// names it, or it takes metrics-server's records and no application's
+/// (the routing of `fluent-bit-conf/aggregator/aws-logging.yaml`).
+fn to_aggregator(p: &Plugin) -> bool {
+    let m = TagMatch::new(p.get("match"), p.get("match_regex"));
+    p.get("host")
+        .is_some_and(|h| h.to_ascii_lowercase().contains("selfscrape-aggregator"))
+        || (m.matches(METRICS_SERVER_TAG) && !m.matches(APP_TAG))
+}
+
+/// How long an output keeps an idle connection open, in seconds (with the
+/// engine's slack); `None` without keep-alive.
+fn keepalive_seconds(p: &Plugin) -> Option<u64> {
+    if p.get("net.keepalive").and_then(boolean) == Some(false) {
+        return None;
+    }
+    let idle = p
+        .get("net.keepalive_idle_timeout")
+        .map_or(Some(KEEPALIVE_IDLE_TIMEOUT), seconds)?;
+    Some(idle + KEEPALIVE_SLACK)
+}
+
+/// `es` outputs to the aggregator that keep an idle connection open longer
+/// than an aggregator on Fluent Bit 5.0.6+ allows by default: it closes
+/// the connection and logs an `[error]`, once per metrics-server cycle.
+fn check_es_keepalive(plugins: &[Plugin], out: &mut Vec<Finding>) {
+    for p in plugins
+        .iter()
+        .filter(|p| p.is("output", "es") && to_aggregator(p))
+    {
+        let Some(open) = keepalive_seconds(p) else {
+            continue;
+        };
+        if open <= ES_INPUT_IDLE_TIMEOUT {
+            continue;
+        }
+        let how = match p.get("net.keepalive_idle_timeout") {
+            Some(v) => format!("net.keepalive_idle_timeout {v}"),
+            None => format!("{KEEPALIVE_IDLE_TIMEOUT} s, the default net.keepalive_idle_timeout"),
+        };
+        let line = p
+            .prop("net.keepalive_idle_timeout")
+            .map_or(p.line, |k| k.line);
+        out.push(finding(
+            p,
+            line,
+            Severity::Warning,
+            "aggregator-keepalive",
+            format!(
+                "this es output keeps an idle connection to the aggregator open ({how}); an aggregator on Fluent Bit {ES_INPUT_IDLE_TIMEOUT_SINCE} or later (aws-for-fluent-bit 3.4.4 or later) closes it after {ES_INPUT_IDLE_TIMEOUT} s unless its input sets a longer net.io_timeout, and logs `[error] [downstream] connection #N from ... timed out after {ES_INPUT_IDLE_TIMEOUT} seconds (IO timeout)`: one error line per metrics-server scrape cycle, which its own log router ships to CloudWatch"
+            ),
+            "add `net.keepalive off` to this output (Fluent Bit 1.9.10 and later; a connection per flush costs nothing at metrics-server's rate), as fluent-bit-conf/aggregator/aws-logging.yaml does",
+        ));
+    }
+}
+
+/// How long an `elasticsearch` input lets a connection idle at `v`, in
+/// seconds; `None` when it never closes one.
+fn es_input_idle_seconds(p: &Plugin, v: Version) -> Option<u64> {
+    if let Some(t) = p.get("net.io_timeout").and_then(seconds).filter(|t| *t > 0) {
+        return Some(t);
+    }
+    if v < ES_INPUT_IDLE_TIMEOUT_SINCE {
+        return None;
+    }
+    match p.get("http_server.idle_timeout") {
+        Some(t) => seconds(t).filter(|t| *t > 0),
+        None => Some(ES_INPUT_IDLE_TIMEOUT),
+    }
+}
+
+/// `elasticsearch` inputs (the aggregator's) that close idle connections
+/// before a router's `es` output with the default keep-alive gives them up.
+fn check_es_input_timeout(config: &Config, target: &Target, out: &mut Vec<Finding>) {
+    let versions = target.versions();
+    for p in config
+        .plugins
+        .iter()
+        .filter(|p| p.is("input", "elasticsearch"))
+    {
+        let short: Vec<(Version, u64)> = versions
+            .iter()
+            .filter_map(|v| Some((*v, es_input_idle_seconds(p, *v)?)))
+            .filter(|(_, t)| *t < KEEPALIVE_IDLE_TIMEOUT + KEEPALIVE_SLACK)
+            .collect();
+        let Some((_, t)) = short.first() else {
+            continue;
+        };
+        let line = p
+            .prop("net.io_timeout")
+            .or_else(|| p.prop("http_server.idle_timeout"))
+            .map_or(p.line, |k| k.line);
+        out.push(finding(
+            p,
+            line,
+            Severity::Warning,
+            "aggregator-keepalive",
+            format!(
+                "on Fluent Bit {}, this elasticsearch input closes a connection idle for {t} s and logs `[error] [downstream] connection #N from ... timed out after {t} seconds (IO timeout)`; a router's es output keeps one idle for {KEEPALIVE_IDLE_TIMEOUT} s by default: one error line per metrics-server scrape cycle, which this Fluent Bit's own log router ships to CloudWatch",
+                list(&short.iter().map(|(v, _)| *v).collect::<Vec<_>>())
+            ),
+            format!(
+                "set `net.io_timeout 60s` on this input (longer than any router's keep-alive), and `net.keepalive off` on the router's es output, as fluent-bit-conf/aggregator does"
+            ),
+        ));
+    }
+}
+
 /// Everything about one Fluent Bit config.
 pub fn check_config(config: &Config, target: &Target, opts: &Options, out: &mut Vec<Finding>) {
     check_versions(config, target, out);
+    check_es_keepalive(&config.plugins, out);
+    check_es_input_timeout(config, target, out);
     let wasm: Vec<(usize, &Plugin)> = config
         .plugins
         .iter()
@@ -689,32 +827,33 @@ pub fn check_router(path: &Path, text: &str, doc: &Yaml, target: &Target, out: &
             fix: "use `Match kube.*_metrics-server-*` (or a Match_Regex that only takes metrics-server's tags) on every selfscrape filter, and the helper tag prefix on the ones after rewrite_tag".into(),
         });
     }
+    let mut config = Config::default();
+    for (key, value, first) in router::data_entries(doc) {
+        let (Some(v), true) = (value, key == "filters.conf" || key == "output.conf") else {
+            continue;
+        };
+        for s in router::sections(&v, Some(first)) {
+            config.plugins.push(Plugin {
+                kind: s.kind.to_ascii_lowercase(),
+                file: path.to_path_buf(),
+                line: s.line.unwrap_or(first),
+                props: s
+                    .entries
+                    .iter()
+                    .map(|(k, v)| super::config::Prop {
+                        key: k.clone(),
+                        value: v.clone(),
+                        line: s.line.unwrap_or(first),
+                    })
+                    .collect(),
+            });
+        }
+    }
     // Keys, when a header names the router's Fluent Bit.
     if *target != Target::Unknown {
-        let mut config = Config::default();
-        for (key, value, first) in router::data_entries(doc) {
-            let (Some(v), true) = (value, key == "filters.conf" || key == "output.conf") else {
-                continue;
-            };
-            for s in router::sections(&v, Some(first)) {
-                config.plugins.push(Plugin {
-                    kind: s.kind.to_ascii_lowercase(),
-                    file: path.to_path_buf(),
-                    line: s.line.unwrap_or(first),
-                    props: s
-                        .entries
-                        .iter()
-                        .map(|(k, v)| super::config::Prop {
-                            key: k.clone(),
-                            value: v.clone(),
-                            line: s.line.unwrap_or(first),
-                        })
-                        .collect(),
-                });
-            }
-        }
         check_versions(&config, target, out);
     }
+    check_es_keepalive(&config.plugins, out);
 }
 
 /// aws-for-fluent-bit images in a manifest.
@@ -760,5 +899,126 @@ pub fn check_images(path: &Path, text: &str, out: &mut Vec<Finding>) {
                 "pin a tabulated release (docs/check.md)",
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Prop;
+
+    fn plugin(kind: &str, props: &[(&str, &str)]) -> Plugin {
+        Plugin {
+            kind: kind.into(),
+            file: "x.conf".into(),
+            line: 1,
+            props: props
+                .iter()
+                .enumerate()
+                .map(|(i, (k, v))| Prop {
+                    key: (*k).into(),
+                    value: (*v).into(),
+                    line: i + 2,
+                })
+                .collect(),
+        }
+    }
+
+    const MS: &str = "kube.var.log.containers.metrics-server-*_kube-system_metrics-server-*";
+
+    fn es_findings(props: &[(&str, &str)]) -> usize {
+        let mut out = Vec::new();
+        check_es_keepalive(&[plugin("output", props)], &mut out);
+        out.len()
+    }
+
+    #[test]
+    fn es_outputs_to_the_aggregator_that_keep_connections_idle_are_found() {
+        let to = |extra: &[(&'static str, &'static str)]| {
+            let mut p = vec![("name", "es"), ("match", MS)];
+            p.extend_from_slice(extra);
+            es_findings(&p)
+        };
+        // The default keep-alive (30 s) outlives the input's 10 s.
+        assert_eq!(to(&[]), 1);
+        assert_eq!(to(&[("net.keepalive_idle_timeout", "30s")]), 1);
+        assert_eq!(to(&[("net.keepalive_idle_timeout", "9")]), 1);
+        // Off, or gone before the aggregator closes it (with the slack).
+        assert_eq!(to(&[("net.keepalive", "off")]), 0);
+        assert_eq!(to(&[("net.keepalive", "False")]), 0);
+        assert_eq!(to(&[("net.keepalive_idle_timeout", "5s")]), 0);
+        assert_eq!(to(&[("net.keepalive_idle_timeout", "8")]), 0);
+        // Another es output (OpenSearch for every pod) is not the aggregator's.
+        assert_eq!(es_findings(&[("name", "es"), ("match", "kube.*")]), 0);
+        // ... unless its Host names it.
+        assert_eq!(
+            es_findings(&[
+                ("name", "es"),
+                ("match", "kube.*"),
+                (
+                    "host",
+                    "selfscrape-aggregator.kube-system.svc.cluster.local"
+                )
+            ]),
+            1
+        );
+        assert_eq!(
+            es_findings(&[("name", "cloudwatch_logs"), ("match", MS)]),
+            0
+        );
+    }
+
+    #[test]
+    fn the_input_closes_idle_connections_only_where_that_holds() {
+        let at = |s: &str| Version::parse(s).unwrap();
+        let input = |props: &[(&str, &str)]| {
+            let mut p = vec![("name", "elasticsearch")];
+            p.extend_from_slice(props);
+            plugin("input", &p)
+        };
+        let plain = input(&[]);
+        assert_eq!(es_input_idle_seconds(&plain, at("4.2.2")), None);
+        assert_eq!(es_input_idle_seconds(&plain, at("5.0.5")), None);
+        assert_eq!(es_input_idle_seconds(&plain, at("5.0.6")), Some(10));
+        assert_eq!(es_input_idle_seconds(&plain, at("5.1.1")), Some(10));
+        let longer = input(&[("net.io_timeout", "60s")]);
+        assert_eq!(es_input_idle_seconds(&longer, at("4.2.2")), Some(60));
+        assert_eq!(es_input_idle_seconds(&longer, at("5.1.1")), Some(60));
+        let idle = input(&[("http_server.idle_timeout", "1m")]);
+        assert_eq!(es_input_idle_seconds(&idle, at("5.1.1")), Some(60));
+        assert_eq!(es_input_idle_seconds(&idle, at("4.2.2")), None);
+        let findings = |p: Plugin, target: Target| {
+            let config = Config {
+                plugins: vec![p],
+                ..Config::default()
+            };
+            let mut out = Vec::new();
+            check_es_input_timeout(&config, &target, &mut out);
+            out
+        };
+        assert_eq!(findings(input(&[]), Target::Exact(at("5.1.1"))).len(), 1);
+        assert!(findings(input(&[]), Target::Exact(at("4.2.2"))).is_empty());
+        assert!(findings(input(&[]), Target::Unknown).is_empty());
+        assert!(findings(longer.clone(), Target::Exact(at("5.1.1"))).is_empty());
+        let range = Target::From(at("4.2.2"), tables::tabulated_from(at("4.2.2")));
+        let found = findings(input(&[]), range);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.starts_with("on Fluent Bit 5.1.1,"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn time_and_boolean_values() {
+        assert_eq!(seconds("30"), Some(30));
+        assert_eq!(seconds("30s"), Some(30));
+        assert_eq!(seconds("2M"), Some(120));
+        assert_eq!(seconds("1h"), Some(3600));
+        assert_eq!(seconds("soon"), None);
+        assert_eq!(boolean("Off"), Some(false));
+        assert_eq!(boolean("on"), Some(true));
+        assert_eq!(boolean("maybe"), None);
     }
 }

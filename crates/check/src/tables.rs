@@ -93,6 +93,12 @@ pub const KEYS: &[(&str, &str, &str, &[&str])] = &[
     ("filter", "1.9.10", "", &["alias", "log_level", "match", "match_regex"]),
     ("filter", "3.0.0", "", &["log_suppress_interval"]),
     ("output", "1.9.10", "", &["alias", "host", "ipv6", "log_level", "match", "match_regex", "port", "retry_limit", "storage.total_limit_size", "tls", "tls.ca_file", "tls.ca_path", "tls.crt_file", "tls.debug", "tls.key_file", "tls.key_passwd", "tls.verify", "tls.vhost", "workers"]),
+    // net.* of every networked output: the upstream config map (src/flb_upstream.c).
+    ("output", "1.9.10", "", &["net.connect_timeout", "net.connect_timeout_log_error", "net.dns.mode", "net.dns.prefer_ipv4", "net.dns.resolver", "net.keepalive", "net.keepalive_idle_timeout", "net.keepalive_max_recycle", "net.source_address"]),
+    ("output", "2.0.0", "", &["net.io_timeout"]),
+    ("output", "3.0.0", "", &["net.dns.prefer_ipv6", "net.max_worker_connections"]),
+    ("output", "3.2.10", "", &["net.tcp_keepalive", "net.tcp_keepalive_interval", "net.tcp_keepalive_probes", "net.tcp_keepalive_time"]),
+    ("output", "4.0.14", "", &["net.proxy_env_ignore"]),
     ("output", "3.0.0", "", &["log_suppress_interval"]),
     ("output", "3.1.5", "", &["tls.verify_hostname"]),
     ("output", "4.0.14", "", &["tls.ciphers", "tls.max_version", "tls.min_version", "tls.windows.certstore_name", "tls.windows.use_enterprise_store"]),
@@ -127,9 +133,35 @@ pub const KEYS: &[(&str, &str, &str, &[&str])] = &[
     ("filter:wasm", "2.0.0", "", &["accessible_paths", "function_name", "wasm_path"]),
     ("filter:wasm", "3.0.0", "", &["event_format"]),
     ("filter:wasm", "3.1.5", "", &["wasm_heap_size", "wasm_stack_size"]),
-    ("input:elasticsearch", "3.0.0", "5.1.1", &["buffer_chunk_size", "buffer_max_size", "http2"]),
+    // 5.1.1 takes these three as aliases of http_server.* (src/http_server/flb_http_server_config_map.c; measured: it starts with Buffer_Max_Size).
+    ("input:elasticsearch", "3.0.0", "", &["buffer_chunk_size", "buffer_max_size", "http2"]),
     ("input:elasticsearch", "3.0.0", "", &["hostname", "meta_key", "tag_key", "version"]),
+    // net.* of a server input: the downstream config map (src/flb_downstream.c).
+    ("input:elasticsearch", "3.0.0", "", &["net.accept_timeout", "net.accept_timeout_log_error", "net.io_timeout", "net.share_port"]),
+    ("input:elasticsearch", "3.1.5", "", &["net.keepalive"]),
+    ("input:elasticsearch", "4.0.14", "", &["net.backlog"]),
+    ("input:elasticsearch", "5.1.1", "", &["http_server.buffer_chunk_size", "http_server.buffer_max_size", "http_server.http2", "http_server.idle_timeout", "http_server.ingress_queue_byte_limit", "http_server.ingress_queue_event_limit", "http_server.max_connections", "http_server.workers", "max_connections", "workers"]),
 ];
+
+/// From Fluent Bit 5.0.6 the `elasticsearch` input (like every input on
+/// the shared HTTP server) closes a connection idle for
+/// `http_server.idle_timeout` (default 10 s) unless `net.io_timeout` is set,
+/// and logs `[error] [downstream] connection #N from ... timed out after 10
+/// seconds (IO timeout)` for each (src/http_server/flb_http_server.c:
+/// the idle timeout becomes the downstream's io_timeout; src/flb_downstream.c).
+/// Before, `net.io_timeout` defaults to 0: idle connections are never closed.
+/// Measured: router 1.9.10 -> aggregator 5.1.1 logged one such line per
+/// connection; -> 4.2.2 none.
+pub const ES_INPUT_IDLE_TIMEOUT_SINCE: Version = Version(5, 0, 6);
+/// `http_server.idle_timeout`'s default, in seconds.
+pub const ES_INPUT_IDLE_TIMEOUT: u64 = 10;
+/// An output's `net.keepalive_idle_timeout` default (1.9.10 to 5.1.1), in
+/// seconds: how long it keeps an idle connection for the next flush.
+pub const KEEPALIVE_IDLE_TIMEOUT: u64 = 30;
+/// How long past its `net.keepalive_idle_timeout` an idle connection may
+/// stay open: the engine drops them on a 1.5 s timer, in whole seconds
+/// (src/flb_engine.c, src/flb_upstream.c).
+pub const KEEPALIVE_SLACK: u64 = 2;
 
 /// Fluent Bit 4.1.0 and 4.1.1 keep one wasm instance for the process's life
 /// and never free the copies of tag and record they make for each call: an
@@ -363,7 +395,16 @@ mod tests {
             ("filter:wasm", "wasm_stack_size", "3.0.0", false),
             ("filter:wasm", "wasm_heap_size", "3.1.5", true),
             ("filter:wasm", "match", "3.1.5", true),
-            ("input:elasticsearch", "buffer_max_size", "5.1.1", false),
+            ("input:elasticsearch", "buffer_max_size", "5.1.1", true),
+            (
+                "input:elasticsearch",
+                "http_server.idle_timeout",
+                "4.2.2",
+                false,
+            ),
+            ("input:elasticsearch", "net.io_timeout", "4.2.2", true),
+            ("output:es", "net.keepalive", "1.9.10", true),
+            ("output:es", "net.io_timeout", "1.9.10", false),
             ("filter:wasm", "no_such_key", "4.2.2", false),
             ("filter:wasm", "wasm_path", "4.0.3", true),
             ("filter:wasm", "wasm_heap_size", "2.1.0", false),
@@ -377,7 +418,7 @@ mod tests {
         }
         for (scope, key, version) in [
             ("filter:wasm", "wasm_heap_size", "3.1.0"),
-            ("input:elasticsearch", "buffer_max_size", "5.0.9"),
+            ("input:elasticsearch", "http_server.idle_timeout", "5.0.9"),
             ("filter:wasm", "no_such_key", "9.0.0"),
         ] {
             assert!(
