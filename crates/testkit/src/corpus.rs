@@ -12,12 +12,30 @@
 //! node = "fargate-ip-..."         # optional: the failing node `explain` reports
 //! ```
 //!
+//! In a `record`, `${kubernetes}` stands for the usual `"kubernetes":{...}`
+//! map of the own metrics-server pod ([`KUBERNETES`]: the kubernetes
+//! filter's keys, `host` [`OWN`], `pod_ip` [`OWN_IP`]) and
+//! `${kubernetes_without_host}` for the same map without `host`
+//! ([`KUBERNETES_WITHOUT_HOST`]); a case that needs another map writes it out.
+//!
 //! Instead of `record`, a case may give `record_hex` (arbitrary bytes, for
 //! invalid UTF-8, NUL, msgpack) or `gen = { kind = "...", ... }`, a
 //! deterministic generator defined below (hostile sizes and shapes).
+//!
+//! A file may also hold a `[matrix]`: every `[[matrix.line]]` (a failed-scrape
+//! line, `${node}` and `${ip}` for the failing node) in every
+//! `[[matrix.envelope]]` (a record, `${line}` for the line as JSON string
+//! content, `${kubernetes}` for the map), for each of the four [`VARIANTS`]
+//! (own node by `host`, own node by `pod_ip`, another node with and without
+//! `host`): the cases `m-<line>-<envelope>-<variant>` (tests/corpus/matrix.toml).
+//!
+//! Running: [`run`] checks every case an engine is given through one closure,
+//! collects the findings and fails with all of them; `SELFSCRAPE_CASE`
+//! ([`CASE_VAR`]) narrows every run to the cases it names.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use serde::Deserialize;
 
@@ -74,6 +92,129 @@ impl Case {
 struct File {
     #[serde(default)]
     case: Vec<RawCase>,
+    matrix: Option<Matrix>,
+}
+
+/// Lines x envelopes x [`VARIANTS`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Matrix {
+    line: Vec<MatrixLine>,
+    envelope: Vec<MatrixEnvelope>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatrixLine {
+    id: String,
+    /// The start of each case's why: "v0.7 klog (scraper.go:149)".
+    what: String,
+    /// The line as metrics-server prints it, `${node}` and `${ip}` for the
+    /// failing node.
+    text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatrixEnvelope {
+    id: String,
+    /// The middle of each case's why: "in the CRI multiline log".
+    what: String,
+    /// The record, `${line}` for the line (JSON string content) and
+    /// `${kubernetes}` for the map.
+    record: String,
+}
+
+/// One of the four ways a matrix line meets the pod's `kubernetes` map.
+pub struct Variant {
+    pub id: &'static str,
+    /// The end of the case's why.
+    pub what: &'static str,
+    /// The failing node in the line, and its IP.
+    pub node: &'static str,
+    pub ip: &'static str,
+    /// Whether the map has `host` (else only `pod_ip`).
+    pub host: bool,
+    pub verdict: Verdict,
+    pub reason: &'static str,
+}
+
+/// The matrix's variants, in the order of each envelope's cases.
+pub const VARIANTS: [Variant; 4] = [
+    Variant {
+        id: "own-host",
+        what: "own node by kubernetes.host",
+        node: OWN,
+        ip: OWN_IP,
+        host: true,
+        verdict: Verdict::Drop,
+        reason: "own_node_refused",
+    },
+    Variant {
+        id: "own-podip",
+        what: "own node by pod_ip (no host)",
+        node: OWN,
+        ip: OWN_IP,
+        host: false,
+        verdict: Verdict::Drop,
+        reason: "own_node_refused",
+    },
+    Variant {
+        id: "other",
+        what: "another node refused (a kubelet down)",
+        node: OTHER,
+        ip: OTHER_IP,
+        host: true,
+        verdict: Verdict::Keep,
+        reason: "other_node_refused",
+    },
+    Variant {
+        id: "other-podip",
+        what: "another node refused, no host, pod_ip is ours",
+        node: OTHER,
+        ip: OTHER_IP,
+        host: false,
+        verdict: Verdict::Keep,
+        reason: "other_node_refused",
+    },
+];
+
+impl Matrix {
+    fn cases(&self, file: &str) -> Vec<RawCase> {
+        let mut out = Vec::new();
+        for line in &self.line {
+            for envelope in &self.envelope {
+                for v in &VARIANTS {
+                    let text = line.text.replace("${node}", v.node).replace("${ip}", v.ip);
+                    let map = if v.host {
+                        KUBERNETES.to_string()
+                    } else {
+                        kubernetes_without_host()
+                    };
+                    let record = envelope
+                        .record
+                        .replace("${line}", &json_escape(&text))
+                        .replace("${kubernetes}", &map);
+                    assert!(
+                        !record.contains("${"),
+                        "{file}: matrix envelope {} leaves a placeholder: {record}",
+                        envelope.id
+                    );
+                    out.push(RawCase {
+                        name: format!("m-{}-{}-{}", line.id, envelope.id, v.id),
+                        why: format!("{} {}, {}", line.what, envelope.what, v.what),
+                        record: Some(record),
+                        record_hex: None,
+                        generator: None,
+                        verdict: v.verdict.as_str().to_string(),
+                        reason: Some(v.reason.to_string()),
+                        node: (v.verdict == Verdict::Drop).then(|| v.node.to_string()),
+                    });
+                }
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,6 +303,39 @@ fn yes() -> bool {
 /// The own node of the generated records (same as in the TOML cases).
 pub const OWN: &str = "fargate-ip-10-6-194-69.eu-west-2.compute.internal";
 pub const OWN_IP: &str = "10.6.194.69";
+/// Another Fargate node (its kubelet is another pod's).
+pub const OTHER: &str = "fargate-ip-10-6-130-17.eu-west-2.compute.internal";
+pub const OTHER_IP: &str = "10.6.130.17";
+
+/// `${kubernetes}` in a case's record: the map Fluent Bit's kubernetes filter
+/// adds to the own metrics-server pod's records, as most cases carry it.
+pub const KUBERNETES: &str = concat!(
+    r#""kubernetes":{"pod_name":"metrics-server-6d94bc8694-x7kqp","namespace_name":"kube-system","#,
+    r#""pod_id":"3f1c2a9e-5b7d-4e1a-9c2f-8d6e0b4a7c11","labels":{"app.kubernetes.io/instance":"metrics-server","#,
+    r#""app.kubernetes.io/name":"metrics-server","eks.amazonaws.com/fargate-profile":"fp-kube-system","#,
+    r#""pod-template-hash":"6d94bc8694"},"annotations":{"CapacityProvisioned":"0.25vCPU 0.5GB","#,
+    r#""Logging":"LoggingEnabled"},"host":"fargate-ip-10-6-194-69.eu-west-2.compute.internal","#,
+    r#""pod_ip":"10.6.194.69","container_name":"metrics-server","#,
+    r#""docker_id":"9b2e6f0c4d1a8e7b3c5f2a9d6e1b4c8f7a3d0e5b2c9f6a1d4e7b0c3f8a5d2e9b","#,
+    r#""container_hash":"registry.k8s.io/metrics-server/metrics-server@sha256:ffcb2bf004d6aa0a17d90e0247cf94f2865c8901dcab4427034c341951c239f9","#,
+    r#""container_image":"registry.k8s.io/metrics-server/metrics-server:v0.7.2"}"#
+);
+
+/// `${kubernetes_without_host}`: [`KUBERNETES`] without its `host` key (a
+/// kubernetes filter that could not read the node, or before it was added).
+pub fn kubernetes_without_host() -> String {
+    KUBERNETES.replacen(&format!("\"host\":\"{OWN}\","), "", 1)
+}
+
+/// `record` with the `${kubernetes}` shorthands written out.
+fn expand(record: &str) -> String {
+    if !record.contains("${kubernetes") {
+        return record.to_string();
+    }
+    record
+        .replace("${kubernetes_without_host}", &kubernetes_without_host())
+        .replace("${kubernetes}", KUBERNETES)
+}
 
 /// The v0.7 klog symptom line (text, not yet JSON-escaped) for `node`.
 pub fn symptom_line(node: &str) -> String {
@@ -449,8 +623,12 @@ pub fn load() -> Vec<Case> {
             .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         let parsed: File =
             toml::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
-        assert!(!parsed.case.is_empty(), "{file} has no [[case]]");
-        for raw in parsed.case {
+        let mut raws = parsed.case;
+        if let Some(matrix) = &parsed.matrix {
+            raws.extend(matrix.cases(&file));
+        }
+        assert!(!raws.is_empty(), "{file} has no [[case]] and no [matrix]");
+        for raw in raws {
             let id = format!("{file}:{}", raw.name);
             if let Some(first) = seen.insert(raw.name.clone(), file.clone()) {
                 problems.push(format!("{id}: name already used in {first}"));
@@ -480,7 +658,7 @@ pub fn load() -> Vec<Case> {
                 problems.push(format!("{id}: keep with reason own_node_refused"));
             }
             let (record, source) = match (raw.record, raw.record_hex, raw.generator) {
-                (Some(r), None, None) => (r.into_bytes(), "record".to_string()),
+                (Some(r), None, None) => (expand(&r).into_bytes(), "record".to_string()),
                 (None, Some(h), None) => match decode_hex(&h) {
                     Ok(b) => (b, "record_hex".to_string()),
                     Err(e) => {
@@ -512,6 +690,91 @@ pub fn load() -> Vec<Case> {
         problems.join("\n")
     );
     cases
+}
+
+/// Every case, loaded once per process (the generated records are large):
+/// [`load`]'s cases, shared by every test of a test binary.
+pub fn all() -> &'static [Case] {
+    static ALL: OnceLock<Vec<Case>> = OnceLock::new();
+    ALL.get_or_init(load)
+}
+
+/// The environment variable that narrows every corpus run to some cases:
+/// `SELFSCRAPE_CASE=v07-cri-own-refused cargo test`. Names are separated by
+/// commas; a name may be `file:name`, and a trailing `*` matches a prefix
+/// (`SELFSCRAPE_CASE='m-v07-*'`). A name no case has fails the run.
+pub const CASE_VAR: &str = "SELFSCRAPE_CASE";
+
+/// The filter of `SELFSCRAPE_CASE`, if set and not empty.
+pub fn case_filter() -> Option<String> {
+    std::env::var(CASE_VAR)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// True when `pattern` (one name of the filter) names `case`.
+fn names(pattern: &str, case: &Case) -> bool {
+    let id = case.id();
+    match pattern.strip_suffix('*') {
+        Some(prefix) => case.name.starts_with(prefix) || id.starts_with(prefix),
+        None => case.name == pattern || id == pattern,
+    }
+}
+
+/// The cases of `cases` that `filter` (as in [`CASE_VAR`]) names. Panics
+/// when one of its names matches no case of the whole corpus: a typo must
+/// not pass for a run that checked nothing.
+pub fn select<'a>(cases: &'a [Case], filter: Option<&str>) -> Vec<&'a Case> {
+    let Some(filter) = filter else {
+        return cases.iter().collect();
+    };
+    let patterns: Vec<&str> = filter
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    for p in &patterns {
+        assert!(
+            all().iter().any(|c| names(p, c)),
+            "{CASE_VAR}: no corpus case is named {p:?} (a name, file:name, or a prefix*)"
+        );
+    }
+    cases
+        .iter()
+        .filter(|c| patterns.iter().any(|p| names(p, c)))
+        .collect()
+}
+
+/// The cases a run checks: every case, or those `SELFSCRAPE_CASE` names.
+pub fn selected() -> Vec<&'static Case> {
+    select(all(), case_filter().as_deref())
+}
+
+/// The one corpus runner every engine uses: `check` judges each selected
+/// case (every case, or those `SELFSCRAPE_CASE` names) through the engine
+/// and adds a finding for each disagreement; then the run fails with all
+/// of them, or prints how many cases agreed. `what` names the engine in
+/// both. Returns the number of cases checked.
+pub fn run(what: &str, check: impl FnMut(&Case, &mut Failures)) -> usize {
+    run_cases(what, &selected(), check)
+}
+
+/// [`run`] over `cases` (already selected, e.g. a subset an engine can take).
+pub fn run_cases(
+    what: &str,
+    cases: &[&Case],
+    mut check: impl FnMut(&Case, &mut Failures),
+) -> usize {
+    let mut failures = Failures::default();
+    for case in cases {
+        check(case, &mut failures);
+    }
+    failures.assert_none(what, cases.len());
+    match case_filter() {
+        Some(filter) => println!("{what}: {} cases agree ({CASE_VAR}={filter})", cases.len()),
+        None => println!("{what}: {} cases agree", cases.len()),
+    }
+    cases.len()
 }
 
 /// Collects failures and reports them all at once.
@@ -620,4 +883,67 @@ pub fn parse_explain(out: &[u8]) -> Result<Explained, String> {
         reason: field("reason")?,
         node: field("node")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_matrix_is_every_line_in_every_envelope_four_ways() {
+        let matrix: Vec<&Case> = all().iter().filter(|c| c.file == "matrix.toml").collect();
+        assert_eq!(matrix.len(), 7 * 5 * VARIANTS.len());
+        let named = |name: &str| matrix.iter().find(|c| c.name == name).copied();
+        let own = named("m-v07-cri-own-host").expect("m-v07-cri-own-host");
+        assert_eq!(own.verdict, Verdict::Drop);
+        assert_eq!(own.node.as_deref(), Some(OWN));
+        let text = String::from_utf8_lossy(&own.record);
+        assert!(text.ends_with(&format!(",{KUBERNETES}}}")), "{text}");
+        let other = named("m-json-docker-other-podip").expect("m-json-docker-other-podip");
+        assert_eq!(other.verdict, Verdict::Keep);
+        assert_eq!(other.node, None);
+        let text = String::from_utf8_lossy(&other.record);
+        assert!(
+            text.contains(OTHER_IP) && !text.contains("\"host\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_record_keeps_a_shorthand() {
+        for c in all() {
+            assert!(
+                !String::from_utf8_lossy(&c.record).contains("${kubernetes"),
+                "{}",
+                c.id()
+            );
+        }
+        assert!(!kubernetes_without_host().contains("\"host\""));
+        assert_eq!(
+            kubernetes_without_host().len() + format!("\"host\":\"{OWN}\",").len(),
+            KUBERNETES.len()
+        );
+    }
+
+    #[test]
+    fn the_case_filter_takes_names_ids_and_prefixes() {
+        let cases = all();
+        assert_eq!(select(cases, None).len(), cases.len());
+        let one = select(cases, Some("v07-cri-own-refused"));
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].id(), "shapes_klog.toml:v07-cri-own-refused");
+        let two = select(
+            cases,
+            Some("shapes_klog.toml:v07-cri-own-refused, m-v07-cri-other"),
+        );
+        assert_eq!(two.len(), 2);
+        assert_eq!(select(cases, Some("m-v07-cri-*")).len(), VARIANTS.len());
+        assert_eq!(select(cases, Some("matrix.toml:*")).len(), 140);
+    }
+
+    #[test]
+    #[should_panic(expected = "no corpus case is named \"no-such-case\"")]
+    fn a_filter_that_names_no_case_fails() {
+        select(all(), Some("v07-cri-own-refused,no-such-case"));
+    }
 }
