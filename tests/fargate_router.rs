@@ -2248,6 +2248,37 @@ fn selfscrape_check_finds_every_selfscrape_filter_unscoped_when_it_is() {
     assert_eq!(router::unscoped_filters(&doc).len(), scoped);
 }
 
+/// Every shape of tests/router: (file name, text).
+fn shapes() -> Vec<(String, String)> {
+    shape_paths()
+        .into_iter()
+        .map(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
+            (name, std::fs::read_to_string(&p).expect("shape"))
+        })
+        .collect()
+}
+
+/// `selfscrape check` finds nothing in a merged ConfigMap.
+fn assert_checks_clean(name: &str, yaml: &str) {
+    let findings = selfscrape_check::check_text(
+        std::path::Path::new(name),
+        yaml,
+        true,
+        &selfscrape_check::Options::default(),
+    )
+    .unwrap_or_else(|e| panic!("{name}: check could not read the output: {}", e.message));
+    assert!(
+        findings.is_empty(),
+        "{name}: selfscrape check on the merged ConfigMap: {:?}",
+        findings.iter().map(|f| &f.message).collect::<Vec<_>>()
+    );
+}
+
 fn shape_paths() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/router");
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -2275,28 +2306,11 @@ fn every_configmap_shape_merges_and_keeps_everything_else_exactly() {
         .map(|r| merged_verdict(&default, &shipped, &r.record) == Ok(Verdict::Drop))
         .collect();
     let mut summary = Vec::new();
-    for path in shape_paths() {
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .to_string();
-        let text = std::fs::read_to_string(&path).expect("shape");
+    for (name, text) in shapes() {
         for dry_run in [false, true] {
             let m = merged_with(&text, dry_run);
             assert!(m.chars <= 5300, "{name}: {} characters", m.chars);
-            let findings = selfscrape_check::check_text(
-                std::path::Path::new(&name),
-                &m.yaml,
-                true,
-                &selfscrape_check::Options::default(),
-            )
-            .unwrap_or_else(|e| panic!("{name}: check could not read the output: {}", e.message));
-            assert!(
-                findings.is_empty(),
-                "{name}: selfscrape check on the merged ConfigMap: {:?}",
-                findings.iter().map(|f| &f.message).collect::<Vec<_>>()
-            );
+            assert_checks_clean(&name, &m.yaml);
             let mut user = Router::from_yaml(&text);
             let mut merged = Router::from_yaml(&m.yaml);
             let mut dropped = 0;
@@ -2619,13 +2633,7 @@ fn aggregator_variant_sends_metrics_servers_records_as_they_were() {
     };
     let ms = |tag: &str| tag.starts_with("kube.") && tag.contains("_metrics-server-");
     let (mut merged_shapes, mut refused) = (Vec::new(), Vec::new());
-    for path in shape_paths() {
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .to_string();
-        let text = std::fs::read_to_string(&path).expect("shape");
+    for (name, text) in shapes() {
         if text.contains("ms_refused_") {
             // An earlier rule drops in the user's ConfigMap itself: nothing
             // to compare the aggregator's records with.
@@ -2639,18 +2647,7 @@ fn aggregator_variant_sends_metrics_servers_records_as_they_were() {
                 continue;
             }
         };
-        let findings = selfscrape_check::check_text(
-            std::path::Path::new(&name),
-            &m.yaml,
-            true,
-            &selfscrape_check::Options::default(),
-        )
-        .expect("readable");
-        assert!(
-            findings.is_empty(),
-            "{name}: {:?}",
-            findings.iter().map(|f| &f.message).collect::<Vec<_>>()
-        );
+        assert_checks_clean(&name, &m.yaml);
         let user = Router::from_yaml(&text);
         let merged = Router::from_yaml(&m.yaml);
         let mut sent = 0;

@@ -276,7 +276,7 @@ pub fn router_rule_violations(yaml: &str) -> Vec<String> {
 /// shipped ConfigMap's `ss_*`, earlier ones' `selfscrape_*`) and helper
 /// tags (`scrape-refused.`, `ss.`). AWS's default filters (`parser crio`,
 /// `kubernetes`) and the user's own have none.
-const SELFSCRAPE_MARKERS: &[&str] = &[
+pub const SELFSCRAPE_MARKERS: &[&str] = &[
     "ms_refused_",
     "ss_klog",
     "ss_v0",

@@ -87,13 +87,7 @@ pub fn merge(m: Merge) -> Result<Merged, Error> {
     };
     let original = emit::configmap(cm, data).chars().count();
     let outputs = Conf::parse(get("output.conf").unwrap_or(""));
-    let old_outputs: Vec<usize> = outputs
-        .sections
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| is_aggregator_output(s))
-        .map(|(i, _)| i)
-        .collect();
+    let old_outputs = outputs.indices(is_aggregator_output);
     let users: Vec<(usize, &Section)> = outputs
         .sections
         .iter()
@@ -179,13 +173,7 @@ pub fn merge(m: Merge) -> Result<Merged, Error> {
         }
         s
     };
-    let old_now: Vec<usize> = edited
-        .sections
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| is_aggregator_output(s))
-        .map(|(i, _)| i)
-        .collect();
+    let old_now = edited.indices(is_aggregator_output);
     let otext = edited.edited(edited.front(), &es, &old_now, true);
     let mut data = data.to_vec();
     let strip = |c: &Conf, drop: &[usize]| c.edited(c.lines.len(), "", drop, true);

@@ -113,6 +113,16 @@ impl Conf {
         }
     }
 
+    /// The indices of the sections that `pred` picks.
+    pub fn indices(&self, pred: impl Fn(&Section) -> bool) -> Vec<usize> {
+        self.sections
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| pred(s))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// Where text goes in front of the first section: before the comment
     /// lines right above its header.
     pub fn front(&self) -> usize {

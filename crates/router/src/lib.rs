@@ -15,7 +15,7 @@ pub mod rule;
 
 use conf::Conf;
 use rule::{HELPER_KEYS, KUBERNETES_COPIED, KUBERNETES_DEFAULT, RuleOptions, SHAPES, Shape};
-use selfscrape_check::router::router_rules;
+use selfscrape_check::router::{SELFSCRAPE_MARKERS, router_rules};
 use selfscrape_check::tables::ROUTER_MAX_CHARS;
 use selfscrape_check::tag::TagMatch;
 use selfscrape_check::yaml::{Yaml, parse_yaml_documents};
@@ -189,17 +189,6 @@ fn data_of(cm: &Yaml) -> Result<Vec<(String, String)>, Error> {
 /// Markers of an earlier selfscrape rule in a filter (the ones this command
 /// writes and the ones older releases shipped).
 fn is_selfscrape_filter(s: &conf::Section) -> bool {
-    const MARKERS: &[&str] = &[
-        "ms_refused_",
-        "selfscrape_",
-        "scrape-refused",
-        "ss_cand",
-        "ss_node",
-        "ss_json",
-        "ss_k8s",
-        "ss_mark",
-        r"\Ass\.",
-    ];
     // Only where the rule puts its filters: a filter of the user's that
     // happens to use one of the keys is theirs (and refused below).
     let scoped = s.get("match").is_some_and(|m| {
@@ -210,7 +199,9 @@ fn is_selfscrape_filter(s: &conf::Section) -> bool {
     });
     scoped
         && s.entries.iter().any(|(_, v, _)| {
-            MARKERS.iter().any(|m| v.contains(m)) || v.starts_with("ss.") || v.contains(" ss.")
+            SELFSCRAPE_MARKERS.iter().any(|m| v.contains(m))
+                || v.starts_with("ss.")
+                || v.contains(" ss.")
         })
 }
 
@@ -304,13 +295,7 @@ pub fn merge(input: Option<&str>, opts: &Options) -> Result<Merged, Error> {
         })
         .map(|(i, _)| i)
         .collect();
-    let old_parsers: Vec<usize> = parsers
-        .sections
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| is_selfscrape_parser(s.get("name").unwrap_or_default()))
-        .map(|(i, _)| i)
-        .collect();
+    let old_parsers = parsers.indices(|s| is_selfscrape_parser(s.get("name").unwrap_or_default()));
     if !old_filters.is_empty() || !old_parsers.is_empty() {
         report.push(format!(
             "replaced the selfscrape rule already there: {} filters, {} parsers",
