@@ -137,6 +137,8 @@ fn readme_commands_are_real_and_ci_runs_them() {
         "scripts/demo",
         "scripts/test",
         "scripts/setup",
+        "scripts/setup-playground",
+        "scripts/apt-install",
         "scripts/fluent-bit-local",
     ] {
         let meta =
@@ -153,7 +155,8 @@ fn readme_commands_are_real_and_ci_runs_them() {
         );
     }
     for step in [
-        "scripts/setup",
+        "scripts/setup --test",
+        "scripts/setup-playground",
         "cargo fmt --check",
         "cargo clippy --workspace --all-targets -- -D warnings",
         "cargo clippy -p selfscrape-rule -p selfscrape-filter -p selfscrape-testkit --all-targets --target wasm32-unknown-unknown -- -D warnings",
@@ -165,6 +168,21 @@ fn readme_commands_are_real_and_ci_runs_them() {
         );
     }
     assert!(ci.contains("set -euo pipefail"));
+    // The README's commands set up what they need on a fresh machine: the
+    // suite everything, the demo only what the replay needs.
+    let test = read(&root().join("scripts/test"));
+    for step in ["scripts/setup --test", "scripts/setup-playground"] {
+        assert!(
+            test.lines().any(|l| l.trim() == step),
+            "scripts/test does not run `{step}`"
+        );
+    }
+    let demo = read(&root().join("scripts/demo"));
+    assert!(demo.lines().any(|l| l.trim() == "scripts/setup"));
+    assert!(
+        !demo.contains("setup-playground") && !demo.contains("--test"),
+        "scripts/demo sets up more than the replay needs"
+    );
 }
 
 #[test]

@@ -167,14 +167,14 @@ fn playground_page_in_headless_chromium() {
             return;
         }
         panic!(
-            "no Chromium at {CHROMIUM}: run scripts/setup (apt-get install chromium), \
+            "no Chromium at {CHROMIUM}: run scripts/setup-playground (apt-get install chromium), \
              or set SELFSCRAPE_SKIP_BROWSER_TEST=1 where it cannot be installed"
         );
     }
     let playground = root().join("playground");
     assert!(
         playground.join("node_modules/playwright-core").is_dir(),
-        "playground/node_modules/playwright-core missing: run scripts/setup (npm ci --prefix playground)"
+        "playground/node_modules/playwright-core missing: run scripts/setup-playground (npm ci --prefix playground)"
     );
 
     // The page, built the documented way.
@@ -207,7 +207,7 @@ fn playground_page_in_headless_chromium() {
         .arg(&summary_file)
         .env("CHROMIUM", CHROMIUM)
         .output()
-        .expect("runs node (scripts/setup installs it)");
+        .expect("runs node (scripts/setup-playground installs it)");
     let all = text(&out);
     println!("{all}");
     assert!(out.status.success(), "browser test failed:\n{all}");
