@@ -184,13 +184,19 @@ fn boolean(value: &str) -> Option<bool> {
 }
 
 /// Whether an `es` output sends to the selfscrape aggregator: its Host
-/// names it, or it takes metrics-server's records and no application's
-/// (the routing of `fluent-bit-conf/aggregator/aws-logging.yaml`).
+/// names it, it hands the tag over as the aggregator's input reads it
+/// (`Tag_Key _selfscrape_tag`), or it takes metrics-server's records and no
+/// application's (the routing of `fluent-bit-conf/aggregator/aws-logging.yaml`)
+/// without signing its requests for Amazon OpenSearch (`AWS_Auth On`: a
+/// domain, not the aggregator).
 fn to_aggregator(p: &Plugin) -> bool {
     let m = TagMatch::new(p.get("match"), p.get("match_regex"));
     p.get("host")
         .is_some_and(|h| h.to_ascii_lowercase().contains("selfscrape-aggregator"))
-        || (m.matches(METRICS_SERVER_TAG) && !m.matches(APP_TAG))
+        || p.get("tag_key") == Some("_selfscrape_tag")
+        || (m.matches(METRICS_SERVER_TAG)
+            && !m.matches(APP_TAG)
+            && p.get("aws_auth").and_then(boolean) != Some(true))
 }
 
 /// How long an output keeps an idle connection open, in seconds (with the
