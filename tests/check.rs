@@ -350,3 +350,114 @@ fn input_the_check_cannot_read_exits_3_and_says_where() {
         assert!(err.contains("error"), "{err}");
     }
 }
+
+/// Configs the real Fluent Bit starts with are not called errors (issue 20:
+/// 15 of Fluent Bit 5.1.1's own configs were): any `[SERVICE]` key (1.9.10,
+/// 4.2.2 and 5.1.1 start with an unknown one), 5.x's HTTP server keys on
+/// the elasticsearch input, tail's `Parser_N` prefix keys, and a YAML
+/// top-level mapping Fluent Bit reads as a section of its own. Each was
+/// run through the real binary named (`--dry-run`, and a start for 1.9.10).
+#[test]
+fn configs_fluent_bit_starts_with_are_not_errors() {
+    let tmp = TempDir::new("check-accepted");
+    let cases: Vec<(&str, &str, &[u8])> = vec![
+        (
+            "5.1.1",
+            "service-unknown.conf",
+            b"[SERVICE]\n    Flush 1\n    HTTP_Monitor On\n    storage.delete_irrecoverable_chunks On\n\n[INPUT]\n    Name tail\n    Path /var/log/x.log\n    Parser_1 docker\n\n[OUTPUT]\n    Name stdout\n    Match *\n",
+        ),
+        (
+            "1.9.10",
+            "service-unknown-1.9.conf",
+            b"[SERVICE]\n    Flush 1\n    http_monitor on\n\n[INPUT]\n    Name tail\n    Path /var/log/x.log\n\n[OUTPUT]\n    Name es\n    Match *\n    net.connect_timeout 5\n",
+        ),
+        (
+            "5.1.1",
+            "es-input-http-server.yaml",
+            b"service:\n  flush: 1\n  hot_reload.watch: on\n  hot_reload.watch_interval: 5\n\npipeline:\n  inputs:\n    - name: elasticsearch\n      port: 9200\n      http2: off\n      workers: 2\n      http_server.idle_timeout: 60s\n      net.io_timeout: 60s\n  outputs:\n    - name: stdout\n      match: '*'\n",
+        ),
+        (
+            "5.1.1",
+            "extensions.yaml",
+            b"service:\n  flush: 1\n\nextensions:\n  opamp:\n    endpoint: 127.0.0.1:4318\n\npipeline:\n  inputs:\n    - name: dummy\n  outputs:\n    - name: stdout\n      match: '*'\n",
+        ),
+    ];
+    for (version, name, text) in cases {
+        let file = tmp.file(name, text);
+        let (code, out, err) = check(&[
+            "--format".into(),
+            "json".into(),
+            "--fluent-bit".into(),
+            version.into(),
+            file.into(),
+        ]);
+        assert_eq!(code, 0, "{name} on {version}: {out}{err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        // The report names the Fluent Bit it judged against.
+        assert_eq!(v["fluent_bit"], serde_json::json!([version]), "{out}");
+        assert_eq!(
+            v["fluent_bit_by_file"][0]["fluent_bit"],
+            serde_json::json!([version]),
+            "{out}"
+        );
+    }
+    // What those versions do refuse is still an error: a key the tail
+    // input's config map lacks, net.* an upstream map lacks, a YAML
+    // top-level scalar.
+    for (version, name, text, code) in [
+        (
+            "5.1.1",
+            "tail-unknown.conf",
+            &b"[INPUT]\n    Name tail\n    Path /x.log\n    windows.path_encoding utf-8\n"[..],
+            2,
+        ),
+        (
+            "1.9.10",
+            "es-io-timeout.conf",
+            b"[OUTPUT]\n    Name es\n    Match *\n    net.io_timeout 5\n",
+            2,
+        ),
+        ("5.1.1", "scalar.yaml", b"service:\n  flush: 1\nfoo: 1\n", 3),
+    ] {
+        let file = tmp.file(name, text);
+        let (got, out, err) = check(&["--fluent-bit".into(), version.into(), file.into()]);
+        assert_eq!(got, code, "{name} on {version}: {out}{err}");
+    }
+}
+
+/// `--format json` names the versions from `--image` and from a header
+/// range, and none for a file that names none.
+#[test]
+fn json_names_the_fluent_bit_versions_checked_against() {
+    let run = |args: &[OsString]| -> Value {
+        let mut all: Vec<OsString> = vec!["--format".into(), "json".into()];
+        all.extend_from_slice(args);
+        let (_, out, _) = check(&all);
+        serde_json::from_str(&out).unwrap()
+    };
+    let shipped = root().join("fluent-bit-conf/sidecar/fluent-bit.conf");
+    let v = run(&[
+        "--wasm".into(),
+        common::module_path().into(),
+        "--image".into(),
+        "aws-for-fluent-bit:3.4.15".into(),
+        shipped.into(),
+    ]);
+    assert_eq!(v["fluent_bit"], serde_json::json!(["5.0.9"]), "{v}");
+    let tmp = TempDir::new("check-versions");
+    let range = tmp.file(
+        "range.conf",
+        b"# fluent-bit: >=5.0.0\n[INPUT]\n    Name tail\n    Path /x.log\n",
+    );
+    let none = tmp.file("none.conf", b"[INPUT]\n    Name tail\n    Path /x.log\n");
+    let v = run(&[range.clone().into(), none.clone().into()]);
+    assert_eq!(
+        v["fluent_bit"],
+        serde_json::json!(["5.0.5", "5.0.7", "5.0.9", "5.1.1"]),
+        "{v}"
+    );
+    assert_eq!(
+        v["fluent_bit_by_file"][1]["fluent_bit"],
+        serde_json::json!([])
+    );
+}

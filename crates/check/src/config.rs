@@ -499,6 +499,10 @@ fn yaml_into(path: &Path, doc: &Yaml, config: &mut Config, depth: usize) -> Resu
                 }
             }
             other if YAML_OTHER_SECTIONS.contains(&other) => {}
+            // Fluent Bit reads any other top-level mapping as a section of
+            // its own (5.1.1's `extensions:`, a custom section) and starts
+            // with it (measured: 4.2.2 and 5.1.1); not read here.
+            _ if matches!(value, Yaml::Map(_)) => {}
             other => {
                 return Err(ReadError::at(
                     path,

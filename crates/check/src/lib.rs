@@ -82,6 +82,9 @@ pub struct Report {
     /// Files the check could not read or parse.
     pub failures: Vec<ReadError>,
     pub files: Vec<PathBuf>,
+    /// The Fluent Bit versions each checked file was judged against (empty:
+    /// none named, or a manifest).
+    pub fluent_bit: Vec<(PathBuf, Vec<Version>)>,
 }
 
 impl Report {
@@ -149,14 +152,32 @@ impl Report {
         out
     }
 
+    /// Every Fluent Bit version some file was judged against, oldest first.
+    pub fn fluent_bit_versions(&self) -> Vec<Version> {
+        let mut all: Vec<Version> = self
+            .fluent_bit
+            .iter()
+            .flat_map(|(_, vs)| vs.iter().copied())
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
     /// The report as one JSON object (docs/check.md has its shape).
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::json;
+        let versions = |vs: &[Version]| vs.iter().map(Version::to_string).collect::<Vec<_>>();
         json!({
             "exit_code": self.exit_code(),
             "errors": self.errors(),
             "warnings": self.warnings(),
             "files": self.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+            "fluent_bit": versions(&self.fluent_bit_versions()),
+            "fluent_bit_by_file": self.fluent_bit.iter().map(|(f, vs)| json!({
+                "file": f.display().to_string(),
+                "fluent_bit": versions(vs),
+            })).collect::<Vec<_>>(),
             "findings": self.findings.iter().map(|f| json!({
                 "file": f.file.display().to_string(),
                 "line": f.line,
@@ -186,8 +207,11 @@ pub fn check_paths(paths: &[PathBuf], opts: &Options) -> Report {
     let mut report = Report::default();
     for path in paths {
         report.files.push(path.clone());
-        match check_file(path, opts) {
-            Ok(mut findings) => report.findings.append(&mut findings),
+        match check_file_against(path, opts) {
+            Ok((mut findings, target)) => {
+                report.findings.append(&mut findings);
+                report.fluent_bit.push((path.clone(), target.versions()));
+            }
             Err(e) => report.failures.push(e),
         }
     }
@@ -205,6 +229,15 @@ enum Kind {
 /// The findings of one file (`-`: standard input), or why it cannot be
 /// checked.
 pub fn check_file(path: &Path, opts: &Options) -> Result<Vec<Finding>, ReadError> {
+    check_file_against(path, opts).map(|(findings, _)| findings)
+}
+
+/// The findings of one file and the Fluent Bit versions it was judged
+/// against.
+pub fn check_file_against(
+    path: &Path,
+    opts: &Options,
+) -> Result<(Vec<Finding>, Target), ReadError> {
     if path == Path::new("-") {
         let stdin = Path::new("<stdin>");
         let mut bytes = Vec::new();
@@ -218,13 +251,13 @@ pub fn check_file(path: &Path, opts: &Options) -> Result<Vec<Finding>, ReadError
             .map(str::trim)
             .find(|l| !l.is_empty() && !l.starts_with('#'))
             .is_some_and(|l| l.starts_with('[') || l.starts_with('@'));
-        return check_text(stdin, &text, !classic, opts);
+        return check_text_against(stdin, &text, !classic, opts);
     }
     if path.is_dir() {
         return Err(ReadError::at(path, None, "is a directory, not a file"));
     }
     let text = read_text(path)?;
-    check_text(path, &text, is_yaml(path), opts)
+    check_text_against(path, &text, is_yaml(path), opts)
 }
 
 /// The findings of `text`, read from `path` (YAML when `yaml`).
@@ -234,6 +267,16 @@ pub fn check_text(
     yaml: bool,
     opts: &Options,
 ) -> Result<Vec<Finding>, ReadError> {
+    check_text_against(path, text, yaml, opts).map(|(findings, _)| findings)
+}
+
+/// [`check_text`], and the Fluent Bit versions the text was judged against.
+pub fn check_text_against(
+    path: &Path,
+    text: &str,
+    yaml: bool,
+    opts: &Options,
+) -> Result<(Vec<Finding>, Target), ReadError> {
     let kind = if yaml {
         let mut docs = yaml::parse_yaml_documents(text).map_err(|e| ReadError::parse(path, e))?;
         if let Some(i) = docs
@@ -250,25 +293,31 @@ pub fn check_text(
         Kind::Classic
     };
     let mut out = Vec::new();
-    match kind {
+    let target = match kind {
         Kind::Classic => {
             let config = config::read_classic(path, text)?;
             let target = target(path, text, opts, &mut out);
             rules::check_config(&config, &target, opts, &mut out);
+            target
         }
         Kind::YamlConfig(doc) => {
             let config = config::read_yaml_config(path, &doc)?;
             let target = target(path, text, opts, &mut out);
             rules::check_config(&config, &target, opts, &mut out);
+            target
         }
         Kind::Router(doc) => {
             // The router's Fluent Bit is AWS's: only a header names it.
             let target = target(path, text, &Options::default(), &mut out);
             rules::check_router(path, text, &doc, &target, &mut out);
+            target
         }
-        Kind::Manifest => rules::check_images(path, text, &mut out),
-    }
-    Ok(out)
+        Kind::Manifest => {
+            rules::check_images(path, text, &mut out);
+            Target::Unknown
+        }
+    };
+    Ok((out, target))
 }
 
 /// The Fluent Bit versions a config is checked against.

@@ -6,8 +6,8 @@ use super::config::{Config, Plugin, expand};
 use super::module::{self, function_exports, least_size, probe};
 use super::tables::{
     self, ES_INPUT_IDLE_TIMEOUT, ES_INPUT_IDLE_TIMEOUT_SINCE, ImageFluentBit,
-    KEEPALIVE_IDLE_TIMEOUT, KEEPALIVE_SLACK, KEYS, Known, LEAKY_HOSTS, REFERENCE_TYPES_SINCE,
-    Version, image_fluent_bit, key_known, plugin_known,
+    KEEPALIVE_IDLE_TIMEOUT, KEEPALIVE_SLACK, Known, LEAKY_HOSTS, REFERENCE_TYPES_SINCE, Version,
+    image_fluent_bit, key_known, plugin_known,
 };
 use super::tag::{APP_TAG, METRICS_SERVER_TAG, TagMatch};
 use super::yaml::Yaml;
@@ -45,13 +45,11 @@ fn finding(
     }
 }
 
-/// The first tabulated version that knows `key` in `scope` (or its kind).
-fn key_since(scope: &str, key: &str) -> Option<&'static str> {
-    let kind = scope.split(':').next().unwrap_or(scope);
-    KEYS.iter()
-        .filter(|(s, _, _, keys)| (*s == scope || *s == kind) && keys.contains(&key))
-        .map(|(_, since, _, _)| *since)
-        .min_by(|a, b| tables::compare(a, b))
+/// The first tabulated version that knows `key` in `scope`.
+fn key_since(scope: &str, key: &str) -> Option<Version> {
+    tables::tabulated_from(Version(0, 0, 0))
+        .into_iter()
+        .find(|v| key_known(scope, key, *v) == Known::Yes)
 }
 
 fn list(vs: &[Version]) -> String {
@@ -68,43 +66,42 @@ fn check_versions(config: &Config, target: &Target, out: &mut Vec<Finding>) {
         return;
     }
     for p in &config.plugins {
+        // Sections ([SERVICE]: Fluent Bit starts with any key there) and
+        // parsers are not judged.
         let scope = match p.kind.as_str() {
-            "service" => "service".to_string(),
             "input" | "filter" | "output" => format!("{}:{}", p.kind, p.name()),
             _ => continue,
         };
-        if p.kind != "service" {
-            let missing: Vec<Version> = versions
+        let missing: Vec<Version> = versions
+            .iter()
+            .copied()
+            .filter(|v| plugin_known(&scope, *v) == Known::No)
+            .collect();
+        if !missing.is_empty() {
+            let since = tables::PLUGINS
                 .iter()
-                .copied()
-                .filter(|v| plugin_known(&scope, *v) == Known::No)
-                .collect();
-            if !missing.is_empty() {
-                let since = tables::PLUGINS
-                    .iter()
-                    .find(|(s, _, _)| *s == scope)
-                    .map_or("", |(_, s, _)| *s);
-                out.push(finding(
-                    p,
-                    p.line_of("name"),
-                    Severity::Error,
-                    "unknown-plugin",
-                    format!(
-                        "Fluent Bit {} has no {} plugin {}: it will not start",
-                        list(&missing),
-                        p.kind,
-                        p.name()
-                    ),
-                    format!("run Fluent Bit {since} or later (an aws-for-fluent-bit 3.x image)"),
-                ));
-                continue;
-            }
-            if versions
-                .iter()
-                .all(|v| plugin_known(&scope, *v) == Known::NotTabulated)
-            {
-                continue;
-            }
+                .find(|(s, _, _)| *s == scope)
+                .map_or("", |(_, s, _)| *s);
+            out.push(finding(
+                p,
+                p.line_of("name"),
+                Severity::Error,
+                "unknown-plugin",
+                format!(
+                    "Fluent Bit {} has no {} plugin {}: it will not start",
+                    list(&missing),
+                    p.kind,
+                    p.name()
+                ),
+                format!("run Fluent Bit {since} or later (an aws-for-fluent-bit 3.x image)"),
+            ));
+            continue;
+        }
+        if versions
+            .iter()
+            .all(|v| plugin_known(&scope, *v) == Known::NotTabulated)
+        {
+            continue;
         }
         for prop in &p.props {
             if prop.key == "name" {
@@ -125,7 +122,10 @@ fn check_versions(config: &Config, target: &Target, out: &mut Vec<Finding>) {
                         "remove {}, or run Fluent Bit {since} or later, where it exists",
                         prop.key
                     ),
-                    None => format!("remove {} (no Fluent Bit knows it: a typo?)", prop.key),
+                    None => format!(
+                        "remove {} (no tabulated Fluent Bit knows it: a typo?)",
+                        prop.key
+                    ),
                 };
                 out.push(finding(
                     p,
@@ -290,9 +290,7 @@ fn check_es_input_timeout(config: &Config, target: &Target, out: &mut Vec<Findin
                 "on Fluent Bit {}, this elasticsearch input closes a connection idle for {t} s and logs `[error] [downstream] connection #N from ... timed out after {t} seconds (IO timeout)`; a router's es output keeps one idle for {KEEPALIVE_IDLE_TIMEOUT} s by default: one error line per metrics-server scrape cycle, which this Fluent Bit's own log router ships to CloudWatch",
                 list(&short.iter().map(|(v, _)| *v).collect::<Vec<_>>())
             ),
-            format!(
-                "set `net.io_timeout 60s` on this input (longer than any router's keep-alive), and `net.keepalive off` on the router's es output, as fluent-bit-conf/aggregator does"
-            ),
+            "set `net.io_timeout 60s` on this input (longer than any router's keep-alive), and `net.keepalive off` on the router's es output, as fluent-bit-conf/aggregator does",
         ));
     }
 }
@@ -1010,7 +1008,9 @@ mod tests {
         let found = findings(input(&[]), range);
         assert_eq!(found.len(), 1);
         assert!(
-            found[0].message.starts_with("on Fluent Bit 5.1.1,"),
+            found[0]
+                .message
+                .starts_with("on Fluent Bit 5.0.7, 5.0.9, 5.1.1,"),
             "{}",
             found[0].message
         );

@@ -6,12 +6,15 @@
 //! - Keys: fluent/fluent-bit at each tabulated tag: the plugins' config_map
 //!   tables (plugins/<plugin>/*.c), the properties every input, filter and
 //!   output takes (src/flb_input.c, src/flb_filter.c, src/flb_output.c:
-//!   prop_key_check and their config maps) and the [SERVICE] keys
-//!   (service_configs in src/flb_config.c). Only the plugins the shipped
-//!   configs use; other plugins are not judged. Keys are valid at the
-//!   tabulated versions from `since` up to, not including, `until`. Fluent
-//!   Bit compares keys case-insensitively. A key the running version does
-//!   not know stops Fluent Bit from starting.
+//!   prop_key_check and their config maps), the `net.*` maps
+//!   (src/flb_upstream.c, src/flb_downstream.c) and the http_server keys of
+//!   5.x's HTTP inputs. Only the plugins the shipped configs use; other
+//!   plugins, and `[SERVICE]` (Fluent Bit 1.9.10 to 5.1.1 start with any
+//!   key there), are not judged. Keys are valid at the tabulated versions
+//!   from `since` up to, not including, `until`. Fluent Bit compares keys
+//!   case-insensitively. A key of a judged plugin the running version does
+//!   not know stops Fluent Bit from starting ("unknown configuration
+//!   property"; `--dry-run` says so only from 5.x, a start always).
 //! - Images: the aws-for-fluent-bit release notes ("AWS Fluent Bit image
 //!   X: fluent-bit: vY", github.com/aws/aws-for-fluent-bit/releases/tag/vX).
 //! - The wasm host's behaviour by version (the leak, reference types, the
@@ -57,7 +60,7 @@ fn v(s: &str) -> Version {
 }
 
 #[rustfmt::skip]
-pub const VERSIONS: &[&str] = &["1.9.10", "2.0.0", "3.0.0", "3.1.5", "3.2.10", "4.0.14", "4.1.0", "4.1.1", "4.2.0", "4.2.2", "5.1.1"];
+pub const VERSIONS: &[&str] = &["1.9.10", "2.0.0", "3.0.0", "3.1.5", "3.2.10", "4.0.14", "4.1.0", "4.1.1", "4.2.0", "4.2.2", "5.0.5", "5.0.7", "5.0.9", "5.1.1"];
 
 /// Plugins and the tabulated versions that have them.
 #[rustfmt::skip]
@@ -74,43 +77,43 @@ pub const PLUGINS: &[(&str, &str, &str)] = &[
 ];
 
 /// (scope, since, until (first tabulated version without them; "" = none), keys).
+/// Scopes: `input`, `filter`, `output` (what every plugin of that kind
+/// takes: the literals of flb_<kind>_set_property, and the keys
+/// flb_config_map_properties_check accepts for any plugin), a plugin
+/// (`input:tail`: its config_map, the Linux build's: `#ifdef
+/// FLB_SYSTEM_WINDOWS` entries left out), and the `net.*` maps
+/// (`net:upstream`, src/flb_upstream.c, for outputs; `net:downstream`,
+/// src/flb_downstream.c, for a server input such as elasticsearch). A key
+/// ending in `*` is a prefix (FLB_CONFIG_MAP_STR_PREFIX, `parser_*`; or a
+/// family the check does not judge key by key, such as an input's `net.*`
+/// or `oauth2*`). Read from each tag by a script, checked against the
+/// "properties are allowed" list of real 1.9.10, 4.2.2 and 5.1.1 binaries.
 #[rustfmt::skip]
 pub const KEYS: &[(&str, &str, &str, &[&str])] = &[
-    ("service", "1.9.10", "", &["coro_stack_size", "daemon", "dns.mode", "dns.prefer_ipv4", "dns.resolver", "flush", "grace", "hc_errors_count", "hc_period", "hc_retry_failure_count", "health_check", "http_listen", "http_port", "http_server", "log_file", "log_level", "parsers_file", "plugins_file", "scheduler.base", "scheduler.cap", "storage.backlog.mem_limit", "storage.checksum", "storage.max_chunks_up", "storage.metrics", "storage.path", "storage.sync", "streams_file"]),
-    ("service", "2.0.0", "", &["enable_chunk_trace", "json.convert_nan_to_null"]),
-    ("service", "3.0.0", "", &["dns.prefer_ipv6", "hot_reload", "hot_reload.ensure_thread_safety", "sp.convert_from_str_to_num", "storage.trim_files"]),
-    ("service", "4.0.14", "", &["hot_reload.timeout", "storage.inherit", "storage.type", "windows.maxstdio"]),
-    ("service", "4.1.0", "", &["json.escape_unicode", "multiline_buffer_limit"]),
-    ("service", "4.2.0", "", &["storage.keep.rejected", "storage.rejected.path"]),
-    ("service", "5.1.1", "", &["flush.adaptive", "flush.adaptive.down_steps", "flush.adaptive.high_pressure", "flush.adaptive.low_pressure", "flush.adaptive.max_interval", "flush.adaptive.medium_pressure", "flush.adaptive.min_interval", "flush.adaptive.up_steps", "security.fips_mode", "storage.rejected.limit"]),
     ("input", "1.9.10", "", &["alias", "host", "ipv6", "listen", "log_level", "mem_buf_limit", "port", "routable", "storage.pause_on_chunks_overlimit", "storage.type", "tag"]),
-    ("input", "2.0.0", "", &["threaded", "tls", "tls.ca_file", "tls.ca_path", "tls.crt_file", "tls.debug", "tls.key_file", "tls.key_passwd", "tls.verify", "tls.vhost"]),
-    ("input", "3.0.0", "", &["log_suppress_interval"]),
+    ("input", "2.0.0", "", &["net.*", "threaded", "tls", "tls.ca_file", "tls.ca_path", "tls.crt_file", "tls.debug", "tls.key_file", "tls.key_passwd", "tls.verify", "tls.vhost"]),
+    ("input", "3.0.0", "", &["active", "log_suppress_interval"]),
     ("input", "3.1.5", "", &["tls.verify_hostname"]),
-    ("input", "4.0.14", "", &["tls.ciphers", "tls.max_version", "tls.min_version"]),
+    ("input", "4.0.14", "", &["condition", "tls.ciphers", "tls.max_version", "tls.min_version"]),
     ("input", "4.1.0", "", &["thread.ring_buffer.capacity", "thread.ring_buffer.window"]),
-    ("input", "5.1.1", "", &["rate_gate", "rate_gate.backpressure", "rate_gate.max_bytes", "rate_gate.max_records", "rate_gate.resume_ratio", "rate_window", "tls.verify_client_cert"]),
+    ("input", "5.0.5", "", &["oauth2*", "tls.verify_client_cert"]),
+    ("input", "5.1.1", "", &["rate_gate", "rate_gate.backpressure", "rate_gate.max_bytes", "rate_gate.max_records", "rate_gate.resume_ratio", "rate_window"]),
     ("filter", "1.9.10", "", &["alias", "log_level", "match", "match_regex"]),
-    ("filter", "3.0.0", "", &["log_suppress_interval"]),
+    ("filter", "3.0.0", "", &["active", "log_suppress_interval"]),
+    ("filter", "4.0.14", "", &["condition"]),
     ("output", "1.9.10", "", &["alias", "host", "ipv6", "log_level", "match", "match_regex", "port", "retry_limit", "storage.total_limit_size", "tls", "tls.ca_file", "tls.ca_path", "tls.crt_file", "tls.debug", "tls.key_file", "tls.key_passwd", "tls.verify", "tls.vhost", "workers"]),
-    // net.* of every networked output: the upstream config map (src/flb_upstream.c).
-    ("output", "1.9.10", "", &["net.connect_timeout", "net.connect_timeout_log_error", "net.dns.mode", "net.dns.prefer_ipv4", "net.dns.resolver", "net.keepalive", "net.keepalive_idle_timeout", "net.keepalive_max_recycle", "net.source_address"]),
-    ("output", "2.0.0", "", &["net.io_timeout"]),
-    ("output", "3.0.0", "", &["net.dns.prefer_ipv6", "net.max_worker_connections"]),
-    ("output", "3.2.10", "", &["net.tcp_keepalive", "net.tcp_keepalive_interval", "net.tcp_keepalive_probes", "net.tcp_keepalive_time"]),
-    ("output", "4.0.14", "", &["net.proxy_env_ignore"]),
-    ("output", "3.0.0", "", &["log_suppress_interval"]),
+    ("output", "3.0.0", "", &["active", "log_suppress_interval"]),
     ("output", "3.1.5", "", &["tls.verify_hostname"]),
-    ("output", "4.0.14", "", &["tls.ciphers", "tls.max_version", "tls.min_version", "tls.windows.certstore_name", "tls.windows.use_enterprise_store"]),
+    ("output", "4.0.14", "", &["condition", "tls.ciphers", "tls.max_version", "tls.min_version", "tls.windows.certstore_name", "tls.windows.use_enterprise_store"]),
     ("output", "4.2.0", "", &["tls.windows.client_thumbprints"]),
+    ("output", "5.0.5", "", &["oauth2*"]),
     ("output", "5.1.1", "", &["tls.proxy.ca_file", "tls.proxy.ca_path", "tls.proxy.verify", "tls.proxy.verify_hostname"]),
-    ("input:tail", "1.9.10", "", &["buffer_chunk_size", "buffer_max_size", "db", "db.journal_mode", "db.locking", "db.sync", "docker_mode", "docker_mode_flush", "docker_mode_parser", "event_batch_size", "exclude_path", "exit_on_eof", "ignore_older", "inotify_watcher", "key", "multiline", "multiline.parser", "multiline_flush", "offset_key", "parser", "parser_", "parser_firstline", "path", "path_key", "read_from_head", "refresh_interval", "rotate_wait", "skip_empty_lines", "skip_long_lines", "static_batch_size", "tag_regex", "watcher_interval"]),
+    ("input:tail", "1.9.10", "", &["buffer_chunk_size", "buffer_max_size", "db", "db.journal_mode", "db.locking", "db.sync", "docker_mode", "docker_mode_flush", "docker_mode_parser", "event_batch_size", "exclude_path", "exit_on_eof", "ignore_older", "inotify_watcher", "key", "multiline", "multiline.parser", "multiline_flush", "offset_key", "parser", "parser_*", "parser_firstline", "path", "path_key", "read_from_head", "refresh_interval", "rotate_wait", "skip_empty_lines", "skip_long_lines", "static_batch_size", "tag_regex", "watcher_interval"]),
     ("input:tail", "3.0.0", "", &["progress_check_interval", "progress_check_interval_nsec"]),
     ("input:tail", "3.1.5", "", &["db.compare_filename", "file_cache_advise"]),
     ("input:tail", "3.2.10", "", &["ignore_active_older_files"]),
     ("input:tail", "4.0.14", "", &["generic.encoding", "read_newly_discovered_files_from_head", "unicode.encoding"]),
     ("input:tail", "4.2.0", "", &["truncate_long_lines"]),
-    ("input:tail", "5.1.1", "", &["windows.path_encoding"]),
     ("filter:modify", "1.9.10", "", &["add", "condition", "copy", "hard_copy", "hard_rename", "remove", "remove_regex", "remove_wildcard", "rename", "set"]),
     ("filter:modify", "2.0.0", "", &["move_to_end", "move_to_start"]),
     ("filter:nest", "1.9.10", "", &["add_prefix", "nest_under", "nested_under", "operation", "remove_prefix", "wildcard"]),
@@ -119,7 +122,7 @@ pub const KEYS: &[(&str, &str, &str, &[&str])] = &[
     ("filter:kubernetes", "3.1.5", "", &["namespace_metadata_only", "tls.verify_hostname"]),
     ("filter:kubernetes", "3.2.10", "", &["owner_references"]),
     ("filter:kubernetes", "4.1.0", "", &["aws_pod_association_endpoint", "aws_pod_association_host", "aws_pod_association_host_client_cert_file", "aws_pod_association_host_client_key_file", "aws_pod_association_host_server_ca_file", "aws_pod_association_host_tls_debug", "aws_pod_association_host_tls_verify", "aws_pod_association_port", "aws_pod_service_map_refresh_interval", "aws_pod_service_map_ttl", "aws_pod_service_preload_cache_dir", "aws_use_pod_association", "set_platform", "use_pod_association"]),
-    ("filter:kubernetes", "5.1.1", "", &["kube_namespace_file"]),
+    ("filter:kubernetes", "5.0.9", "", &["kube_namespace_file"]),
     ("output:cloudwatch_logs", "1.9.10", "", &["auto_create_group", "auto_retry_requests", "endpoint", "external_id", "extra_user_agent", "log_format", "log_group_name", "log_group_template", "log_key", "log_retention_days", "log_stream_name", "log_stream_prefix", "log_stream_template", "metric_dimensions", "metric_namespace", "region", "role_arn", "sts_endpoint"]),
     ("output:cloudwatch_logs", "3.0.0", "", &["profile"]),
     ("output:cloudwatch_logs", "3.1.5", "", &["log_group_class"]),
@@ -133,14 +136,17 @@ pub const KEYS: &[(&str, &str, &str, &[&str])] = &[
     ("filter:wasm", "2.0.0", "", &["accessible_paths", "function_name", "wasm_path"]),
     ("filter:wasm", "3.0.0", "", &["event_format"]),
     ("filter:wasm", "3.1.5", "", &["wasm_heap_size", "wasm_stack_size"]),
-    // 5.1.1 takes these three as aliases of http_server.* (src/http_server/flb_http_server_config_map.c; measured: it starts with Buffer_Max_Size).
-    ("input:elasticsearch", "3.0.0", "", &["buffer_chunk_size", "buffer_max_size", "http2"]),
-    ("input:elasticsearch", "3.0.0", "", &["hostname", "meta_key", "tag_key", "version"]),
-    // net.* of a server input: the downstream config map (src/flb_downstream.c).
-    ("input:elasticsearch", "3.0.0", "", &["net.accept_timeout", "net.accept_timeout_log_error", "net.io_timeout", "net.share_port"]),
-    ("input:elasticsearch", "3.1.5", "", &["net.keepalive"]),
-    ("input:elasticsearch", "4.0.14", "", &["net.backlog"]),
-    ("input:elasticsearch", "5.1.1", "", &["http_server.buffer_chunk_size", "http_server.buffer_max_size", "http_server.http2", "http_server.idle_timeout", "http_server.ingress_queue_byte_limit", "http_server.ingress_queue_event_limit", "http_server.max_connections", "http_server.workers", "max_connections", "workers"]),
+    ("input:elasticsearch", "3.0.0", "", &["buffer_chunk_size", "buffer_max_size", "hostname", "http2", "meta_key", "tag_key", "version"]),
+    ("input:elasticsearch", "5.0.5", "", &["http_server.*", "max_connections", "workers"]),
+    ("net:upstream", "1.9.10", "", &["net.connect_timeout", "net.connect_timeout_log_error", "net.dns.mode", "net.dns.prefer_ipv4", "net.dns.resolver", "net.keepalive", "net.keepalive_idle_timeout", "net.keepalive_max_recycle", "net.source_address"]),
+    ("net:upstream", "2.0.0", "", &["net.io_timeout"]),
+    ("net:upstream", "3.0.0", "", &["net.dns.prefer_ipv6", "net.max_worker_connections"]),
+    ("net:upstream", "3.2.10", "", &["net.tcp_keepalive", "net.tcp_keepalive_interval", "net.tcp_keepalive_probes", "net.tcp_keepalive_time"]),
+    ("net:upstream", "4.0.14", "", &["net.proxy_env_ignore"]),
+    ("net:downstream", "2.0.0", "", &["net.accept_timeout", "net.accept_timeout_log_error", "net.io_timeout"]),
+    ("net:downstream", "3.0.0", "", &["net.share_port"]),
+    ("net:downstream", "3.1.5", "", &["net.keepalive"]),
+    ("net:downstream", "4.0.14", "", &["net.backlog"]),
 ];
 
 /// From Fluent Bit 5.0.6 the `elasticsearch` input (like every input on
@@ -344,17 +350,35 @@ pub fn plugin_known(scope: &str, version: Version) -> Known {
     })
 }
 
-/// A key of a plugin (`scope` = `input:tail`) or of a section (`service`);
-/// a plugin's key may also be one every plugin of its kind takes.
+/// A key of a plugin (`scope` = `input:tail`): one of its own, or one
+/// every plugin of its kind takes; `net.*` keys of an output or of the
+/// elasticsearch input are read from the upstream or downstream map.
+/// Section keys (`service`) are not judged: Fluent Bit starts with any
+/// key there (measured on 1.9.10, 4.2.2 and 5.1.1).
 pub fn key_known(scope: &str, key: &str, version: Version) -> Known {
     let key = key.to_ascii_lowercase();
     let kind = scope.split(':').next().unwrap_or(scope);
+    if !matches!(kind, "input" | "filter" | "output") {
+        return Known::NotTabulated;
+    }
+    let net = match (key.starts_with("net."), kind, scope) {
+        (true, "output", _) => Some("net:upstream"),
+        (true, _, "input:elasticsearch") => Some("net:downstream"),
+        _ => None,
+    };
+    let matches = |k: &str| match k.strip_suffix('*') {
+        Some(prefix) => key.len() > prefix.len() && key.starts_with(prefix),
+        None => k == key,
+    };
     let has = |s: &str, i: usize| {
         KEYS.iter().any(|(sc, since, until, keys)| {
-            *sc == s && keys.contains(&key.as_str()) && in_range(i, since, until)
+            *sc == s && keys.iter().any(|k| matches(k)) && in_range(i, since, until)
         })
     };
-    at_version(version, |i| has(scope, i) || has(kind, i))
+    at_version(version, |i| match net {
+        Some(map) => has(map, i),
+        None => has(scope, i) || has(kind, i),
+    })
 }
 
 /// The tabulated versions from `min` on (a `# fluent-bit: >=X` header).
@@ -387,6 +411,15 @@ mod tests {
         assert_eq!(plugin_known("filter:wasm", at("1.9.10")), Known::No);
         assert_eq!(plugin_known("filter:wasm", at("2.0.0")), Known::Yes);
         assert_eq!(plugin_known("filter:lua", at("4.2.2")), Known::NotTabulated);
+        // [SERVICE] is not judged: 1.9.10, 4.2.2 and 5.1.1 start with
+        // http_monitor, hot_reload.watch or any key there.
+        for key in [
+            "http_monitor",
+            "storage.delete_irrecoverable_chunks",
+            "flush",
+        ] {
+            assert_eq!(key_known("service", key, at("5.1.1")), Known::NotTabulated);
+        }
         // (scope, key, version, known): at tabulated versions, then between
         // them (agreement, or no agreement: doubt, checked below).
         for (scope, key, version, known) in [
@@ -408,6 +441,32 @@ mod tests {
             ("filter:wasm", "no_such_key", "4.2.2", false),
             ("filter:wasm", "wasm_path", "4.0.3", true),
             ("filter:wasm", "wasm_heap_size", "2.1.0", false),
+            // Regressions, each measured on the real binary: 5.x's HTTP
+            // server keys on the elasticsearch input ...
+            ("input:elasticsearch", "http2", "5.1.1", true),
+            (
+                "input:elasticsearch",
+                "http_server.idle_timeout",
+                "5.0.9",
+                true,
+            ),
+            ("input:elasticsearch", "workers", "4.2.2", false),
+            // ... net.* from the downstream map for a server input, from
+            // the upstream map for an output ...
+            ("input:elasticsearch", "net.connect_timeout", "5.1.1", false),
+            ("output:es", "net.connect_timeout", "1.9.10", true),
+            ("output:cloudwatch_logs", "net.keepalive", "5.1.1", true),
+            ("output:stdout", "net.nothing", "4.2.2", false),
+            // ... tail's `parser_` is a prefix (FLB_CONFIG_MAP_STR_PREFIX):
+            // parser_1 is a key, parser_ alone is not ...
+            ("input:tail", "Parser_1", "1.9.10", true),
+            ("input:tail", "parser_", "5.1.1", false),
+            // ... a Windows-only key is no key of the Linux build ...
+            ("input:tail", "windows.path_encoding", "5.1.1", false),
+            // ... 5.0.x (aws-for-fluent-bit 3.4.x) key by key.
+            ("filter:kubernetes", "kube_namespace_file", "5.0.9", true),
+            ("filter:kubernetes", "kube_namespace_file", "5.0.7", false),
+            ("filter:modify", "condition", "4.0.14", true),
         ] {
             let want = if known { Known::Yes } else { Known::No };
             assert_eq!(
@@ -418,7 +477,7 @@ mod tests {
         }
         for (scope, key, version) in [
             ("filter:wasm", "wasm_heap_size", "3.1.0"),
-            ("input:elasticsearch", "http_server.idle_timeout", "5.0.9"),
+            ("input:elasticsearch", "http_server.idle_timeout", "4.2.5"),
             ("filter:wasm", "no_such_key", "9.0.0"),
         ] {
             assert!(
