@@ -1,6 +1,10 @@
 //! `selfscrape replay` end to end: the binary over small inputs written here,
 //! with the built module (tests/common `module_bytes()` checks it is fresh).
-mod common;
+//! Bad input (unreadable lines, binary files, truncated gzip, overlong lines,
+//! missing files and directories): [`bad_input`].
+use crate::common;
+
+mod bad_input;
 
 use selfscrape_host::{Host, HostConfig, Outcome};
 use selfscrape_replay::fluent_bit_json;
@@ -545,120 +549,6 @@ fn files_stdin_and_gzip_together() {
     let run = replay(&[], stdin.as_bytes());
     assert_eq!(run.code, 0);
     assert_eq!(run.out_json()[0]["log"], "from stdin");
-}
-
-#[test]
-fn missing_file_and_directory_fail_but_the_rest_is_replayed() {
-    let d = common::TempDir::new("cli-missing");
-    let ok = d.file(
-        "ok.log",
-        format!("{}\n", fb(&with_host(INFO, OWN))).as_bytes(),
-    );
-    let missing = d.0.join("nope.log");
-    let run = replay(&[path_str(&missing), path_str(&ok), path_str(&d.0)], b"");
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(run.out_json().len(), 1);
-    assert!(
-        run.stderr.contains(&format!(
-            "ERROR: cannot read {}: No such file or directory",
-            missing.display()
-        )),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains(&format!(
-            "ERROR: cannot read {}: is a directory",
-            d.0.display()
-        )),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("FAILED"), "{}", run.stderr);
-}
-
-#[test]
-fn truncated_gzip_fails_after_replaying_what_was_readable() {
-    let d = common::TempDir::new("cli-gz");
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    for i in 0..3000 {
-        writeln!(gz, "{}", fb(&with_host(&format!("line {i} {INFO}"), OWN))).unwrap();
-    }
-    let bytes = gz.finish().unwrap();
-    let f = d.file("cut.gz", &bytes[..bytes.len() * 2 / 3]);
-    let run = replay(&[path_str(&f)], b"");
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    let n = run.out_json().len();
-    assert!(n > 100 && n < 3000, "{n}");
-    assert!(
-        run.stderr.contains("truncated or corrupt gzip?"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains(&format!("after line {n}")),
-        "{}",
-        run.stderr
-    );
-}
-
-#[test]
-fn binary_garbage_and_broken_json_are_reported_by_line() {
-    let d = common::TempDir::new("cli-garbage");
-    let mut bytes = format!("{}\n", fb(&with_host(INFO, OWN))).into_bytes();
-    bytes.extend_from_slice(b"\x00\x01\x02\xff\xfe binary\n");
-    bytes.extend_from_slice(b"{\"log\":\"cut off\n");
-    bytes.extend_from_slice(b"\n");
-    bytes.extend_from_slice(format!("{}\n", fb(&with_host("after", OWN))).as_bytes());
-    let f = d.file("g.log", &bytes);
-    let run = replay(&[path_str(&f)], b"");
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    let logs: Vec<Value> = run.out_json().iter().map(|v| v["log"].clone()).collect();
-    assert_eq!(logs, [json!(INFO), json!("after")]);
-    let e = &run.stderr;
-    assert!(e.contains("ERROR: 2 unreadable lines NOT replayed"), "{e}");
-    assert!(e.contains(&format!("{}:2: not UTF-8", f.display())), "{e}");
-    assert!(
-        e.contains(&format!(
-            "{}:3: starts like a JSON object but does not parse",
-            f.display()
-        )),
-        "{e}"
-    );
-    assert!(e.contains("1 blank lines skipped"), "{e}");
-
-    // With --explain, unreadable lines get their line too.
-    let run = replay(&["--explain", path_str(&f)], b"");
-    assert_eq!(run.code, 1);
-    let ex = run.explain_lines();
-    assert_eq!(ex.len(), 4, "{ex:?}");
-    assert!(
-        ex[1].ends_with("g.log:2: UNREADABLE not UTF-8 (binary data?)"),
-        "{ex:?}"
-    );
-    assert!(
-        ex[2].contains("g.log:3: UNREADABLE starts like a JSON object"),
-        "{ex:?}"
-    );
-}
-
-#[test]
-fn overlong_line_is_skipped_and_reported() {
-    let d = common::TempDir::new("cli-long");
-    let mut bytes = Vec::with_capacity(65 << 20);
-    bytes.extend_from_slice(b"{\"log\":\"");
-    bytes.resize((64 << 20) + 16, b'a');
-    bytes.extend_from_slice(b"\"}\n");
-    bytes.extend_from_slice(format!("{}\n", fb(&with_host(INFO, OWN))).as_bytes());
-    let f = d.file("long.log", &bytes);
-    let run = replay(&[path_str(&f)], b"");
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(run.out_json().len(), 1);
-    assert!(
-        run.stderr.contains(":1: line longer than the 64 MiB limit"),
-        "{}",
-        run.stderr
-    );
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! the dry run, the classic and YAML twins say the same, the manifests mount
 //! what the configs load, the sidecar builds kubernetes.host, the aggregator
 //! and the router's es output agree, the local config tails every example.
-mod common;
+use crate::common;
 
 use selfscrape_check::config::{
     Config, Plugin, header, parse_classic, read_classic, read_yaml_config,

@@ -4,9 +4,7 @@
 //! for byte, mark exactly the dropped records with `"self_scrape":true`, and
 //! explain the same verdict, reason and node. All disagreements are reported
 //! at once.
-mod common;
-
-use common::corpus::{self, Case, Explained, Failures, Verdict};
+use crate::common::corpus::{self, Case, Explained, Failures, Verdict};
 use selfscrape_rule::guest::{Export, Guest, HostRecord, MSGPACK_PLACEHOLDER, Reply};
 use selfscrape_rule::{self as rule, Reason, Scratch, spec};
 use serde_json::Value;
@@ -197,7 +195,7 @@ fn check_guest(case: &Case, guest: &mut Guest, f: &mut Failures) {
 
 #[test]
 fn corpus_is_large_and_covers_both_verdicts() {
-    let cases = corpus::load();
+    let cases = corpus::all();
     let drops = cases.iter().filter(|c| c.verdict == Verdict::Drop).count();
     let keeps = cases.len() - drops;
     assert!(cases.len() >= 150, "only {} cases", cases.len());
@@ -209,19 +207,11 @@ fn the_plain_spec_agrees_with_every_case() {
     // `rule::spec` is the oracle of the fuzzers only if it reads the rule as
     // the corpus does: every case, both ways (the fast rule is held to the
     // same verdicts by every_verdict_through_rule_and_guest).
-    let cases = corpus::load();
-    let wrong: Vec<String> = cases
-        .iter()
-        .filter(|case| spec::drops(&case.record) != (case.verdict == Verdict::Drop))
-        .map(|case| format!("{} (expect {})", case.id(), case.verdict.as_str()))
-        .collect();
-    assert!(
-        wrong.is_empty(),
-        "rule::spec disagrees with the corpus on {} of {} cases:\n{}",
-        wrong.len(),
-        cases.len(),
-        wrong.join("\n")
-    );
+    corpus::run("rule::spec", |case, f| {
+        if spec::drops(&case.record) != (case.verdict == Verdict::Drop) {
+            f.add(case, "rule::spec disagrees");
+        }
+    });
 }
 
 #[test]
@@ -229,32 +219,28 @@ fn corpus_records_parse_as_their_files_say() {
     // Files other than not_json.toml and hostile.toml hold well-formed
     // JSON objects (or whitespace-padded ones), so a verdict there is never
     // about malformed input by accident.
-    let mut bad = Vec::new();
-    for c in corpus::load() {
+    corpus::run("records are JSON objects where their files say", |c, f| {
         if c.file == "not_json.toml" || c.file == "hostile.toml" {
-            continue;
+            return;
         }
         match serde_json::from_slice::<Value>(&c.record) {
             Ok(Value::Object(_)) => {}
-            Ok(_) => bad.push(format!("{}: not an object", c.id())),
-            Err(e) => bad.push(format!("{}: {e}", c.id())),
+            Ok(_) => f.add(c, "not an object"),
+            Err(e) => f.add(c, format!("malformed record: {e}")),
         }
-    }
-    assert!(bad.is_empty(), "malformed records:\n{}", bad.join("\n"));
+    });
 }
 
 #[test]
 fn every_verdict_through_rule_and_guest() {
-    let cases = corpus::load();
-    let mut f = Failures::default();
     let mut scratch = Scratch::new();
     // One guest for the whole run, like one long-lived Fluent Bit instance
     // (4.1+): state carried between calls must not change any verdict.
     let mut guest = Guest::new();
-    for case in &cases {
-        let reason = check_rule(case, &mut scratch, &mut f);
-        check_guest(case, &mut guest, &mut f);
-        if let Some(e) = check_explain(case, &mut guest, &mut f) {
+    corpus::run("verdicts through rule::evaluate and Guest", |case, f| {
+        let reason = check_rule(case, &mut scratch, f);
+        check_guest(case, &mut guest, f);
+        if let Some(e) = check_explain(case, &mut guest, f) {
             if reason.drops() != (e.verdict == "drop") {
                 f.add(
                     case,
@@ -266,20 +252,17 @@ fn every_verdict_through_rule_and_guest() {
                 );
             }
         }
-    }
-    f.assert_none("verdicts through rule::evaluate and Guest", cases.len());
+    });
 }
 
 #[test]
 fn every_pinned_reason_and_node() {
     // Cases may pin the reason code explain_self_scrape reports and, for
     // drops, the failing node (from explain and from Scratch::failing_node).
-    let cases = corpus::load();
-    let mut f = Failures::default();
     let mut scratch = Scratch::new();
     let mut guest = Guest::new();
     let mut unchecked = Failures::default();
-    for case in &cases {
+    corpus::run("pinned reasons and nodes", |case, f| {
         if let Some(want) = &case.reason {
             if Reason::from_code(want).is_none() {
                 f.add(case, format!("reason {want:?} is not a Reason code"));
@@ -296,7 +279,7 @@ fn every_pinned_reason_and_node() {
             }
         }
         let Some(e) = check_explain(case, &mut guest, &mut unchecked) else {
-            continue;
+            return;
         };
         if let Some(want) = &case.reason {
             if &e.reason != want {
@@ -314,8 +297,7 @@ fn every_pinned_reason_and_node() {
                 );
             }
         }
-    }
-    f.assert_none("pinned reasons and nodes", cases.len());
+    });
 }
 
 #[test]
@@ -323,10 +305,9 @@ fn every_case_in_a_fresh_guest_matches_the_shared_one() {
     // A verdict must not depend on what came before: each case in its own
     // guest and scratch gives the same explain output as in reverse order
     // through one guest.
-    let mut cases = corpus::load();
+    let mut cases = corpus::selected();
     // The multi-MiB generated records add time, not coverage, here.
     cases.retain(|c| c.record.len() <= 1 << 20);
-    let mut f = Failures::default();
     let mut shared = Guest::new();
     let mut from_shared = Vec::with_capacity(cases.len());
     for case in cases.iter().rev() {
@@ -334,7 +315,9 @@ fn every_case_in_a_fresh_guest_matches_the_shared_one() {
         from_shared.push(seen);
     }
     from_shared.reverse();
-    for (case, shared_seen) in cases.iter().zip(&from_shared) {
+    let mut shared_replies = from_shared.iter();
+    corpus::run_cases("explain, fresh guest vs shared guest", &cases, |case, f| {
+        let shared_seen = shared_replies.next().expect("one reply per case");
         let mut fresh = Guest::new();
         let (_, seen) = call(&mut fresh, Export::Explain, &case.record, case.json_mode());
         if seen != *shared_seen {
@@ -347,8 +330,7 @@ fn every_case_in_a_fresh_guest_matches_the_shared_one() {
                 ),
             );
         }
-    }
-    f.assert_none("explain, fresh guest vs shared guest", cases.len());
+    });
 }
 
 #[test]
@@ -356,7 +338,7 @@ fn runner_reports_every_flipped_verdict() {
     // The checks above are not vacuous: with the verdict flipped, every
     // case the rule currently agrees with must produce a finding. (Cases it
     // disagrees with are already reported by every_verdict_through_rule_and_guest.)
-    let cases = corpus::load();
+    let cases = corpus::all();
     let mut scratch = Scratch::new();
     let mut guest = Guest::new();
     let mut silent = Vec::new();
@@ -393,7 +375,7 @@ fn runner_reports_every_flipped_verdict() {
 
 #[test]
 fn generated_records_are_deterministic_and_as_large_as_named() {
-    let a = corpus::load();
+    let a = corpus::all();
     let b = corpus::load();
     let mut sizes = std::collections::BTreeMap::new();
     for (x, y) in a.iter().zip(&b) {
@@ -536,7 +518,7 @@ fn shift_timestamps(text: &str) -> String {
 /// somewhere) the reason and node a fresh `Scratch` gives, in any order.
 #[test]
 fn a_long_lived_scratch_never_changes_a_verdict() {
-    let records: Vec<Vec<u8>> = corpus::load()
+    let records: Vec<Vec<u8>> = corpus::all()
         .iter()
         .filter(|c| c.json_mode())
         .flat_map(|c| variants(&c.record))

@@ -12,9 +12,9 @@
 //! unchanged. Raw records (NUL, invalid UTF-8: msgpack mode
 //! or a broken host) go only through `call_raw`: no trap, never dropped.
 //! Nothing may trap. All disagreements are reported at once.
-mod common;
+use crate::common;
 
-use common::corpus::{self, Case, Failures, Verdict};
+use crate::common::corpus::{self, Case, Failures, Verdict};
 use selfscrape_host::{Host, HostConfig, HostFrees, Outcome};
 use selfscrape_rule::Reason;
 use selfscrape_rule::guest::Export;
@@ -195,16 +195,14 @@ fn describe(o: &Outcome) -> String {
 /// then asserts that nothing disagreed and nothing trapped.
 fn run_verdicts(config: HostConfig, what: &str) {
     let wasm = common::module_bytes();
-    let cases = corpus::load();
     let mut host = Host::new(&wasm, config).expect("the module loads in the host");
-    let mut f = Failures::default();
-    for case in &cases {
+    corpus::run(what, |case, f| {
         if case.json_mode() {
-            check_json_mode(&mut host, case, &mut f);
+            check_json_mode(&mut host, case, f);
         } else {
-            check_raw_mode(&mut host, case, &mut f);
+            check_raw_mode(&mut host, case, f);
         }
-        if let Some(e) = explain(&mut host, case, &mut f) {
+        if let Some(e) = explain(&mut host, case, f) {
             if e.verdict != case.verdict.as_str() {
                 f.add(
                     case,
@@ -227,9 +225,8 @@ fn run_verdicts(config: HostConfig, what: &str) {
                 ),
             }
         }
-    }
+    });
     let traps = host.stats().traps;
-    f.assert_none(what, cases.len());
     assert_eq!(traps, 0, "{what}: {traps} calls trapped");
 }
 
@@ -272,36 +269,33 @@ fn every_verdict_through_the_module_per_batch_host() {
 #[test]
 fn every_pinned_reason_and_node_through_the_module() {
     let wasm = common::module_bytes();
-    let cases = corpus::load();
     let mut host = Host::new(&wasm, HostConfig::default()).expect("the module loads in the host");
-    let mut f = Failures::default();
     let mut ignored = Failures::default();
-    for case in &cases {
-        if case.reason.is_none() && case.node.is_none() {
-            continue;
-        }
-        let Some(e) = explain(&mut host, case, &mut ignored) else {
-            continue;
-        };
-        if let Some(want) = &case.reason {
-            if &e.reason != want {
-                f.add(
-                    case,
-                    format!("{EXPLAIN} reason {}, expected {want}", e.reason),
-                );
-            }
-        }
-        if let (Verdict::Drop, Some(want)) = (case.verdict, &case.node) {
-            if &e.node != want {
-                f.add(
-                    case,
-                    format!("{EXPLAIN} node {:?}, expected {want:?}", e.node),
-                );
-            }
-        }
-    }
-    f.assert_none(
+    corpus::run(
         "pinned reasons and nodes through the built module",
-        cases.len(),
+        |case, f| {
+            if case.reason.is_none() && case.node.is_none() {
+                return;
+            }
+            let Some(e) = explain(&mut host, case, &mut ignored) else {
+                return;
+            };
+            if let Some(want) = &case.reason {
+                if &e.reason != want {
+                    f.add(
+                        case,
+                        format!("{EXPLAIN} reason {}, expected {want}", e.reason),
+                    );
+                }
+            }
+            if let (Verdict::Drop, Some(want)) = (case.verdict, &case.node) {
+                if &e.node != want {
+                    f.add(
+                        case,
+                        format!("{EXPLAIN} node {:?}, expected {want:?}", e.node),
+                    );
+                }
+            }
+        },
     );
 }

@@ -3,7 +3,7 @@
 //! verdicts are what the rule decides on the record Fluent Bit would build
 //! from the line (the way the shipped configs build it), and the table in
 //! examples/README.md agrees with the `.expect` files.
-mod common;
+use crate::common;
 
 use selfscrape_rule::{self as rule, Reason, Scratch};
 use serde_json::{Map, Value, json};

@@ -24,9 +24,9 @@
 //! Counts: `SELFSCRAPE_FUZZ_CASES` (per family, default below) and
 //! `SELFSCRAPE_FUZZ_SEED`; every run prints its seed, cases, traps, altered
 //! keeps and drop disagreements.
-mod common;
+use crate::common;
 
-use common::Rng;
+use crate::common::Rng;
 use selfscrape_host::{Host, HostConfig};
 use selfscrape_replay::fluent_bit_json;
 use selfscrape_rule::guest::Export;

@@ -1,48 +1,18 @@
 //! The WAMR host behaves like Fluent Bit's filter_wasm, proved with tiny
 //! purpose-built modules (tests/fixtures/host/*.wat) and one smoke test of the
 //! real module.
-mod common;
+use crate::common;
 
 use selfscrape_host::{
     FLUENT_BIT_MIN_SIZE, Host, HostConfig, HostError, HostFrees, Loss, Outcome, Verdict,
 };
 use selfscrape_replay::fluent_bit_json;
 use serde_json::json;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::path::Path;
 
-/// Counts this thread's Rust heap allocations (WAMR's own C allocations are
-/// not counted: they are Fluent Bit's cost too).
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to the system allocator; only bumps a thread-local counter.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
+/// This thread's Rust heap allocations so far (crate::allocations).
 fn allocations() -> u64 {
-    ALLOCATIONS.with(Cell::get)
+    crate::allocations::this_thread()
 }
 
 const TAG: &str = "kube.var.log.containers.x";

@@ -8,7 +8,7 @@
 //! ANOTHER node (the rule's structural walk over the whole record). The same
 //! sizes around an own-node refusal must drop, as the rule's plain
 //! specification (`rule::spec`, crates/rule/src/spec.rs) says.
-mod common;
+use crate::common;
 
 use selfscrape_host::{Host, HostConfig, HostFrees, Outcome};
 use selfscrape_replay::fluent_bit_json;

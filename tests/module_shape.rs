@@ -3,7 +3,7 @@
 //! Guards the loading issues in shared/fluent-bit-wasm-host.md: a module that
 //! needs reference types fails to load on Fluent Bit 2.0 to 4.0.2 ("zero byte
 //! expected"), an import fails everywhere, a wrong signature fails every call.
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::process::Command;

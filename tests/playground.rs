@@ -17,7 +17,7 @@
 //!   installed) turns it into a loud skip.
 //!
 //! The nested builds use `<target dir>/playground`, apart from this build.
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -10,15 +10,15 @@
 //!   no trap, and linear memory does not grow after warm-up and stays under
 //!   a fixed bound. The pages are printed at the end.
 //!   `cargo test` runs [`SHORT`] records per host; the ten million of the
-//!   long form run with `cargo test --test soak -- --ignored`
+//!   long form run with `cargo test --test suite soak:: -- --ignored`
 //!   (`SELFSCRAPE_SOAK_RECORDS=N` changes that count, e.g. to sample).
 //! - `recovery_*`: traps forced by the host (a tiny interpreter stack for one
 //!   call, at sizes that cut the module at every depth), each followed by
 //!   ordinary calls on the same instance: they give the right results and
 //!   memory stays bounded.
-mod common;
+use crate::common;
 
-use common::Rng;
+use crate::common::Rng;
 use selfscrape_host::{Host, HostConfig, HostFrees, Loss, Outcome, Verdict};
 use selfscrape_replay::fluent_bit_json;
 use selfscrape_rule::guest::Export;
@@ -280,7 +280,7 @@ fn soak_short_instance_per_batch_of_50() {
 }
 
 #[test]
-#[ignore = "long soak: ten million records; cargo test --test soak -- --ignored"]
+#[ignore = "long soak: ten million records; cargo test --test suite soak:: -- --ignored"]
 fn soak_long_persistent_host_frees() {
     soak(
         "LONG persistent, host frees (4.0.14, 4.1.2+)",
@@ -290,7 +290,7 @@ fn soak_long_persistent_host_frees() {
 }
 
 #[test]
-#[ignore = "long soak: ten million records; cargo test --test soak -- --ignored"]
+#[ignore = "long soak: ten million records; cargo test --test suite soak:: -- --ignored"]
 fn soak_long_persistent_never_freed() {
     soak(
         "LONG persistent, copies never freed (4.1.0, 4.1.1)",
@@ -300,7 +300,7 @@ fn soak_long_persistent_never_freed() {
 }
 
 #[test]
-#[ignore = "long soak: ten million records; cargo test --test soak -- --ignored"]
+#[ignore = "long soak: ten million records; cargo test --test suite soak:: -- --ignored"]
 fn soak_long_instance_per_batch_of_50() {
     let s = soak(
         "LONG instance per batch of 50 (before 4.1)",

@@ -3,49 +3,8 @@
 //! allocation at all. Linear memory never shrinks, and from Fluent Bit 4.1 the
 //! instance lives for the whole process, so a per-call allocation would be a
 //! leak in waiting (or fragmentation) on the real host.
+use crate::allocations;
 use selfscrape_rule::guest::{Export, Guest, HostRecord, Reply};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// Counts the allocations of the threads that switched counting on. The test
-/// harness's own threads allocate now and then (a CI run saw 4 of theirs while
-/// the guest made none), so a process-wide count would blame the guest for them.
-struct Counting;
-
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-
-fn count_one() {
-    // try_with: the allocator may run while this thread's locals are torn down.
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: forwards to the system allocator, counting.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        // SAFETY: same contract.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
-        count_one();
-        // SAFETY: same contract.
-        unsafe { System.realloc(ptr, layout, new) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 fn records() -> Vec<Vec<u8>> {
     let own = "fargate-ip-10-1-2-3.eu-west-2.compute.internal";
@@ -99,15 +58,14 @@ fn no_allocation_after_warm_up() {
     let mut guest = Guest::new();
     let warm_drops = run(&mut guest, &records, 3);
     assert_eq!(warm_drops, 3 * 2, "two of the records drop");
-    // The counter must see this thread's allocations: prove it with one.
-    COUNTING.with(|c| c.set(true));
-    let probe = ALLOCS.load(Ordering::Relaxed);
+    // The counter must see this thread's allocations (crate::allocations
+    // counts per thread): prove it with one.
+    let probe = allocations::this_thread();
     drop(std::hint::black_box(vec![0u8; 16]));
-    assert_eq!(ALLOCS.load(Ordering::Relaxed) - probe, 1, "counter is live");
-    let before = ALLOCS.load(Ordering::Relaxed);
+    assert_eq!(allocations::this_thread() - probe, 1, "counter is live");
+    let before = allocations::this_thread();
     let drops = run(&mut guest, &records, 200_000 / records.len());
-    let after = ALLOCS.load(Ordering::Relaxed);
-    COUNTING.with(|c| c.set(false));
+    let after = allocations::this_thread();
     assert_eq!(drops, 200_000 / records.len() * 2);
     assert_eq!(after - before, 0, "allocations in steady state");
 }

@@ -125,3 +125,40 @@ fn the_module_depends_on_the_rule_alone_and_the_rule_on_nothing() {
         );
     }
 }
+
+/// With `autotests = false` a new tests/*.rs that nobody declares would never
+/// run: every one is a module of the suite (tests/main.rs) or a test target
+/// in Cargo.toml.
+#[test]
+fn every_test_file_is_compiled() {
+    let main = read(&root().join("tests/main.rs"));
+    let manifest = manifest(".");
+    let targets: Vec<&str> = manifest["test"]
+        .as_array()
+        .expect("[[test]] targets")
+        .iter()
+        .filter_map(|t| t["path"].as_str())
+        .collect();
+    assert!(targets.contains(&"tests/main.rs"), "{targets:?}");
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(root().join("tests")).expect("tests/") {
+        let path = entry.expect("tests/ entry").path();
+        let Some(stem) = path
+            .extension()
+            .filter(|x| *x == "rs")
+            .and_then(|_| path.file_stem())
+            .map(|s| s.to_string_lossy().into_owned())
+        else {
+            continue;
+        };
+        let declared = main.lines().any(|l| l.trim() == format!("mod {stem};"));
+        let target = targets.contains(&format!("tests/{stem}.rs").as_str());
+        if stem != "main" && !declared && !target {
+            missing.push(format!("tests/{stem}.rs"));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "not compiled (add `mod` to tests/main.rs): {missing:?}"
+    );
+}

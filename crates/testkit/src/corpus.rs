@@ -771,8 +771,11 @@ pub fn run_cases(
     }
     failures.assert_none(what, cases.len());
     match case_filter() {
-        Some(filter) => println!("{what}: {} cases agree ({CASE_VAR}={filter})", cases.len()),
-        None => println!("{what}: {} cases agree", cases.len()),
+        Some(filter) => println!(
+            "{what}: {} corpus cases agree ({CASE_VAR}={filter})",
+            cases.len()
+        ),
+        None => println!("{what}: {} corpus cases agree", cases.len()),
     }
     cases.len()
 }

@@ -1,9 +1,11 @@
-//! `selfscrape replay` under bad input: binary files, truncated gzip, lines
-//! over the 64 MiB limit, a directory, a missing file. Each time: a clear
-//! message naming the input, exit status 1, no panic, and the readable rest
-//! (before the bad part, and the inputs after it) still replayed: the own
-//! node's refusal dropped, everything else passed on byte for byte.
-mod common;
+//! `selfscrape replay` under bad input: unreadable lines and binary files,
+//! truncated gzip, lines over the 64 MiB limit, a directory, a missing file.
+//! Each time: a clear message naming the input (and line), exit status 1, no
+//! panic, and the readable rest (before the bad part, and the inputs after
+//! it) still replayed: the own node's refusal dropped, everything else passed
+//! on byte for byte. One test per behaviour (tests/cli.rs had a second test of
+//! four of them; their assertions are here).
+use crate::common;
 
 use std::io::Write;
 use std::path::Path;
@@ -47,13 +49,28 @@ impl Run {
             .map(str::to_string)
             .collect()
     }
+
+    /// The per-record lines of --explain on stderr.
+    fn explain_lines(&self) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .filter(|l| !l.starts_with(' ') && !l.starts_with("selfscrape") && l.contains(": "))
+            .filter(|l| !l.starts_with("ERROR") && !l.starts_with("WARNING"))
+            .collect()
+    }
 }
 
 fn replay(inputs: &[&Path], stdin: &[u8]) -> Run {
+    replay_with(&[], inputs, stdin)
+}
+
+/// `selfscrape replay --wasm <module> OPTIONS INPUTS`.
+fn replay_with(options: &[&str], inputs: &[&Path], stdin: &[u8]) -> Run {
     common::module_bytes();
     let wasm = common::module_path();
     let mut args: Vec<&std::ffi::OsStr> =
         vec!["replay".as_ref(), "--wasm".as_ref(), wasm.as_os_str()];
+    args.extend(options.iter().map(std::ffi::OsStr::new));
     args.extend(inputs.iter().map(|p| p.as_os_str()));
     let run = common::run_cli(env!("CARGO_BIN_EXE_selfscrape"), &args, stdin, &[]);
     Run {
@@ -76,8 +93,45 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn binary_files_are_reported_and_every_other_input_replayed() {
+fn unreadable_lines_and_binary_files_are_reported_and_every_other_input_replayed() {
     let d = common::TempDir::new("badinput-binary");
+    // Unreadable lines among good ones: each reported by file and line, the
+    // good ones replayed.
+    let mut bytes = format!("{}\n", keep("lines-a")).into_bytes();
+    bytes.extend_from_slice(b"\x00\x01\x02\xff\xfe binary\n");
+    bytes.extend_from_slice(b"{\"log\":\"cut off\n");
+    bytes.extend_from_slice(b"\n");
+    bytes.extend_from_slice(format!("{}\n", keep("lines-b")).as_bytes());
+    let g = d.file("g.log", &bytes);
+    let run = replay(&[&g], b"");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_kept(&run, &["lines-a", "lines-b"]);
+    let e = &run.stderr;
+    assert!(e.contains("ERROR: 2 unreadable lines NOT replayed"), "{e}");
+    assert!(e.contains(&format!("{}:2: not UTF-8", g.display())), "{e}");
+    assert!(
+        e.contains(&format!(
+            "{}:3: starts like a JSON object but does not parse",
+            g.display()
+        )),
+        "{e}"
+    );
+    assert!(e.contains("1 blank lines skipped"), "{e}");
+    // With --explain, unreadable lines get their line too.
+    let run = replay_with(&["--explain"], &[&g], b"");
+    assert_eq!(run.code, 1);
+    let ex = run.explain_lines();
+    assert_eq!(ex.len(), 4, "{ex:?}");
+    assert!(
+        ex[1].ends_with("g.log:2: UNREADABLE not UTF-8 (binary data?)"),
+        "{ex:?}"
+    );
+    assert!(
+        ex[2].contains("g.log:3: UNREADABLE starts like a JSON object"),
+        "{ex:?}"
+    );
+
+    // Whole binary files among good inputs.
     let before = d.file("before.log", good("before").as_bytes());
     // The module itself, random bytes without any newline, a PNG header.
     let wasm = common::module_path();
@@ -193,6 +247,24 @@ fn truncated_gzip_replays_what_was_readable_and_the_inputs_after_it() {
             "{name}: {}",
             run.stderr
         );
+        // It says how many lines it read, and those are exactly the lines
+        // whose records came out (the dropped refusals among them).
+        let read: usize = run
+            .stderr
+            .split("after line ")
+            .nth(1)
+            .and_then(|t| t.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{name}: no \"after line N\": {}", run.stderr));
+        let kept_in_read = text
+            .lines()
+            .take(read)
+            .filter(|l| l.contains("serving.go"))
+            .count();
+        assert_eq!(kept_in_read, n, "{name}: read {read} lines");
+        if cut == gz.len() / 2 {
+            assert!(n < 2000, "{name}: {n} lines from half a gzip");
+        }
         assert!(run.stderr.contains("FAILED"), "{name}: {}", run.stderr);
     }
 }
@@ -272,12 +344,15 @@ fn a_directory_and_a_missing_file_fail_and_the_rest_is_replayed() {
     );
     let e = &run.stderr;
     assert!(
-        e.contains(&format!("cannot read {}: is a directory", sub.display())),
+        e.contains(&format!(
+            "ERROR: cannot read {}: is a directory",
+            sub.display()
+        )),
         "{e}"
     );
     assert!(
         e.contains(&format!(
-            "cannot read {}: No such file or directory",
+            "ERROR: cannot read {}: No such file or directory",
             missing.display()
         )),
         "{e}"
