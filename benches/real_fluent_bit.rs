@@ -56,7 +56,8 @@ mod real {
     use super::common::{self, median, workload};
     use super::corpus;
 
-    const USAGE: &str = "usage: real-fluent-bit-check FLUENT_BIT [--rounds N] [--records N] [--no-bench] [--only router|dry-run|module]";
+    const USAGE: &str = "usage: real-fluent-bit-check FLUENT_BIT [--rounds N] [--records N] [--no-bench] [--only router|dry-run|module] [--configmap FILE|DIR]...
+       real-fluent-bit-check --aggregator ROUTER_FLUENT_BIT AGGREGATOR_FLUENT_BIT [--steady SECONDS] [--outage SECONDS]";
 
     struct Options {
         bin: PathBuf,
@@ -64,6 +65,15 @@ mod real {
         records: usize,
         bench: bool,
         only: Option<String>,
+        /// `--aggregator ROUTER AGGREGATOR`: the end-to-end aggregator check
+        /// (the first binary is the router's, `bin` the aggregator's).
+        router_bin: Option<PathBuf>,
+        /// Seconds of metrics-server's cadence after the corpus (0: none).
+        steady: u64,
+        /// Seconds the aggregator is down (0: no outage).
+        outage: u64,
+        /// `--configmap`: user ConfigMaps (files or directories of them).
+        configmaps: Vec<PathBuf>,
     }
 
     fn usage(message: &str) -> ! {
@@ -79,6 +89,14 @@ mod real {
             records: 200_000,
             bench: true,
             only: None,
+            router_bin: None,
+            steady: 60,
+            outage: 60,
+            configmaps: Vec::new(),
+        };
+        let seconds = |v: Option<String>, what: &str| -> u64 {
+            v.and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| usage(&format!("{what} takes a number of seconds")))
         };
         let number = |v: Option<String>, what: &str| -> usize {
             v.and_then(|v| v.parse().ok())
@@ -97,6 +115,26 @@ mod real {
                     }
                     o.only = Some(v);
                 }
+                "--aggregator" => {
+                    let (Some(r), Some(a)) = (args.next(), args.next()) else {
+                        usage(
+                            "--aggregator takes two binaries: the router's, then the aggregator's",
+                        )
+                    };
+                    if !o.bin.as_os_str().is_empty() {
+                        usage("--aggregator takes the binaries itself; give no other")
+                    }
+                    o.router_bin = Some(PathBuf::from(r));
+                    o.bin = PathBuf::from(a);
+                }
+                "--steady" => o.steady = seconds(args.next(), "--steady"),
+                "--outage" => o.outage = seconds(args.next(), "--outage"),
+                "--configmap" => {
+                    let v = args
+                        .next()
+                        .unwrap_or_else(|| usage("--configmap takes a file or a directory"));
+                    o.configmaps.push(PathBuf::from(v));
+                }
                 "-h" | "--help" => {
                     println!("{USAGE}");
                     std::process::exit(0);
@@ -108,6 +146,9 @@ mod real {
         }
         if o.bin.as_os_str().is_empty() {
             usage("no Fluent Bit binary given");
+        }
+        if o.router_bin.is_some() && !o.configmaps.is_empty() {
+            usage("--aggregator and --configmap are separate runs");
         }
         o
     }
@@ -213,9 +254,65 @@ mod real {
         let o = options();
         let fb = FluentBit::probe(&o.bin);
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let work = common::bench_dir().join("real-fluent-bit");
+        // Each kind of run in its own directory: they may run side by side.
+        let kind = if o.router_bin.is_some() {
+            "real-fluent-bit-aggregator"
+        } else if !o.configmaps.is_empty() {
+            "real-fluent-bit-configmap"
+        } else {
+            "real-fluent-bit"
+        };
+        let work = common::bench_dir().join(kind);
         let _ = std::fs::remove_dir_all(&work);
         mkdir(&work);
+        if let Some(router_bin) = &o.router_bin {
+            let router_fb = FluentBit::probe(router_bin);
+            println!(
+                "router: Fluent Bit {} ({}); aggregator: Fluent Bit {} ({}), wasm filter: {}; {}; {}",
+                router_fb.version,
+                router_fb.bin.display(),
+                fb.version,
+                fb.bin.display(),
+                if fb.has("wasm") { "yes" } else { "no" },
+                common::source_state(),
+                common::machine()
+            );
+            let mut summary = Summary::default();
+            common::build(false);
+            aggregator::check(
+                &router_fb,
+                &fb,
+                &root,
+                &work.join("aggregator"),
+                &o,
+                &mut summary,
+            );
+            finish(
+                &format!(
+                    "router Fluent Bit {} -> aggregator Fluent Bit {}",
+                    router_fb.version, fb.version
+                ),
+                &summary,
+            );
+        }
+        if !o.configmaps.is_empty() {
+            println!(
+                "Fluent Bit {} ({}); {}; {}",
+                fb.version,
+                fb.bin.display(),
+                common::source_state(),
+                common::machine()
+            );
+            let mut summary = Summary::default();
+            configmap::check(
+                &fb,
+                &root,
+                &work.join("configmap"),
+                &o.configmaps,
+                &mut summary,
+            );
+            finish(&format!("Fluent Bit {}", fb.version), &summary);
+        }
         println!(
             "Fluent Bit {} ({}), wasm filter: {}; {}; {}",
             fb.version,
@@ -252,7 +349,12 @@ mod real {
                 module::bench(&fb, &work.join("module-bench"), &o, &mut summary);
             }
         }
-        println!("\nSummary (Fluent Bit {}):", fb.version);
+        finish(&format!("Fluent Bit {}", fb.version), &summary);
+    }
+
+    /// Prints the summary and exits: 0 when every check passed, else 1.
+    fn finish(what: &str, summary: &Summary) -> ! {
+        println!("\nSummary ({what}):");
         for l in &summary.lines {
             println!("  {l}");
         }
@@ -335,18 +437,24 @@ mod real {
         if !status.success() && matches!(until, Until::Exit) {
             return Err(format!("Fluent Bit failed ({status}): {}", tail(&text)));
         }
-        if text.contains("[error]") && !text.contains("serviceaccount") {
-            let errors: Vec<&str> = text
-                .lines()
-                .filter(|l| {
-                    l.contains("[error]") && !l.contains("serviceaccount") && !l.contains("[tls]")
-                })
-                .collect();
-            if !errors.is_empty() {
-                return Err(format!("Fluent Bit logged errors: {}", errors.join(" | ")));
-            }
+        let errors = error_lines(&text);
+        if !errors.is_empty() {
+            return Err(format!("Fluent Bit logged errors: {}", errors.join(" | ")));
         }
         Ok(cpu)
+    }
+
+    /// The `[error]` lines of a Fluent Bit log, but those of the test's own
+    /// kubernetes settings (a token file that is no service account's, a
+    /// `Kube_URL` nobody answers: the pod metadata comes from the preload
+    /// cache) and TLS set-up lines.
+    fn error_lines(text: &str) -> Vec<String> {
+        text.lines()
+            .filter(|l| {
+                l.contains("[error]") && !l.contains("serviceaccount") && !l.contains("[tls]")
+            })
+            .map(str::to_string)
+            .collect()
     }
 
     fn tail(text: &str) -> String {
@@ -354,12 +462,19 @@ mod real {
         lines[lines.len().saturating_sub(4)..].join(" | ")
     }
 
+    /// The bytes of the files under `dir`, subdirectories included.
     fn dir_size(dir: &Path) -> u64 {
         std::fs::read_dir(dir)
             .map(|rd| {
                 rd.flatten()
-                    .filter_map(|e| e.metadata().ok())
-                    .map(|m| m.len())
+                    .filter_map(|e| {
+                        let m = e.metadata().ok()?;
+                        Some(if m.is_dir() {
+                            dir_size(&e.path())
+                        } else {
+                            m.len()
+                        })
+                    })
                     .sum()
             })
             .unwrap_or(0)
@@ -393,34 +508,190 @@ mod real {
         evaluate(record.as_bytes(), &mut Scratch::new()).drops()
     }
 
+    /// Classic-format config text (an aws-logging ConfigMap's files) as
+    /// sections, changed in place and written back with every line that is
+    /// not touched as it was (indentation, key case, comments).
+    mod classic {
+        use std::path::Path;
+
+        /// One `[SECTION]`: its header line and the lines up to the next.
+        pub(super) struct Section {
+            pub(super) lines: Vec<String>,
+        }
+
+        fn key_of(line: &str) -> Option<(&str, &str)> {
+            let t = line.trim();
+            if t.is_empty() || t.starts_with('#') || t.starts_with('[') {
+                return None;
+            }
+            Some(
+                t.split_once([' ', '\t'])
+                    .map_or((t, ""), |(k, v)| (k, v.trim())),
+            )
+        }
+
+        impl Section {
+            /// `FILTER`, `OUTPUT`, ...
+            pub(super) fn kind(&self) -> String {
+                self.lines[0]
+                    .trim()
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .trim()
+                    .to_ascii_uppercase()
+            }
+
+            /// The first value of `key` (case-insensitive).
+            pub(super) fn get(&self, key: &str) -> Option<String> {
+                self.lines
+                    .iter()
+                    .filter_map(|l| key_of(l))
+                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                    .map(|(_, v)| v.to_string())
+            }
+
+            /// `Name`, lower case.
+            pub(super) fn name(&self) -> String {
+                self.get("name").unwrap_or_default().to_ascii_lowercase()
+            }
+
+            /// The indentation of the section's keys.
+            fn indent(&self) -> String {
+                self.lines
+                    .iter()
+                    .skip(1)
+                    .find(|l| key_of(l).is_some())
+                    .map_or("    ".into(), |l| {
+                        l[..l.len() - l.trim_start().len()].to_string()
+                    })
+            }
+
+            /// Replaces every `key` line by one `key value` (the key as first
+            /// written), or adds it after the last key line.
+            pub(super) fn set(&mut self, key: &str, value: &str) {
+                let indent = self.indent();
+                let at = self
+                    .lines
+                    .iter()
+                    .position(|l| key_of(l).is_some_and(|(k, _)| k.eq_ignore_ascii_case(key)));
+                let written = at
+                    .and_then(|i| key_of(&self.lines[i]).map(|(k, _)| k.to_string()))
+                    .unwrap_or_else(|| key.to_string());
+                self.remove(key);
+                let line = format!("{indent}{written} {value}");
+                match at {
+                    Some(i) => self.lines.insert(i, line),
+                    None => {
+                        let last = self
+                            .lines
+                            .iter()
+                            .rposition(|l| key_of(l).is_some())
+                            .unwrap_or(0);
+                        self.lines.insert(last + 1, line);
+                    }
+                }
+            }
+
+            pub(super) fn remove(&mut self, key: &str) {
+                self.lines
+                    .retain(|l| !key_of(l).is_some_and(|(k, _)| k.eq_ignore_ascii_case(key)));
+            }
+
+            /// The output's stand-in: `out_file` into `dir` (a file per tag),
+            /// with the output's own `Match` and `Match_Regex` lines.
+            pub(super) fn make_file_output(&mut self, dir: &Path) {
+                let indent = self.indent();
+                let mut lines = vec![self.lines[0].clone(), format!("{indent}Name file")];
+                lines.extend(
+                    self.lines
+                        .iter()
+                        .filter(|l| {
+                            key_of(l).is_some_and(|(k, _)| {
+                                k.eq_ignore_ascii_case("match")
+                                    || k.eq_ignore_ascii_case("match_regex")
+                            })
+                        })
+                        .cloned(),
+                );
+                lines.push(format!("{indent}Path {}", dir.display()));
+                self.lines = lines;
+            }
+        }
+
+        /// `text` with `f` applied to each section.
+        pub(super) fn map(text: &str, mut f: impl FnMut(&mut Section)) -> String {
+            let mut head: Vec<String> = Vec::new();
+            let mut sections: Vec<Section> = Vec::new();
+            for line in text.lines() {
+                if line.trim_start().starts_with('[') {
+                    sections.push(Section {
+                        lines: vec![line.to_string()],
+                    });
+                } else if let Some(s) = sections.last_mut() {
+                    s.lines.push(line.to_string());
+                } else {
+                    head.push(line.to_string());
+                }
+            }
+            for s in &mut sections {
+                f(s);
+            }
+            let mut out = String::new();
+            for l in head.iter().chain(sections.iter().flat_map(|s| &s.lines)) {
+                out.push_str(l);
+                out.push('\n');
+            }
+            out
+        }
+    }
+
     mod router {
         use super::*;
 
-        /// The `data:` block scalars of an aws-logging ConfigMap.
+        /// The `data:` entries of an aws-logging ConfigMap file.
         pub(super) fn configmap(path: &Path) -> BTreeMap<String, String> {
             let text = std::fs::read_to_string(path)
                 .unwrap_or_else(|e| common::fail(&format!("{}: {e}", path.display())));
-            let mut data = BTreeMap::new();
-            let mut current: Option<String> = None;
+            configmap_data(&text)
+                .unwrap_or_else(|e| common::fail(&format!("{}: {e}", path.display())))
+        }
+
+        /// The `data:` entries of the aws-logging ConfigMap in a YAML text
+        /// (one document, or the ConfigMap among `---`-separated ones).
+        pub(super) fn configmap_data(text: &str) -> Result<BTreeMap<String, String>, String> {
+            let mut docs = vec![String::new()];
             for line in text.lines() {
-                if let Some(key) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(": |")) {
-                    current = Some(key.to_string());
-                    data.insert(key.to_string(), String::new());
-                } else if let (Some(k), Some(body)) = (&current, line.strip_prefix("    ")) {
-                    let block = data.get_mut(k).expect("current block");
-                    block.push_str(body);
-                    block.push('\n');
-                } else if !line.trim().is_empty() {
-                    current = None;
+                if line.trim_end() == "---" || line.starts_with("--- ") {
+                    docs.push(String::new());
+                } else {
+                    let d = docs.last_mut().expect("a document");
+                    d.push_str(line);
+                    d.push('\n');
                 }
             }
-            data
+            let mut first_error = None;
+            for d in docs.iter().filter(|d| !d.trim().is_empty()) {
+                match selfscrape_check::yaml::parse_yaml(d) {
+                    Ok(doc) if selfscrape_check::router::is_router_configmap(&doc) => {
+                        return Ok(selfscrape_check::router::data_entries(&doc)
+                            .into_iter()
+                            .filter_map(|(k, v, _)| Some((k, v?)))
+                            .collect());
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            Err(first_error.unwrap_or_else(|| "no aws-logging ConfigMap in it".into()))
         }
 
         pub(super) const DOCKER_ID: &str =
             "9b2e6f0c4d1a8e7b3c5f2a9d6e1b4c8f7a3d0e5b2c9f6a1d4e7b0c3f8a5d2e9b";
 
         /// A pod: its log file's lines and its metadata.
+        #[derive(Clone)]
         pub(super) struct Pod {
             pub(super) name: String,
             pub(super) namespace: String,
@@ -431,7 +702,7 @@ mod real {
         }
 
         impl Pod {
-            fn file(&self) -> String {
+            pub(super) fn file(&self) -> String {
                 format!(
                     "{}_{}_{}-{DOCKER_ID}.log",
                     self.name, self.namespace, self.container
@@ -565,8 +836,11 @@ mod real {
             pods
         }
 
-        /// A Fluent Bit config running a ConfigMap's filters the way the
-        /// router does, with its own test-only kubernetes settings.
+        /// A Fluent Bit config running a ConfigMap the way the router does:
+        /// `parsers.conf` as the parsers file, `filters.conf` and `output`
+        /// (the ConfigMap's outputs, or their stand-ins) as files of their
+        /// own, included, each with its own indentation; every kubernetes
+        /// filter gets the test's settings (pod metadata from `meta/`).
         pub(super) fn config(
             dir: &Path,
             data: &BTreeMap<String, String>,
@@ -574,46 +848,88 @@ mod real {
             input: &str,
         ) -> PathBuf {
             let filters = data.get("filters.conf").cloned().unwrap_or_default();
-            let kube = format!(
-                "    Kube_URL http://127.0.0.1:9\n    Kube_Meta_Preload_Cache_Dir {}\n    Kube_Token_File {}\n",
-                dir.join("meta").display(),
-                dir.join("token").display()
-            );
-            let mut with_kube = String::new();
-            let mut in_kube = false;
-            for line in filters.lines() {
-                if line.trim_start().starts_with('[') && in_kube {
-                    with_kube.push_str(&kube);
-                    in_kube = false;
+            let kube = [
+                ("Kube_URL", "http://127.0.0.1:9".to_string()),
+                (
+                    "Kube_Meta_Preload_Cache_Dir",
+                    dir.join("meta").display().to_string(),
+                ),
+                ("Kube_Token_File", dir.join("token").display().to_string()),
+            ];
+            let filters = classic::map(&filters, |sec| {
+                if sec.kind() == "FILTER" && sec.name() == "kubernetes" {
+                    for (k, v) in &kube {
+                        sec.set(k, v);
+                    }
                 }
-                if line.trim().eq_ignore_ascii_case("name kubernetes") {
-                    in_kube = true;
-                }
-                with_kube.push_str(line);
-                with_kube.push('\n');
-            }
-            if in_kube {
-                with_kube.push_str(&kube);
-            }
+            });
             write(&dir.join("token"), "test");
-            write(&dir.join("filters.conf"), with_kube);
+            write(&dir.join("filters.conf"), filters);
             write(
                 &dir.join("parsers.conf"),
                 data.get("parsers.conf").cloned().unwrap_or_default(),
             );
+            write(&dir.join("output.conf"), output);
             let conf = dir.join("fluent-bit.conf");
             write(
                 &conf,
                 format!(
-                    "[SERVICE]\n    Flush 1\n    Grace 2\n    Log_Level warn\n    Parsers_File {parsers}\n{input}@INCLUDE {filters}\n{output}",
+                    "[SERVICE]\n    Flush 1\n    Grace 2\n    Log_Level warn\n    Parsers_File {parsers}\n{input}@INCLUDE {filters}\n@INCLUDE {output}\n",
                     parsers = dir.join("parsers.conf").display(),
                     filters = dir.join("filters.conf").display(),
+                    output = dir.join("output.conf").display(),
                 ),
             );
             conf
         }
 
-        fn tail_input(dir: &Path, glob: &str, exit_on_eof: bool) -> String {
+        /// The ConfigMap's outputs with each one's records written to a
+        /// file per tag under `out/<n>` (n: the output's place), its
+        /// `Match` and `Match_Regex` kept; an `out_file` for everything
+        /// when there is no output. How many outputs there are.
+        pub(super) fn file_outputs(output_conf: &str, out: &Path) -> (String, usize) {
+            let mut n = 0;
+            let text = classic::map(output_conf, |sec| {
+                if sec.kind() == "OUTPUT" {
+                    let dir = out.join(n.to_string());
+                    mkdir(&dir);
+                    sec.make_file_output(&dir);
+                    n += 1;
+                }
+            });
+            if n == 0 {
+                let dir = out.join("0");
+                mkdir(&dir);
+                return (
+                    format!(
+                        "[OUTPUT]\n    Name file\n    Match *\n    Path {}\n",
+                        dir.display()
+                    ),
+                    1,
+                );
+            }
+            (text, n)
+        }
+
+        /// What `file_outputs` wrote: per output, tag -> lines.
+        pub(super) fn read_file_outputs(
+            out: &Path,
+            n: usize,
+        ) -> Vec<BTreeMap<String, Vec<String>>> {
+            (0..n)
+                .map(|i| read_outputs(&out.join(i.to_string())))
+                .collect()
+        }
+
+        pub(super) fn write_pods(dir: &Path, pods: &[Pod]) {
+            mkdir(&dir.join("containers"));
+            mkdir(&dir.join("meta"));
+            for p in pods {
+                p.write(dir);
+            }
+        }
+
+        pub(super) fn tail_input(dir: &Path, glob: &str, exit_on_eof: bool) -> String {
             format!(
                 "[INPUT]\n    Name tail\n    Path {}\n    Tag kube.var.log.containers.<f>\n    Tag_Regex (?<f>[^/]+)$\n    Read_from_Head On\n    Refresh_Interval 1\n    Buffer_Max_Size 1M\n{}",
                 dir.join("containers").join(glob).display(),
@@ -887,6 +1203,889 @@ mod real {
                     }
                 } else {
                     summary.note(line);
+                }
+            }
+        }
+    }
+
+    /// Processes of a run that keep going while the check acts on them.
+    mod proc {
+        use super::*;
+        use std::process::Child;
+
+        /// A Fluent Bit running in the background, its log in a file.
+        pub(super) struct Running {
+            child: Child,
+            pub(super) log: PathBuf,
+        }
+
+        impl Running {
+            pub(super) fn start(
+                fb: &FluentBit,
+                conf: &Path,
+                log: &Path,
+            ) -> Result<Running, String> {
+                let file = std::fs::File::create(log).map_err(|e| e.to_string())?;
+                let child = Command::new(&fb.bin)
+                    .arg("-c")
+                    .arg(conf)
+                    .envs([
+                        ("AWS_REGION", "eu-west-2"),
+                        ("LOG_GROUP_NAME", "selfscrape-check"),
+                        ("LOG_STREAM_PREFIX", "check-"),
+                    ])
+                    .stdin(Stdio::null())
+                    .stdout(file.try_clone().map_err(|e| e.to_string())?)
+                    .stderr(file)
+                    .spawn()
+                    .map_err(|e| format!("cannot start {}: {e}", fb.bin.display()))?;
+                Ok(Running {
+                    child,
+                    log: log.to_path_buf(),
+                })
+            }
+
+            /// Whether it still runs.
+            pub(super) fn running(&mut self) -> bool {
+                matches!(self.child.try_wait(), Ok(None))
+            }
+
+            /// SIGTERM, as a restart or a scale-down does; waits for the
+            /// exit (Fluent Bit's Grace), then kills what is left.
+            pub(super) fn stop(mut self) {
+                let _ = Command::new("kill")
+                    .arg("-TERM")
+                    .arg(self.child.id().to_string())
+                    .status();
+                let start = Instant::now();
+                while self.running() && start.elapsed() < Duration::from_secs(30) {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+
+            pub(super) fn log_text(&self) -> String {
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            }
+        }
+
+        impl Drop for Running {
+            fn drop(&mut self) {
+                if self.running() {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                }
+            }
+        }
+
+        /// A loopback port nobody listens on now.
+        pub(super) fn free_port() -> u16 {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .unwrap_or_else(|e| common::fail(&format!("no free loopback port: {e}")))
+        }
+
+        /// Whether something listens on the TCP port (from /proc/net/tcp, so
+        /// that asking opens no connection).
+        pub(super) fn listening(port: u16) -> bool {
+            let text = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+            text.lines().skip(1).any(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                f.len() > 3
+                    && f[3] == "0A"
+                    && f[1]
+                        .rsplit_once(':')
+                        .and_then(|(_, p)| u16::from_str_radix(p, 16).ok())
+                        == Some(port)
+            })
+        }
+
+        /// Waits until `port` listens (or `p` stops, or 30 s).
+        pub(super) fn wait_listening(p: &mut Running, port: u16) -> Result<(), String> {
+            let start = Instant::now();
+            while !listening(port) {
+                if !p.running() {
+                    return Err(format!("Fluent Bit stopped: {}", tail(&p.log_text())));
+                }
+                if start.elapsed() > Duration::from_secs(30) {
+                    return Err(format!("nothing listens on 127.0.0.1:{port} after 30 s"));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Ok(())
+        }
+
+        /// Waits until the files under `dirs` stop growing for `quiet`
+        /// (at least `min` after the start, at most `max`).
+        pub(super) fn settle(dirs: &[&Path], quiet: Duration, min: Duration, max: Duration) {
+            let start = Instant::now();
+            let mut last = (u64::MAX, Instant::now());
+            loop {
+                std::thread::sleep(Duration::from_millis(250));
+                let size: u64 = dirs.iter().map(|d| dir_size(d)).sum();
+                if size != last.0 {
+                    last = (size, Instant::now());
+                } else if last.1.elapsed() >= quiet && start.elapsed() >= min {
+                    return;
+                }
+                if start.elapsed() >= max {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The aggregator deployment end to end on two real binaries: the
+    /// router's (tail of CRI files, the real kubernetes filter, the shipped
+    /// `aggregator/aws-logging.yaml` with its `es` output aimed at loopback)
+    /// and the aggregator's (the shipped `aggregator/fluent-bit.conf` with
+    /// the module, its CloudWatch output an `out_file`).
+    mod aggregator {
+        use super::proc::{Running, free_port, settle, wait_listening};
+        use super::router::{
+            Pod, config, configmap, file_outputs, pods, read_file_outputs, tail_input, write_pods,
+        };
+        use super::*;
+
+        const STEADY_POD: &str = "metrics-server-6d94bc8694-steady";
+        const OWN: (&str, &str) = ("fargate-ip-10-6-7-8.eu-west-2.compute.internal", "10.6.7.8");
+        const OTHER: (&str, &str) = (
+            "fargate-ip-10-6-9-10.eu-west-2.compute.internal",
+            "10.6.9.10",
+        );
+
+        /// A metrics-server failed-scrape line of `node` as the router's file
+        /// holds it; `n` makes it unique.
+        fn scrape_line(n: usize, node: (&str, &str)) -> String {
+            let (name, ip) = node;
+            format!(
+                "2026-11-28T07:{:02}:{:02}.{n:09}Z stderr F E1128 07:{:02}:{:02}.{n:06}       1 scraper.go:149] \"Failed to scrape node\" err=\"Get \\\"https://{ip}:10250/metrics/resource\\\": dial tcp {ip}:10250: connect: connection refused\" node=\"{name}\"",
+                (n / 60) % 60,
+                n % 60,
+                (n / 60) % 60,
+                n % 60
+            )
+        }
+
+        fn append(file: &Path, line: &str) -> Result<(), String> {
+            use std::io::Write as _;
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(file)
+                .and_then(|mut f| writeln!(f, "{line}"))
+                .map_err(|e| format!("{}: {e}", file.display()))
+        }
+
+        /// The aggregator's shipped config on loopback: the input on `port`,
+        /// the HTTP server on `http_port`, the module built from this
+        /// checkout, every output an `out_file` into `out`.
+        fn aggregator_config(root: &Path, dir: &Path, port: u16, http_port: u16) -> PathBuf {
+            let path = root.join("fluent-bit-conf/aggregator/fluent-bit.conf");
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| common::fail(&format!("{}: {e}", path.display())));
+            let out = dir.join("out");
+            mkdir(&out);
+            let module = common::module_path().display().to_string();
+            let text = classic::map(&text, |sec| match sec.kind().as_str() {
+                "SERVICE" => {
+                    if sec.get("http_listen").is_some() {
+                        sec.set("HTTP_Listen", "127.0.0.1");
+                    }
+                    if sec.get("http_port").is_some() {
+                        sec.set("HTTP_Port", &http_port.to_string());
+                    }
+                }
+                "INPUT" if sec.name() == "elasticsearch" => {
+                    sec.set("Listen", "127.0.0.1");
+                    sec.set("Port", &port.to_string());
+                }
+                "FILTER" if sec.name() == "wasm" => sec.set("WASM_Path", &module),
+                "OUTPUT" => sec.make_file_output(&out),
+                _ => {}
+            });
+            let conf = dir.join("fluent-bit.conf");
+            write(&conf, text);
+            conf
+        }
+
+        /// The router ConfigMap's outputs: the `es` output aimed at
+        /// 127.0.0.1:`port` (every other key as shipped), the others
+        /// `out_file`s into `out/<n>`.
+        fn router_outputs(output_conf: &str, out: &Path, port: u16) -> String {
+            let mut n = 0;
+            classic::map(output_conf, |sec| {
+                if sec.kind() == "OUTPUT" {
+                    if sec.name() == "es" {
+                        sec.set("Host", "127.0.0.1");
+                        sec.set("Port", &port.to_string());
+                    } else {
+                        let dir = out.join(n.to_string());
+                        mkdir(&dir);
+                        sec.make_file_output(&dir);
+                    }
+                    n += 1;
+                }
+            })
+        }
+
+        /// Index of the `es` output among the ConfigMap's outputs.
+        fn es_index(output_conf: &str) -> Option<usize> {
+            let mut names = Vec::new();
+            classic::map(output_conf, |sec| {
+                if sec.kind() == "OUTPUT" {
+                    names.push(sec.name());
+                }
+            });
+            names.iter().position(|n| n == "es")
+        }
+
+        /// Multiset removal of the record body `body` from `lines`, compared
+        /// as JSON text in one spelling: two Fluent Bit versions print the
+        /// same record differently (1.9.10's out_file writes `µ`, 5.1.1's
+        /// `\u00b5`); keys stay in their order.
+        fn take_body(lines: &mut Vec<String>, body: &str) -> bool {
+            let want = canonical(body);
+            take(lines, &want, |a, b| canonical(record_of(a)) == b)
+        }
+
+        fn canonical(body: &str) -> String {
+            serde_json::from_str::<Value>(body).map_or_else(|_| body.to_string(), |v| v.to_string())
+        }
+
+        pub(super) fn check(
+            router_fb: &FluentBit,
+            agg_fb: &FluentBit,
+            root: &Path,
+            work: &Path,
+            o: &Options,
+            summary: &mut Summary,
+        ) {
+            if !agg_fb.has("elasticsearch") || !agg_fb.has("wasm") {
+                summary.fail(format!(
+                    "aggregator: Fluent Bit {} lacks the elasticsearch input or the wasm filter",
+                    agg_fb.version
+                ));
+                return;
+            }
+            let cm = configmap(&root.join("fluent-bit-conf/aggregator/aws-logging.yaml"));
+            let output_conf = cm.get("output.conf").cloned().unwrap_or_default();
+            let Some(es) = es_index(&output_conf) else {
+                summary.fail("aggregator: aws-logging.yaml has no es output".into());
+                return;
+            };
+            let mut pods = pods();
+            // The pod the steady state and the outage write to, empty at first.
+            pods.push(Pod {
+                name: STEADY_POD.into(),
+                namespace: "kube-system".into(),
+                container: "metrics-server".into(),
+                host: Some(OWN.0.into()),
+                pod_ip: Some(OWN.1.into()),
+                lines: Vec::new(),
+            });
+            let lines: usize = pods.iter().map(|p| p.lines.len()).sum();
+
+            // 1. What the router sends where: every output an out_file.
+            let base = work.join("baseline");
+            write_pods(&base, &pods);
+            let (outs, n) = file_outputs(&output_conf, &base.join("out"));
+            let conf = config(&base, &cm, &outs, &tail_input(&base, "*.log", false));
+            if let Err(e) = run_fluent_bit(router_fb, &conf, Until::Settled(base.join("out"))) {
+                summary.fail(format!("aggregator: the router ConfigMap alone: {e}"));
+                return;
+            }
+            let baseline = read_file_outputs(&base.join("out"), n);
+            let got: usize = baseline.iter().flat_map(|o| o.values()).map(Vec::len).sum();
+            if got != lines {
+                summary.fail(format!(
+                    "aggregator: the router ConfigMap put out {got} records for {lines} lines (each line belongs in exactly one output)"
+                ));
+                return;
+            }
+
+            // 2. The same through the es hop and the aggregator.
+            let e2e = work.join("e2e");
+            write_pods(&e2e, &pods);
+            let port = free_port();
+            let http_port = free_port();
+            let agg_dir = e2e.join("aggregator");
+            mkdir(&agg_dir);
+            let agg_conf = aggregator_config(root, &agg_dir, port, http_port);
+            let agg_out = agg_dir.join("out");
+            let router_out = e2e.join("out");
+            let outs = router_outputs(&output_conf, &router_out, port);
+            let router_conf = config(&e2e, &cm, &outs, &tail_input(&e2e, "*.log", false));
+            let mut agg = match Running::start(agg_fb, &agg_conf, &agg_dir.join("fluent-bit.log")) {
+                Ok(p) => p,
+                Err(e) => return summary.fail(format!("aggregator: {e}")),
+            };
+            if let Err(e) = wait_listening(&mut agg, port) {
+                return summary.fail(format!("aggregator: {e}"));
+            }
+            let mut router = match Running::start(router_fb, &router_conf, &e2e.join("router.log"))
+            {
+                Ok(p) => p,
+                Err(e) => return summary.fail(format!("aggregator: router: {e}")),
+            };
+            settle(
+                &[&agg_out, &router_out],
+                Duration::from_secs(6),
+                Duration::from_secs(8),
+                Duration::from_secs(180),
+            );
+            if !router.running() || !agg.running() {
+                return summary.fail(format!(
+                    "aggregator: a Fluent Bit stopped: router: {} | aggregator: {}",
+                    tail(&router.log_text()),
+                    tail(&agg.log_text())
+                ));
+            }
+            let got_agg = read_outputs(&agg_out);
+            let got_router = read_file_outputs(&router_out, n);
+            let mut wrong = Vec::new();
+            let (mut dropped, mut delivered, mut direct) = (0, 0, 0);
+            let mut agg_left = got_agg.clone();
+            for (i, per_tag) in baseline.iter().enumerate() {
+                for (tag, records) in per_tag {
+                    if i == es {
+                        let left = agg_left.entry(tag.clone()).or_default();
+                        for line in records {
+                            let body = record_of(line);
+                            let present = take_body(left, body);
+                            match (module_drops(body), present) {
+                                (true, false) => dropped += 1,
+                                (false, true) => delivered += 1,
+                                (true, true) => wrong.push(format!(
+                                    "{tag}: kept, the module drops: {}",
+                                    excerpt(body)
+                                )),
+                                (false, false) => wrong.push(format!(
+                                    "{tag}: lost or changed on the way, the module keeps: {}",
+                                    excerpt(body)
+                                )),
+                            }
+                        }
+                    } else {
+                        let mut left = got_router[i].get(tag).cloned().unwrap_or_default();
+                        for line in records {
+                            if take_body(&mut left, record_of(line)) {
+                                direct += 1;
+                            } else {
+                                wrong.push(format!(
+                                    "output {i}, {tag}: lost or changed: {}",
+                                    excerpt(record_of(line))
+                                ));
+                            }
+                        }
+                        for extra in left {
+                            wrong
+                                .push(format!("output {i}, {tag}: unexpected {}", excerpt(&extra)));
+                        }
+                    }
+                }
+            }
+            for (tag, extra) in &agg_left {
+                for e in extra {
+                    wrong.push(format!("aggregator, {tag}: unexpected {}", excerpt(e)));
+                }
+            }
+            summary.outcome(
+                format!(
+                    "aggregator end to end: {lines} lines of {} pods; {} for the aggregator: the module dropped {dropped}, {delivered} arrived with their tag and body unchanged; {direct} went straight to the router's other output unchanged",
+                    pods.len() - 1,
+                    dropped + delivered
+                ),
+                &wrong,
+            );
+
+            // 3. Steady state at metrics-server's cadence: one line every
+            //    15 s, alternately the own node's refusal and another node's.
+            let steady_file = e2e
+                .join("containers")
+                .join(pods.last().expect("the steady pod").file());
+            let steady_tag = format!(
+                "kube.var.log.containers.{}",
+                pods.last().expect("pod").file()
+            );
+            let mut steady_kept = Vec::new();
+            let mut written = 0;
+            if o.steady > 0 {
+                let count = (o.steady / 15 + 1) as usize;
+                for i in 0..count {
+                    if i > 0 {
+                        std::thread::sleep(Duration::from_secs(15));
+                    }
+                    let own = i % 2 == 0;
+                    let line = scrape_line(written, if own { OWN } else { OTHER });
+                    if !own {
+                        steady_kept.push(line.clone());
+                    }
+                    if let Err(e) = append(&steady_file, &line) {
+                        return summary.fail(format!("steady state: {e}"));
+                    }
+                    written += 1;
+                }
+                // Past the input's idle timeout after the last line.
+                std::thread::sleep(Duration::from_secs(20));
+                let at = read_outputs(&agg_out)
+                    .remove(&steady_tag)
+                    .unwrap_or_default();
+                let mut wrong = Vec::new();
+                for kept in &steady_kept {
+                    let n = at
+                        .iter()
+                        .filter(|l| record_of(l).contains(&json_text(kept)))
+                        .count();
+                    if n != 1 {
+                        wrong.push(format!("arrived {n} times, want once: {}", excerpt(kept)));
+                    }
+                }
+                if at.len() != steady_kept.len() {
+                    wrong.push(format!(
+                        "{} records arrived for {} kept lines (the module drops the own node's)",
+                        at.len(),
+                        steady_kept.len()
+                    ));
+                }
+                summary.outcome(
+                    format!(
+                        "steady state: {count} lines in {} s, one every 15 s (own node, other node, ...): {} delivered once, the own node's dropped",
+                        o.steady,
+                        steady_kept.len()
+                    ),
+                    &wrong,
+                );
+            }
+            let errors = |p: &Running| error_lines(&p.log_text());
+            let (router_errors, agg_errors) = (errors(&router), errors(&agg));
+            summary.outcome(
+                format!(
+                    "no [error] line in either log (corpus{}): router {}, aggregator {}",
+                    if o.steady > 0 {
+                        " and steady state"
+                    } else {
+                        ""
+                    },
+                    router_errors.len(),
+                    agg_errors.len()
+                ),
+                &router_errors
+                    .iter()
+                    .map(|l| format!("router: {l}"))
+                    .chain(agg_errors.iter().map(|l| format!("aggregator: {l}")))
+                    .collect::<Vec<_>>(),
+            );
+            if o.outage == 0 {
+                return;
+            }
+
+            // 4. The aggregator down for `outage` seconds (stopped as a
+            //    restart stops it), lines keep coming (one every 5 s, all
+            //    kept by the module), then it starts again.
+            let router_errors_before = errors(&router).len();
+            agg.stop();
+            let down = Instant::now();
+            let mut outage_lines = Vec::new();
+            while down.elapsed() < Duration::from_secs(o.outage) {
+                let line = scrape_line(written, OTHER);
+                written += 1;
+                if let Err(e) = append(&steady_file, &line) {
+                    return summary.fail(format!("outage: {e}"));
+                }
+                outage_lines.push(line);
+                std::thread::sleep(Duration::from_secs(5));
+            }
+            let mut agg = match Running::start(
+                agg_fb,
+                &agg_conf,
+                &agg_dir.join("fluent-bit-restarted.log"),
+            ) {
+                Ok(p) => p,
+                Err(e) => return summary.fail(format!("aggregator restart: {e}")),
+            };
+            if let Err(e) = wait_listening(&mut agg, port) {
+                return summary.fail(format!("aggregator restart: {e}"));
+            }
+            let up = Instant::now();
+            let arrived = |outage_lines: &[String]| -> Vec<usize> {
+                let at = read_outputs(&agg_out)
+                    .remove(&steady_tag)
+                    .unwrap_or_default();
+                outage_lines
+                    .iter()
+                    .map(|l| {
+                        at.iter()
+                            .filter(|r| record_of(r).contains(&json_text(l)))
+                            .count()
+                    })
+                    .collect()
+            };
+            // The router's retries back off (scheduler base 5 s, cap 2000 s,
+            // full jitter): wait for every line, at most 15 minutes, or a
+            // minute past the last arrival once the router gave a chunk up.
+            let mut last_arrival = Duration::ZERO;
+            let mut seen = 0;
+            loop {
+                let counts = arrived(&outage_lines);
+                let now_seen = counts.iter().filter(|&&c| c > 0).count();
+                if now_seen > seen {
+                    seen = now_seen;
+                    last_arrival = up.elapsed();
+                }
+                let gave_up = router.log_text().contains("cannot be retried");
+                if seen == outage_lines.len()
+                    || up.elapsed() > Duration::from_secs(900)
+                    || (gave_up && up.elapsed() > last_arrival + Duration::from_secs(60))
+                {
+                    break;
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            // Late duplicates, if any, have a moment to show.
+            std::thread::sleep(Duration::from_secs(5));
+            let counts = arrived(&outage_lines);
+            let lost = counts.iter().filter(|&&c| c == 0).count();
+            let twice = counts.iter().filter(|&&c| c > 1).count();
+            let router_log = router.log_text();
+            let outage_errors = error_lines(&router_log).len() - router_errors_before;
+            let gave_up: Vec<&str> = router_log
+                .lines()
+                .filter(|l| {
+                    l.contains("cannot be retried")
+                        || l.contains("retry_limit")
+                        || l.contains("retries exhausted")
+                })
+                .collect();
+            // Per chunk, the retries the router scheduled ("failed to flush
+            // chunk 'NAME', retry in N seconds").
+            let mut retries: BTreeMap<&str, (usize, u64)> = BTreeMap::new();
+            for l in router_log.lines() {
+                let Some(rest) = l.split_once("failed to flush chunk '").map(|(_, r)| r) else {
+                    continue;
+                };
+                let (chunk, rest) = rest.split_once('\'').unwrap_or((rest, ""));
+                let wait = rest
+                    .split_once("retry in ")
+                    .and_then(|(_, r)| r.split_whitespace().next())
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .unwrap_or(0);
+                let e = retries.entry(chunk).or_default();
+                e.0 += 1;
+                e.1 += wait;
+            }
+            let (most, waited) = retries.values().max().copied().unwrap_or_default();
+            let mut wrong: Vec<String> = Vec::new();
+            if lost > 0 {
+                wrong.push(format!(
+                    "{lost} of {} lines never arrived",
+                    outage_lines.len()
+                ));
+            }
+            if twice > 0 {
+                wrong.push(format!("{twice} lines arrived more than once"));
+            }
+            wrong.extend(gave_up.iter().map(|l| format!("router gave up: {l}")));
+            wrong.extend(
+                error_lines(&agg.log_text())
+                    .into_iter()
+                    .map(|l| format!("restarted aggregator: {l}")),
+            );
+            summary.outcome(
+                format!(
+                    "outage: aggregator down {} s, {} lines written meanwhile; all arrived once, the last {:.0} s after it was back; the router retried {} chunks, one of them {most} times ({waited} s of waits), and logged {outage_errors} [error] lines",
+                    o.outage,
+                    outage_lines.len(),
+                    last_arrival.as_secs_f64(),
+                    retries.len()
+                ),
+                &wrong,
+            );
+            router.stop();
+            agg.stop();
+        }
+
+        /// The container line's text as it appears inside a JSON string.
+        fn json_text(cri_line: &str) -> String {
+            let body = cri_line.splitn(4, ' ').nth(3).unwrap_or(cri_line);
+            let quoted = serde_json::to_string(body).unwrap_or_default();
+            quoted[1..quoted.len() - 1].to_string()
+        }
+    }
+
+    /// `--configmap`: a user's aws-logging ConfigMap against the one
+    /// `selfscrape router` merges from it, run the way the router runs them.
+    mod configmap {
+        use super::router::{
+            Pod, config, configmap_data, file_outputs, pods, read_file_outputs, tail_input,
+            write_pods,
+        };
+        use super::*;
+
+        /// The ConfigMap files: each FILE, and the `.yaml`/`.yml` files of
+        /// each directory, sorted.
+        fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+            let mut out = Vec::new();
+            for p in paths {
+                if p.is_dir() {
+                    let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                        .map_err(|e| format!("{}: {e}", p.display()))?
+                        .flatten()
+                        .map(|e| e.path())
+                        .filter(|f| f.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+                        .collect();
+                    if found.is_empty() {
+                        return Err(format!("{}: no .yaml file in it", p.display()));
+                    }
+                    found.sort();
+                    out.extend(found);
+                } else if p.is_file() {
+                    out.push(p.clone());
+                } else {
+                    return Err(format!("{}: no such file or directory", p.display()));
+                }
+            }
+            Ok(out)
+        }
+
+        /// Per output, tag -> record bodies.
+        type Records = Vec<BTreeMap<String, Vec<String>>>;
+
+        /// Runs a ConfigMap's data over `pods` in `dir`.
+        fn run(
+            fb: &FluentBit,
+            dir: &Path,
+            data: &BTreeMap<String, String>,
+            pods: &[Pod],
+        ) -> Result<Records, String> {
+            let _ = std::fs::remove_dir_all(dir);
+            write_pods(dir, pods);
+            let out = dir.join("out");
+            let (outs, n) = file_outputs(data.get("output.conf").map_or("", String::as_str), &out);
+            let conf = config(dir, data, &outs, &tail_input(dir, "*.log", false));
+            run_fluent_bit(fb, &conf, Until::Settled(out.clone()))?;
+            Ok(read_file_outputs(&out, n)
+                .into_iter()
+                .map(|o| {
+                    o.into_iter()
+                        .map(|(t, ls)| (t, ls.iter().map(|l| record_of(l).to_string()).collect()))
+                        .collect()
+                })
+                .collect())
+        }
+
+        fn count(r: &Records) -> usize {
+            r.iter().flat_map(|o| o.values()).map(Vec::len).sum()
+        }
+
+        pub(super) fn check(
+            fb: &FluentBit,
+            root: &Path,
+            work: &Path,
+            paths: &[PathBuf],
+            summary: &mut Summary,
+        ) {
+            let files = match files(paths) {
+                Ok(f) => f,
+                Err(e) => return summary.fail(format!("--configmap: {e}")),
+            };
+            common::build(true);
+            let selfscrape = common::selfscrape_path();
+            // Each line's verdict: the module on the record AWS's default
+            // ConfigMap makes of it on this Fluent Bit (the real kubernetes
+            // filter's metadata), only for metrics-server's pods.
+            let pods = pods();
+            let default = [
+                "crates/router/src/aws-default.yaml",
+                "tests/fixtures/fargate-router/aws-default.yaml",
+            ]
+            .iter()
+            .map(|p| root.join(p))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| common::fail("AWS's default ConfigMap is not in this checkout"));
+            let aws = router::configmap(&default);
+            let baseline = match run(fb, &work.join("aws-default"), &aws, &pods) {
+                Ok(r) => r,
+                Err(e) => return summary.fail(format!("configmap: AWS's default ConfigMap: {e}")),
+            };
+            let mut kept_pods = Vec::new();
+            let mut refusals = 0;
+            for p in &pods {
+                let tag = format!("kube.var.log.containers.{}", p.file());
+                let records = baseline
+                    .iter()
+                    .find_map(|o| o.get(&tag))
+                    .cloned()
+                    .unwrap_or_default();
+                if records.len() != p.lines.len() {
+                    return summary.fail(format!(
+                        "configmap: AWS's default ConfigMap put out {} records for the {} lines of {tag}",
+                        records.len(),
+                        p.lines.len()
+                    ));
+                }
+                let judged = p.container == "metrics-server";
+                let mut q = p.clone();
+                q.lines = p
+                    .lines
+                    .iter()
+                    .zip(&records)
+                    .filter(|(_, r)| !(judged && module_drops(r)))
+                    .map(|(l, _)| l.clone())
+                    .collect();
+                refusals += p.lines.len() - q.lines.len();
+                kept_pods.push(q);
+            }
+            let lines: usize = pods.iter().map(|p| p.lines.len()).sum();
+            summary.note(format!(
+                "{lines} lines of {} pods; the module drops {refusals} of them (own-node refusals, as AWS's default ConfigMap delivers them)",
+                pods.len()
+            ));
+            for file in files {
+                let name = file
+                    .file_stem()
+                    .map_or("configmap".into(), |s| s.to_string_lossy().into_owned());
+                let dir = work.join(&name);
+                mkdir(&dir);
+                let what = format!("configmap {}", file.display());
+                let user = match std::fs::read_to_string(&file)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| configmap_data(&t))
+                {
+                    Ok(d) => d,
+                    Err(e) => {
+                        summary.fail(format!("{what}: {e}"));
+                        continue;
+                    }
+                };
+                let merged = Command::new(&selfscrape)
+                    .arg("router")
+                    .arg(&file)
+                    .stdin(Stdio::null())
+                    .output();
+                let merged = match merged {
+                    Ok(o) => o,
+                    Err(e) => {
+                        summary.fail(format!("{what}: cannot run {}: {e}", selfscrape.display()));
+                        continue;
+                    }
+                };
+                let report = String::from_utf8_lossy(&merged.stderr).into_owned();
+                match merged.status.code() {
+                    Some(0 | 1) => {}
+                    Some(2) => {
+                        summary.note(format!(
+                            "{what}: refused by selfscrape router (exit 2): {}",
+                            excerpt(&report.replace('\n', " "))
+                        ));
+                        continue;
+                    }
+                    c => {
+                        summary.fail(format!(
+                            "{what}: selfscrape router exit {c:?}: {}",
+                            excerpt(&report.replace('\n', " "))
+                        ));
+                        continue;
+                    }
+                }
+                let merged_text = String::from_utf8_lossy(&merged.stdout).into_owned();
+                write(&dir.join("merged.yaml"), &merged_text);
+                let merged_data = match configmap_data(&merged_text) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        summary.fail(format!("{what}: the merged ConfigMap: {e}"));
+                        continue;
+                    }
+                };
+                // The user's ConfigMap over every line, and over the lines
+                // the module keeps; the merged one over every line.
+                let user_all = match run(fb, &dir.join("user"), &user, &pods) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        summary.note(format!(
+                            "{what}: the user's own ConfigMap does not run here: {e}"
+                        ));
+                        continue;
+                    }
+                };
+                let runs = run(fb, &dir.join("user-kept"), &user, &kept_pods).and_then(|want| {
+                    Ok((want, run(fb, &dir.join("merged"), &merged_data, &pods)?))
+                });
+                let (want, got) = match runs {
+                    Ok(r) => r,
+                    Err(e) => {
+                        summary.fail(format!("{what}: {e}"));
+                        continue;
+                    }
+                };
+                if got.len() != want.len() {
+                    summary.fail(format!(
+                        "{what}: the merged ConfigMap has {} outputs, the user's {}",
+                        got.len(),
+                        want.len()
+                    ));
+                    continue;
+                }
+                let mut wrong = Vec::new();
+                let mut config_keeps = Vec::new();
+                let (mut same, mut dropped) = (0, 0);
+                for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+                    let tags: std::collections::BTreeSet<&String> =
+                        w.keys().chain(g.keys()).collect();
+                    for tag in tags {
+                        let mut left = g.get(tag).cloned().unwrap_or_default();
+                        for r in w.get(tag).into_iter().flatten() {
+                            if take(&mut left, r, str::eq) {
+                                same += 1;
+                            } else {
+                                wrong.push(format!(
+                                    "output {i}, {tag}: lost or changed: {}",
+                                    excerpt(r)
+                                ));
+                            }
+                        }
+                        // What the merged one keeps beyond: refusals the
+                        // user's ConfigMap emits that it could not drop.
+                        let mut all = user_all[i].get(tag).cloned().unwrap_or_default();
+                        for r in left {
+                            if take(&mut all, &r, str::eq) {
+                                config_keeps.push(r);
+                            } else {
+                                wrong
+                                    .push(format!("output {i}, {tag}: unexpected {}", excerpt(&r)));
+                            }
+                        }
+                    }
+                }
+                let emitted = count(&user_all);
+                dropped += emitted.saturating_sub(count(&want));
+                dropped -= config_keeps.len().min(dropped);
+                let warn = if merged.status.code() == Some(1) {
+                    ", merged with warnings"
+                } else {
+                    ""
+                };
+                summary.outcome(
+                    format!(
+                        "{what}: the user's ConfigMap emitted {emitted} records; the merged one ({} characters{warn}) dropped {dropped} own-node refusals and kept {same} identical (body and tag)",
+                        merged_text.chars().count()
+                    ),
+                    &wrong,
+                );
+                if !config_keeps.is_empty() {
+                    // Shapes the router's filters cannot judge as the module
+                    // does (EXPECTED_DIFFERENCES in tests/fargate_router.rs
+                    // says why for each): their container text.
+                    summary.note(format!(
+                        "  kept where the module drops: {} (shapes listed in EXPECTED_DIFFERENCES, tests/fargate_router.rs):",
+                        config_keeps.len()
+                    ));
+                    for r in config_keeps.iter().take(10) {
+                        let text = ["\"log\":\"", "\"message\":\""]
+                            .iter()
+                            .find_map(|k| r.find(k).map(|i| &r[i..]))
+                            .unwrap_or(r);
+                        summary.note(format!("    {}", excerpt(text)));
+                    }
                 }
             }
         }

@@ -49,10 +49,52 @@ fn help_says_what_it_checks() {
         .expect("running the script");
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    for what in ["router", "dry-run", "module", "Exit status"] {
+    for what in [
+        "router",
+        "dry-run",
+        "module",
+        "--configmap",
+        "--aggregator",
+        "Exit status",
+    ] {
         assert!(
             text.contains(what),
             "--help does not mention {what}:\n{text}"
         );
     }
+}
+
+#[test]
+fn the_aggregator_check_wants_two_executable_binaries() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (code, err) = run(&["--aggregator"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("takes two binaries"), "{err}");
+    let readme = dir.join("README.md");
+    let readme = readme.to_str().expect("a UTF-8 path");
+    let (code, err) = run(&["--aggregator", "/bin/sh"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("takes two binaries"), "{err}");
+    for (router, aggregator, bad) in [
+        ("/bin/sh", readme, readme),
+        (readme, "/bin/sh", readme),
+        ("/bin/sh", "no-such-fluent-bit", "no-such-fluent-bit"),
+    ] {
+        let (code, err) = run(&["--aggregator", router, aggregator]);
+        assert_eq!(code, 2, "{router} {aggregator}: {err}");
+        assert!(
+            err.contains(&format!("{bad} is not an executable file")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_configmap_that_does_not_exist_is_refused_before_anything_runs() {
+    let (code, err) = run(&["/bin/sh", "--configmap", "no-such-configmap.yaml"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no-such-configmap.yaml: no such file or directory"),
+        "{err}"
+    );
 }
