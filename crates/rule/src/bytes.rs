@@ -34,10 +34,83 @@ pub(crate) fn find2(t: &[u8], mut i: usize, x: u8, y: u8) -> Option<usize> {
         .map(|p| i + p)
 }
 
-/// Equal contents, compared in place.
+/// Equal contents, eight bytes per step, without a call to `memcmp` (which
+/// slice `==`, `starts_with` and the like become in wasm: a library loop of
+/// about 20 interpreted instructions per byte).
 #[inline]
 pub(crate) fn eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while let (Some(x), Some(y)) = (word_at(a, i), word_at(b, i)) {
+        if x != y {
+            return false;
+        }
+        i += 8;
+    }
+    let (a, b) = (
+        a.get(i..).unwrap_or_default(),
+        b.get(i..).unwrap_or_default(),
+    );
+    a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// `t` starts with `p` ([`eq`]).
+#[inline]
+pub(crate) fn starts_with(t: &[u8], p: &[u8]) -> bool {
+    t.get(..p.len()).is_some_and(|head| eq(head, p))
+}
+
+/// `t` without the prefix `p`, if it has it.
+#[inline]
+pub(crate) fn strip_prefix<'t>(t: &'t [u8], p: &[u8]) -> Option<&'t [u8]> {
+    if starts_with(t, p) {
+        t.get(p.len()..)
+    } else {
+        None
+    }
+}
+
+/// `t` without the suffix `s`, if it has it.
+#[inline]
+pub(crate) fn strip_suffix<'t>(t: &'t [u8], s: &[u8]) -> Option<&'t [u8]> {
+    let cut = t.len().checked_sub(s.len())?;
+    let (head, tail) = t.split_at_checked(cut)?;
+    eq(tail, s).then_some(head)
+}
+
+/// Every byte of `t` is a lowercase ASCII letter, a digit, `-` or `.`,
+/// checked eight bytes per step (the last word overlaps the one before).
+pub(crate) fn all_dns_chars(t: &[u8]) -> bool {
+    /// Bit 7 of every byte of `w` (all below 0x80) that is in `lo..=hi`.
+    #[inline(always)]
+    fn in_range(w: u64, lo: u8, hi: u8) -> u64 {
+        w.wrapping_add(splat(0x80 - lo)) & !w.wrapping_add(splat(0x7f - hi)) & HI
+    }
+    /// Bit 7 of every byte of `w` (all below 0x80) that is `c`, exactly.
+    #[inline(always)]
+    fn is(w: u64, c: u8) -> u64 {
+        let x = w ^ splat(c);
+        !(x.wrapping_add(splat(0x7f)) | x) & HI
+    }
+    let ok = |w: u64| {
+        w & HI == 0
+            && in_range(w, b'a', b'z') | in_range(w, b'0', b'9') | is(w, b'-') | is(w, b'.') == HI
+    };
+    if t.len() < 8 {
+        return t
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'.');
+    }
+    let mut i = 0;
+    while let Some(w) = word_at(t, i) {
+        if !ok(w) {
+            return false;
+        }
+        i += 8;
+    }
+    i == t.len() || word_at(t, t.len() - 8).is_some_and(ok)
 }
 
 /// The eight bytes at `i`, little-endian.
@@ -76,6 +149,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn dns_chars_agree_with_a_byte_loop() {
+        let naive = |t: &[u8]| {
+            t.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'.')
+        };
+        let name = b"fargate-ip-10-1-2-3.eu-west-2.compute.internal";
+        for len in 0..=name.len() {
+            let t = &name[..len];
+            assert!(all_dns_chars(t), "{len}");
+            for at in 0..len {
+                for c in 0..=255u8 {
+                    let mut m = t.to_vec();
+                    m[at] = c;
+                    assert_eq!(all_dns_chars(&m), naive(&m), "{m:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn searches_agree_with_naive_ones() {
         let hay = b"dial tcp 10.0.0.1:1: dial tcp [::1]:2: connect: connection refused xx";
         for needle in [&b"dial tcp"[..], b"x", b"refused", b"nope", b": c", b"xx"] {
@@ -85,6 +178,27 @@ mod tests {
             assert_eq!(rfind(hay, needle), naive_r, "{needle:?}");
         }
         assert_eq!(find(b"", b"a"), None);
+        for (a, b) in [
+            (&hay[..], &hay[..]),
+            (&hay[..60], &hay[..61]),
+            (&hay[1..], &hay[..hay.len() - 1]),
+            (&hay[..9], &hay[9..18]),
+        ] {
+            assert_eq!(eq(a, b), a == b);
+            assert_eq!(
+                starts_with(a, &b[..b.len().min(9)]),
+                a.starts_with(&b[..b.len().min(9)])
+            );
+            assert_eq!(
+                strip_suffix(a, &b[b.len() - 5..]),
+                a.strip_suffix(&b[b.len() - 5..])
+            );
+        }
+        for i in 0..hay.len() {
+            let mut other = hay.to_vec();
+            other[i] ^= 1;
+            assert!(!eq(hay, &other), "{i}");
+        }
         assert_eq!(rfind(b"a", b"ab"), None);
         for i in 0..40 {
             let mut t = vec![b'.'; 40];

@@ -1,5 +1,6 @@
 //! What a scrape error says: a refused dial (and to which IP), or another cause.
 
+use super::bytes;
 use super::reason::Cause;
 use super::scan::NEEDLE;
 use super::text::{find, rfind};
@@ -15,13 +16,13 @@ pub(crate) enum Failure<'e> {
 
 /// Classifies a Go error string of a failed kubelet request.
 pub(crate) fn classify(err: &[u8]) -> Failure<'_> {
-    if let Some(before) = err.strip_suffix(&NEEDLE[..]) {
+    if let Some(before) = bytes::strip_suffix(err, NEEDLE) {
         if let Some(at) = rfind(before, b"dial tcp") {
             // Through an HTTP proxy (`proxyconnect tcp: dial tcp <proxy>`)
             // the refused dial is the proxy's, not the kubelet's.
             let via_proxy = before
                 .get(..at)
-                .is_some_and(|b| b.ends_with(b"proxyconnect tcp: "));
+                .is_some_and(|b| bytes::strip_suffix(b, b"proxyconnect tcp: ").is_some());
             let ip = before.get(at..).and_then(|d| dialled_ip(d, true));
             if let (Some(ip), false) = (ip, via_proxy) {
                 return Failure::Refused { ip };
@@ -40,7 +41,7 @@ pub(crate) fn classify(err: &[u8]) -> Failure<'_> {
 /// `dial tcp[46] <host>:<port>` (`exact`: nothing follows) or followed by
 /// `: `; the host without brackets.
 fn dialled_ip(t: &[u8], exact: bool) -> Option<&[u8]> {
-    let t = t.strip_prefix(b"dial tcp")?;
+    let t = bytes::strip_prefix(t, b"dial tcp")?;
     let t = t
         .strip_prefix(b"4")
         .or_else(|| t.strip_prefix(b"6"))

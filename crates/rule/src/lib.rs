@@ -156,26 +156,69 @@ struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    /// Takes `key: value` if it is one of the three; false if it is not.
-    fn take(&mut self, key: &[u8], value: Value<'a>) -> bool {
+    /// Takes `key: value` if the key is one of the three.
+    fn take(&mut self, key: RootKey, value: Value<'a>) {
         let slot = match key {
-            b"msg" => &mut self.msg,
-            b"err" => &mut self.err,
-            b"node" => &mut self.node,
-            _ => return false,
+            RootKey::Msg => &mut self.msg,
+            RootKey::Err => &mut self.err,
+            RootKey::Node => &mut self.node,
+            _ => return,
         };
         self.repeated |= slot.replace(value).is_some();
-        true
     }
 
     fn of(obj: &'a [u8]) -> Result<Fields<'a>, Malformed> {
         let mut fields = Fields::default();
-        json::members(obj, true, |k, v| {
-            fields.take(k, v);
-            true
-        })?;
+        json::members(obj, |k, v| fields.take(root_key(k), v))?;
         Ok(fields)
     }
+}
+
+/// The keys the rule reads at a record's root (and `msg`, `err`, `node` in
+/// a JSON-logging object).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RootKey {
+    Log,
+    Message,
+    Kubernetes,
+    Msg,
+    Err,
+    Node,
+    /// `_p` (multiline cri) or `logtag` (Parser cri): the CRI flag.
+    Flag,
+    Other,
+}
+
+impl RootKey {
+    /// A bit per key that must not repeat (`_p`/`logtag` may).
+    const fn once_bit(self) -> u8 {
+        match self {
+            RootKey::Log => 1,
+            RootKey::Message => 2,
+            RootKey::Kubernetes => 4,
+            RootKey::Msg => 8,
+            RootKey::Err => 16,
+            RootKey::Node => 32,
+            RootKey::Flag | RootKey::Other => 0,
+        }
+    }
+}
+
+/// Which key this is, as it decodes.
+fn root_key(key: json::Key<'_>) -> RootKey {
+    const KEYS: [(&[u8], RootKey); 8] = [
+        (b"log", RootKey::Log),
+        (b"message", RootKey::Message),
+        (b"kubernetes", RootKey::Kubernetes),
+        (b"msg", RootKey::Msg),
+        (b"err", RootKey::Err),
+        (b"node", RootKey::Node),
+        (b"_p", RootKey::Flag),
+        (b"logtag", RootKey::Flag),
+    ];
+    KEYS.iter()
+        .find(|(plain, _)| key.is(plain))
+        .map_or(RootKey::Other, |&(_, k)| k)
 }
 
 /// Where the message may be in one record.
@@ -184,7 +227,6 @@ struct Found<'r> {
     texts: [Option<&'r [u8]>; 2],
     root: Fields<'r>,
     objects: [Option<&'r [u8]>; 4],
-    kubernetes: Option<&'r [u8]>,
     /// `kubernetes.host` and `kubernetes.pod_ip` as raw JSON string contents.
     host: Option<&'r [u8]>,
     pod_ip: Option<&'r [u8]>,
@@ -268,58 +310,83 @@ fn judge_found(found: &Found<'_>, scratch: &mut Scratch) -> Reason {
     verdicts.reason()
 }
 
+/// The one walk of a candidate record: every byte is read once, its JSON
+/// grammar checked, and what the rule reads is picked up on the way (no
+/// callbacks, no second pass over any part).
 fn find_candidates(record: &[u8]) -> Result<Found<'_>, Malformed> {
     let mut found = Found::default();
-    // The kubernetes map's own members, seen in the same walk.
-    let (mut host, mut pod_ip, mut repeated) = (None, None, false);
-    let mut inner = |k: &[u8], v| {
-        if let Value::Str(s) = v {
-            match k {
-                b"host" => repeated |= host.replace(s).is_some(),
-                b"pod_ip" => repeated |= pod_ip.replace(s).is_some(),
-                _ => {}
+    // The keys the rule reads that were seen: any of them twice is a doubt.
+    let mut seen = 0u8;
+    let mut c = json::Cursor::new(record);
+    let mut more = c.enter_object()?;
+    while more {
+        let key = root_key(c.key()?);
+        let bit = key.once_bit();
+        found.ambiguous |= seen & bit != 0;
+        seen |= bit;
+        let object = c.peek() == Some(b'{');
+        match key {
+            RootKey::Kubernetes if object => kubernetes_map(&mut c, &mut found)?,
+            RootKey::Kubernetes => {
+                c.value()?;
             }
-        }
-        true
-    };
-    let mut outer = |key: &'_ [u8], value| {
-        match (key, value) {
-            (b"log" | b"message", Value::Str(raw)) => {
-                let slot = usize::from(key == b"message");
-                if let Some(s) = found.texts.get_mut(slot) {
-                    found.ambiguous |= s.replace(raw).is_some();
-                }
-            }
-            (b"_p" | b"logtag", Value::Str(flag)) => found.partial |= flag == b"P",
-            (b"kubernetes", _) => {
-                found.ambiguous |= found.kubernetes.is_some();
-                found.kubernetes = Some(match value {
-                    Value::Obj(o) => o,
-                    _ => b"",
-                });
-            }
-            (_, _) if found.root.take(key, value) => {}
-            // Only an object that mentions the message can be it (a cheap
-            // strided scan spares walking labels, payloads and the like).
-            (_, Value::Obj(obj)) if scan::mentions_scrape(obj) => {
-                let mut has_msg = false;
-                json::members_checked(obj, |k, _| has_msg |= k == b"msg");
-                if has_msg {
+            // Any other object may be merged JSON logging (a
+            // Merge_Log_Key): it is when it has a `msg`.
+            RootKey::Log | RootKey::Message | RootKey::Flag | RootKey::Other if object => {
+                let start = c.pos();
+                if has_msg(&mut c)? {
                     match found.objects.iter_mut().find(|o| o.is_none()) {
-                        Some(slot) => *slot = Some(obj),
+                        Some(slot) => *slot = Some(c.since(start)),
                         None => found.ambiguous = true,
                     }
                 }
             }
-            _ => {}
+            _ => match (key, c.value()?) {
+                (RootKey::Log, Value::Str(raw)) => found.texts[0] = Some(raw),
+                (RootKey::Message, Value::Str(raw)) => found.texts[1] = Some(raw),
+                (RootKey::Flag, Value::Str(flag)) => found.partial |= json::decodes_to(flag, b"P"),
+                (key, value) => found.root.take(key, value),
+            },
         }
-        true
-    };
-    json::members_nested(record, true, b"kubernetes", &mut outer, &mut inner)?;
-    found.ambiguous |= found.root.repeated || repeated;
-    if found.kubernetes.is_some_and(|k| !k.is_empty()) {
-        found.host = host;
-        found.pod_ip = pod_ip;
+        more = c.next_member()?;
+    }
+    if !c.at_end() {
+        return Err(Malformed);
+    }
+    found.ambiguous |= found.root.repeated;
+    Ok(found)
+}
+
+/// The `kubernetes` map at the cursor: its string `host` and `pod_ip`.
+fn kubernetes_map<'r>(c: &mut json::Cursor<'r>, found: &mut Found<'r>) -> Result<(), Malformed> {
+    let mut more = c.enter_object()?;
+    while more {
+        let key = c.key()?;
+        if let Value::Str(s) = c.value()? {
+            let slot = if key.is(b"host") {
+                Some(&mut found.host)
+            } else if key.is(b"pod_ip") {
+                Some(&mut found.pod_ip)
+            } else {
+                None
+            };
+            if let Some(slot) = slot {
+                found.ambiguous |= slot.replace(s).is_some();
+            }
+        }
+        more = c.next_member()?;
+    }
+    Ok(())
+}
+
+/// Walks the object at the cursor; whether it has a `msg` member.
+fn has_msg(c: &mut json::Cursor<'_>) -> Result<bool, Malformed> {
+    let mut found = false;
+    let mut more = c.enter_object()?;
+    while more {
+        found |= c.key()?.is(b"msg");
+        c.value()?;
+        more = c.next_member()?;
     }
     Ok(found)
 }
@@ -371,8 +438,8 @@ fn judge_fields(fields: &Fields<'_>, own: Own<'_>, decoded: &mut Decoded) -> Opt
         None
     } else {
         json::decode_into(msg, tmp).ok()?;
-        let variant = tmp.strip_prefix(SCRAPE_MSG)?.strip_prefix(b", ")?;
-        Some(if variant.starts_with(b"timeout") {
+        let variant = bytes::strip_prefix(tmp, SCRAPE_MSG)?.strip_prefix(b", ")?;
+        Some(if bytes::starts_with(variant, b"timeout") {
             Cause::Timeout
         } else {
             Cause::Other
@@ -386,12 +453,11 @@ fn judge_fields(fields: &Fields<'_>, own: Own<'_>, decoded: &mut Decoded) -> Opt
     };
     let mut name = None;
     let mut repeated = false;
-    let walked = json::members(node_obj, true, |k, v| {
-        if k == b"name" {
+    let walked = json::members(node_obj, |k, v| {
+        if k.is(b"name") {
             repeated |= name.is_some();
             name = Some(v);
         }
-        true
     });
     let (Ok(()), Some(Value::Str(name_raw)), false) = (walked, name, repeated) else {
         return Some(Reason::Ambiguous);
@@ -595,8 +661,8 @@ fn not_refused(cause: Cause, own: Own<'_>, failing: Option<(&[u8], Option<&[u8]>
 /// string `kubernetes.host`, else by the dialled IP against `pod_ip`.
 fn is_own(own: Own<'_>, node: &[u8], ip: Option<&[u8]>) -> Option<bool> {
     match (own.host, own.ip) {
-        (Some(host), _) => Some(host == node),
-        (None, Some(own_ip)) => ip.map(|ip| ip == own_ip),
+        (Some(host), _) => Some(bytes::eq(host, node)),
+        (None, Some(own_ip)) => ip.map(|ip| bytes::eq(ip, own_ip)),
         (None, None) => None,
     }
 }
@@ -605,9 +671,7 @@ fn is_own(own: Own<'_>, node: &[u8], ip: Option<&[u8]>) -> Option<bool> {
 fn is_node_name(name: &[u8]) -> bool {
     !name.is_empty()
         && name.len() <= 253
-        && name
-            .iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'.')
+        && bytes::all_dns_chars(name)
         && name.first().is_some_and(u8::is_ascii_alphanumeric)
         && name.last().is_some_and(u8::is_ascii_alphanumeric)
 }

@@ -2,7 +2,7 @@
 //! has. The text is a decoded `log`/`message` value: maybe a container
 //! runtime's prefix, maybe a klog header, then the message, maybe a newline.
 
-use super::bytes::find2;
+use super::bytes::{self, find2};
 
 /// What a line of text holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +71,7 @@ fn prefix(mut t: &[u8]) -> Prefix<'_> {
     if let Some(rest) = rfc3339(t) {
         t = rest;
         for stream in [&b"stderr "[..], b"stdout "] {
-            if let Some(rest) = t.strip_prefix(stream) {
+            if let Some(rest) = bytes::strip_prefix(t, stream) {
                 match rest.split_first() {
                     Some((b'F', r)) if r.first() == Some(&b' ') => {
                         t = r.get(1..).unwrap_or_default()
@@ -105,25 +105,25 @@ fn prefix(mut t: &[u8]) -> Prefix<'_> {
 
 /// The message at the start of `t` (after the prefixes).
 fn message(t: &[u8], headed: bool) -> Message<'_> {
-    if let Some(rest) = t.strip_prefix(SCRAPE_MSG) {
+    if let Some(rest) = bytes::strip_prefix(t, SCRAPE_MSG) {
         return match rest.first() {
             None | Some(b' ') => Message::Structured(rest),
             _ => Message::None,
         };
     }
-    if let Some(rest) = t.strip_prefix(SCRAPE_VARIANT) {
+    if let Some(rest) = bytes::strip_prefix(t, SCRAPE_VARIANT) {
         let kvs = go_string_end(rest)
             .and_then(|end| rest.get(end + 1..))
             .unwrap_or_default();
         return Message::ScrapeVariant {
             kvs,
-            timeout: rest.starts_with(b"timeout"),
+            timeout: bytes::starts_with(rest, b"timeout"),
         };
     }
-    if let Some(rest) = t.strip_prefix(V04_HEAD) {
+    if let Some(rest) = bytes::strip_prefix(t, V04_HEAD) {
         return Message::AggregateV04(rest);
     }
-    if let Some(rest) = t.strip_prefix(V03_HEAD) {
+    if let Some(rest) = bytes::strip_prefix(t, V03_HEAD) {
         return Message::AggregateV03(rest);
     }
     if !headed && t.first() == Some(&b'{') {
