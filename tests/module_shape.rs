@@ -1,6 +1,6 @@
 //! The built module as Fluent Bit sees it: its exports and their wasm types,
 //! no imports, MVP validation (no reference types, no SIMD), and its size.
-//! Guards the loading issues in shared/fluent-bit-wasm-host.md: a module that
+//! Guards the loading issues of docs/ARCHITECTURE.md ("Where it runs"): a module that
 //! needs reference types fails to load on Fluent Bit 2.0 to 4.0.2 ("zero byte
 //! expected"), an import fails everywhere, a wrong signature fails every call.
 use crate::common;
