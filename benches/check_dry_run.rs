@@ -1,0 +1,577 @@
+//! `selfscrape check` against a real Fluent Bit binary (issue 20): does a
+//! finding that says Fluent Bit will not start hold, and does the check say
+//! something where Fluent Bit refuses?
+//!
+//! ```text
+//! cargo bench --bench check_dry_run -- /path/to/fluent-bit [--start-seconds S]
+//! scripts/real-fluent-bit-check /path/to/fluent-bit --only check
+//! ```
+//!
+//! Every file of the check's own corpus (tests/check, with its `include/`)
+//! and every shipped config (fluent-bit-conf/*/fluent-bit.conf|yaml, and the
+//! router ConfigMaps run as the router runs them) goes, with the module path
+//! and the environment filled in as the real-Fluent-Bit bench's dry-run part
+//! fills them, through
+//! - the binary: `--dry-run -c FILE` (which checks plugin keys only from
+//!   5.x), then, if that passes, a real start of S seconds (default 2): it
+//!   refuses when either fails, and starts when it is still running (or
+//!   exits 0);
+//! - `selfscrape check --fluent-bit <the binary's version> --format json`.
+//!
+//! It fails where the two disagree: the check says Fluent Bit will not start
+//! (`unknown-plugin`, `unknown-key`) and it starts, or Fluent Bit refuses
+//! and the check has no finding at all (a warning is the check saying it
+//! cannot be sure, and counts as saying so). Files the binary cannot judge
+//! (YAML before 2.0, a plugin this build lacks) are listed, not compared.
+//! Exit status: 0 they agree, 1 they disagree, 2 bad arguments.
+
+mod common;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The findings that say Fluent Bit will not start.
+const START_CLAIMS: &[&str] = &["unknown-plugin", "unknown-key"];
+
+/// What the module path in a config is replaced with.
+const SHIPPED_MODULE: &str = "/fluent-bit/selfscrape/selfscrape_filter.wasm";
+
+fn usage(message: &str) -> ! {
+    eprintln!(
+        "check_dry_run: {message}\nusage: cargo bench --bench check_dry_run -- FLUENT_BIT [--start-seconds S]"
+    );
+    std::process::exit(2);
+}
+
+struct FluentBit {
+    bin: PathBuf,
+    version: String,
+    help: String,
+}
+
+impl FluentBit {
+    fn probe(bin: &Path) -> FluentBit {
+        let run = |arg: &str| {
+            Command::new(bin)
+                .arg(arg)
+                .stdin(Stdio::null())
+                .output()
+                .map(|o| {
+                    let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
+                    s.push_str(&String::from_utf8_lossy(&o.stderr));
+                    s
+                })
+                .unwrap_or_else(|e| usage(&format!("cannot run {}: {e}", bin.display())))
+        };
+        let version = run("--version")
+            .lines()
+            .find_map(|l| l.strip_prefix("Fluent Bit v"))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| usage(&format!("{} is not Fluent Bit", bin.display())));
+        FluentBit {
+            bin: bin.to_path_buf(),
+            version,
+            help: run("--help"),
+        }
+    }
+
+    fn has(&self, plugin: &str) -> bool {
+        self.help
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(plugin))
+    }
+
+    fn major(&self) -> u32 {
+        self.version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+/// What the real-Fluent-Bit bench's dry runs set.
+fn env() -> Vec<(String, String)> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    [
+        ("SELFSCRAPE_ROOT", root.to_string()),
+        (
+            "SELFSCRAPE_TARGET",
+            common::target_dir().display().to_string(),
+        ),
+        ("AWS_REGION", "eu-west-2".into()),
+        ("LOG_GROUP_NAME", "selfscrape-check".into()),
+        ("LOG_STREAM_PREFIX", "check-".into()),
+        (
+            "NODE_NAME",
+            "fargate-ip-10-6-194-69.eu-west-2.compute.internal".into(),
+        ),
+        ("POD_NAME", "metrics-server-6d94bc8694-x7kqp".into()),
+        ("POD_NAMESPACE", "kube-system".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// One file to judge: what the check reads, what the binary runs, where.
+struct Case {
+    name: String,
+    /// The file given to `selfscrape check`.
+    check: PathBuf,
+    /// The config given to Fluent Bit.
+    run: PathBuf,
+    /// Extra arguments to the check (`--wasm`).
+    check_args: Vec<PathBuf>,
+    yaml: bool,
+}
+
+fn write(path: &Path, text: &str) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .unwrap_or_else(|e| common::fail(&format!("{}: {e}", dir.display())));
+    }
+    std::fs::write(path, text)
+        .unwrap_or_else(|e| common::fail(&format!("{}: {e}", path.display())));
+}
+
+/// A port nothing listens on now, so that two benches do not collide.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(24224)
+}
+
+/// The text with the module path replaced and every listening port moved
+/// to a free one (`Port`, `HTTP_Port`, classic or YAML).
+fn fill(text: &str, module: Option<&Path>) -> String {
+    let text = match module {
+        Some(m) => text.replace(SHIPPED_MODULE, &m.display().to_string()),
+        None => text.to_string(),
+    };
+    let mut out = String::new();
+    for line in text.lines() {
+        let body = line.trim_start().trim_start_matches("- ");
+        let key = body
+            .split([' ', ':', '\t'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let value_is_number = body
+            .split_once([' ', ':'])
+            .map(|(_, v)| v.trim_start_matches(':').trim())
+            .is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()));
+        if (key == "port" || key == "http_port") && value_is_number {
+            let at = line.len() - body.len();
+            let sep = if body[key.len()..].starts_with(':') {
+                ": "
+            } else {
+                " "
+            };
+            out.push_str(&format!(
+                "{}{}{sep}{}\n",
+                &line[..at],
+                &body[..key.len()],
+                free_port()
+            ));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The corpus of tests/check, each file with the module its header asks
+/// for (`# wasm:`), as tests/check.rs runs it.
+fn corpus(root: &Path, work: &Path) -> Vec<Case> {
+    let src = root.join("tests/check");
+    let dst = work.join("corpus");
+    let module = common::module_path();
+    // Included files point at the shipped module.
+    for f in std::fs::read_dir(src.join("include")).into_iter().flatten().flatten() {
+        let text = std::fs::read_to_string(f.path()).unwrap_or_default();
+        write(
+            &dst.join("include").join(f.file_name()),
+            &fill(&text, Some(&module)),
+        );
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&src)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "conf" || e == "yaml"))
+        .collect();
+    files.sort();
+    let mut cases = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let copy = dst.join(&name);
+        let wasm = text
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .find_map(|l| l.trim_start_matches('#').trim().strip_prefix("wasm:"))
+            .map_or("shipped".to_string(), |w| w.trim().to_string());
+        let module = match wasm.as_str() {
+            "shipped" => Some(module.clone()),
+            "none" => None,
+            "text" => Some(copy.clone()),
+            fixture => {
+                let wat = root.join("tests/fixtures/host").join(fixture);
+                let bytes = wat::parse_file(&wat)
+                    .unwrap_or_else(|e| common::fail(&format!("{fixture}: {e}")));
+                let out = work.join("fixtures").join(format!("{fixture}.wasm"));
+                std::fs::create_dir_all(out.parent().unwrap()).ok();
+                std::fs::write(&out, bytes)
+                    .unwrap_or_else(|e| common::fail(&format!("{}: {e}", out.display())));
+                Some(out)
+            }
+        };
+        write(&copy, &fill(&text, module.as_deref()));
+        cases.push(Case {
+            name: format!("tests/check/{name}"),
+            check: copy.clone(),
+            run: copy,
+            check_args: Vec::new(),
+            yaml: name.ends_with(".yaml"),
+        });
+    }
+    cases
+}
+
+/// The shipped configs: each deployment's directory copied (its parsers
+/// and includes beside it), and the router ConfigMaps as the router runs
+/// them (parsers.conf as the parsers file, a tail input, filters.conf and
+/// output.conf).
+fn shipped(root: &Path, work: &Path) -> Vec<Case> {
+    let module = common::module_path();
+    let mut cases = Vec::new();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join("fluent-bit-conf"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let dname = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        let dst = work.join("shipped").join(&dname);
+        for f in &files {
+            let Ok(text) = std::fs::read_to_string(f) else {
+                continue;
+            };
+            let fname = f.file_name().unwrap().to_string_lossy().into_owned();
+            write(&dst.join(&fname), &fill(&text, Some(&module)));
+        }
+        for f in &files {
+            let fname = f.file_name().unwrap().to_string_lossy().into_owned();
+            let rel = format!("fluent-bit-conf/{dname}/{fname}");
+            if fname == "fluent-bit.conf" || fname == "fluent-bit.yaml" {
+                let copy = dst.join(&fname);
+                cases.push(Case {
+                    name: rel,
+                    check: copy.clone(),
+                    run: copy,
+                    check_args: vec![module.clone()],
+                    yaml: fname.ends_with(".yaml"),
+                });
+            } else if fname.starts_with("aws-logging") && fname.ends_with(".yaml") {
+                let text = std::fs::read_to_string(f).unwrap_or_default();
+                let Some(run) = router_config(&text, &work.join("router").join(&fname)) else {
+                    continue;
+                };
+                cases.push(Case {
+                    name: rel,
+                    check: f.clone(),
+                    run,
+                    check_args: Vec::new(),
+                    yaml: false,
+                });
+            }
+        }
+    }
+    cases
+}
+
+/// A ConfigMap's data as the router runs it; `None` when it is none.
+fn router_config(text: &str, dir: &Path) -> Option<PathBuf> {
+    use selfscrape_check::{router, yaml};
+    let docs = yaml::parse_yaml_documents(text).ok()?;
+    let doc = docs
+        .iter()
+        .map(|(d, _)| d)
+        .find(|d| router::is_router_configmap(d))?;
+    let data: Vec<(String, String)> = router::data_entries(doc)
+        .into_iter()
+        .filter_map(|(k, v, _)| Some((k, v?)))
+        .collect();
+    let get = |k: &str| {
+        data.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    let mut conf = String::from("[SERVICE]\n    Flush 1\n");
+    if let Some(parsers) = get("parsers.conf") {
+        write(&dir.join("parsers.conf"), &parsers);
+        conf.push_str(&format!(
+            "    Parsers_File {}\n",
+            dir.join("parsers.conf").display()
+        ));
+    }
+    conf.push_str("\n[INPUT]\n    Name tail\n    Path /nonexistent/*.log\n    Tag kube.*\n\n");
+    for key in ["filters.conf", "output.conf"] {
+        if let Some(body) = get(key) {
+            conf.push_str(&body);
+            conf.push('\n');
+        }
+    }
+    let path = dir.join("fluent-bit.conf");
+    write(&path, &fill(&conf, None));
+    Some(path)
+}
+
+/// What the binary does with a config.
+enum Verdict {
+    Starts,
+    Refuses(String),
+}
+
+/// The last meaningful line of Fluent Bit's output.
+fn reason(text: &str) -> String {
+    text.lines()
+        .rev()
+        .find(|l| l.contains("[error]") && !l.contains("[lib] backend failed"))
+        .or_else(|| text.lines().rev().find(|l| !l.trim().is_empty()))
+        .unwrap_or("")
+        .trim()
+        .chars()
+        .take(200)
+        .collect()
+}
+
+fn verdict(fb: &FluentBit, conf: &Path, start: Duration) -> Verdict {
+    let cwd = conf.parent().unwrap_or(Path::new("/"));
+    let dry = Command::new(&fb.bin)
+        .args(["--dry-run", "-c"])
+        .arg(conf)
+        .current_dir(cwd)
+        .envs(env())
+        .stdin(Stdio::null())
+        .output();
+    match dry {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => {
+            let mut text = String::from_utf8_lossy(&o.stdout).into_owned();
+            text.push_str(&String::from_utf8_lossy(&o.stderr));
+            return Verdict::Refuses(format!("--dry-run: {}", reason(&text)));
+        }
+        Err(e) => common::fail(&format!("cannot run {}: {e}", fb.bin.display())),
+    }
+    // A real start: --dry-run before 5.x does not check plugin keys, and no
+    // version loads the module in a dry run.
+    let log = conf.with_extension("start.log");
+    let out = std::fs::File::create(&log)
+        .unwrap_or_else(|e| common::fail(&format!("{}: {e}", log.display())));
+    let err = out
+        .try_clone()
+        .unwrap_or_else(|e| common::fail(&format!("{}: {e}", log.display())));
+    let mut child = Command::new(&fb.bin)
+        .arg("-c")
+        .arg(conf)
+        .current_dir(cwd)
+        .envs(env())
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap_or_else(|e| common::fail(&format!("cannot run {}: {e}", fb.bin.display())));
+    let deadline = Instant::now() + start;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    match status {
+        Some(s) if !s.success() => {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            Verdict::Refuses(format!("start ({s}): {}", reason(&text)))
+        }
+        _ => Verdict::Starts,
+    }
+}
+
+/// `selfscrape check --fluent-bit V --format json`.
+fn check(version: &str, case: &Case) -> Value {
+    let mut cmd = Command::new(common::selfscrape_path());
+    cmd.args(["check", "--format", "json", "--fluent-bit", version]);
+    for w in &case.check_args {
+        cmd.arg("--wasm").arg(w);
+    }
+    let out = cmd
+        .arg(&case.check)
+        .current_dir(case.check.parent().unwrap_or(Path::new("/")))
+        .envs(env())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| common::fail(&format!("cannot run selfscrape: {e}")));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        common::fail(&format!(
+            "{}: the check's output is not JSON ({e}): {}",
+            case.name,
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    })
+}
+
+/// The plugins a config names (`Name x` classic, `name: x` YAML).
+fn plugins(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim().trim_start_matches("- ").to_ascii_lowercase();
+            let (k, v) = l.split_once([' ', ':'])?;
+            let v = v.trim_start_matches(':').trim();
+            (k == "name" && !v.is_empty() && !v.contains(' ')).then(|| v.to_string())
+        })
+        .collect()
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
+    let mut bin = None;
+    let mut start = Duration::from_secs(2);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--start-seconds" => {
+                let s: f64 = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or_else(|| usage("--start-seconds takes a number"));
+                start = Duration::from_secs_f64(s);
+            }
+            _ if bin.is_none() && !a.starts_with('-') => bin = Some(PathBuf::from(a)),
+            _ => usage(&format!("unexpected argument {a}")),
+        }
+    }
+    let bin = bin.unwrap_or_else(|| usage("give the Fluent Bit binary"));
+    let fb = FluentBit::probe(&bin);
+    common::build(true);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let work = common::bench_dir().join(format!("check-dry-run-{}", fb.version));
+    let _ = std::fs::remove_dir_all(&work);
+    let mut cases = corpus(root, &work);
+    cases.extend(shipped(root, &work));
+    println!(
+        "selfscrape check --fluent-bit {v} against Fluent Bit {v} ({}): {} files",
+        fb.bin.display(),
+        cases.len(),
+        v = fb.version
+    );
+    let (mut agree, mut skipped, mut disagree) = (0, 0, Vec::new());
+    for case in &cases {
+        if case.yaml && fb.major() < 2 {
+            println!("  skip  {}: YAML configs need Fluent Bit 2.0+", case.name);
+            skipped += 1;
+            continue;
+        }
+        let report = check(&fb.version, case);
+        let findings = report["findings"].as_array().cloned().unwrap_or_default();
+        let codes = |severity: &str| -> Vec<String> {
+            findings
+                .iter()
+                .filter(|f| f["severity"] == severity)
+                .filter_map(|f| f["code"].as_str().map(str::to_string))
+                .collect()
+        };
+        let (errors, warnings) = (codes("error"), codes("warning"));
+        let claims: Vec<&String> = errors
+            .iter()
+            .filter(|c| START_CLAIMS.contains(&c.as_str()))
+            .collect();
+        let failed = report["failures"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty());
+        let text = std::fs::read_to_string(&case.run).unwrap_or_default();
+        let lacking: Vec<String> = plugins(&text)
+            .into_iter()
+            .filter(|p| !fb.has(p))
+            .collect();
+        if !lacking.is_empty() && claims.is_empty() {
+            println!(
+                "  skip  {}: this build has no {} plugin",
+                case.name,
+                lacking.join(", ")
+            );
+            skipped += 1;
+            continue;
+        }
+        let said = if failed {
+            "could not check".to_string()
+        } else if errors.is_empty() && warnings.is_empty() {
+            "clean".to_string()
+        } else {
+            let mut all: Vec<String> = errors.iter().map(|c| format!("error {c}")).collect();
+            all.extend(warnings.iter().map(|c| format!("warning {c}")));
+            all.join(", ")
+        };
+        let v = verdict(&fb, &case.run, start);
+        let problem = match &v {
+            Verdict::Starts if !claims.is_empty() => Some(format!(
+                "the check says it will not start ({said}), Fluent Bit {} starts",
+                fb.version
+            )),
+            Verdict::Starts if failed => Some(format!(
+                "the check could not read it, Fluent Bit {} starts",
+                fb.version
+            )),
+            Verdict::Refuses(why) if errors.is_empty() && warnings.is_empty() && !failed => {
+                Some(format!(
+                    "Fluent Bit {} refuses ({why}), the check says nothing",
+                    fb.version
+                ))
+            }
+            _ => None,
+        };
+        let binary = match &v {
+            Verdict::Starts => "starts".to_string(),
+            Verdict::Refuses(why) => format!("refuses ({why})"),
+        };
+        match problem {
+            Some(p) => {
+                println!("  FAIL  {}: {p}", case.name);
+                disagree.push(case.name.clone());
+            }
+            None => {
+                println!("  ok    {}: Fluent Bit {binary}; check: {said}", case.name);
+                agree += 1;
+            }
+        }
+    }
+    println!(
+        "Fluent Bit {}: {agree} agree, {} disagree, {skipped} not for this binary",
+        fb.version,
+        disagree.len()
+    );
+    if !disagree.is_empty() {
+        std::process::exit(1);
+    }
+}
