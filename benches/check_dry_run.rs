@@ -3,13 +3,14 @@
 //! something where Fluent Bit refuses?
 //!
 //! ```text
-//! cargo bench --bench check_dry_run -- /path/to/fluent-bit [--start-seconds S]
+//! cargo bench --bench check_dry_run -- /path/to/fluent-bit [--start-seconds S] [--configs DIR]
 //! scripts/real-fluent-bit-check /path/to/fluent-bit --only check
 //! ```
 //!
 //! Every file of the check's own corpus (tests/check, with its `include/`)
 //! and every shipped config (fluent-bit-conf/*/fluent-bit.conf|yaml, and the
-//! router ConfigMaps run as the router runs them) goes, with the module path
+//! router ConfigMaps run as the router runs them), and with `--configs DIR`
+//! every config under DIR (in place, no module), goes, with the module path
 //! and the environment filled in as the real-Fluent-Bit bench's dry-run part
 //! fills them, through
 //! - the binary: `--dry-run -c FILE` (which checks plugin keys only from
@@ -40,7 +41,7 @@ const SHIPPED_MODULE: &str = "/fluent-bit/selfscrape/selfscrape_filter.wasm";
 
 fn usage(message: &str) -> ! {
     eprintln!(
-        "check_dry_run: {message}\nusage: cargo bench --bench check_dry_run -- FLUENT_BIT [--start-seconds S]"
+        "check_dry_run: {message}\nusage: cargo bench --bench check_dry_run -- FLUENT_BIT [--start-seconds S] [--configs DIR]"
     );
     std::process::exit(2);
 }
@@ -192,7 +193,11 @@ fn corpus(root: &Path, work: &Path) -> Vec<Case> {
     let dst = work.join("corpus");
     let module = common::module_path();
     // Included files point at the shipped module.
-    for f in std::fs::read_dir(src.join("include")).into_iter().flatten().flatten() {
+    for f in std::fs::read_dir(src.join("include"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         let text = std::fs::read_to_string(f.path()).unwrap_or_default();
         write(
             &dst.join("include").join(f.file_name()),
@@ -242,6 +247,46 @@ fn corpus(root: &Path, work: &Path) -> Vec<Case> {
         });
     }
     cases
+}
+
+/// Configs nobody here wrote (`--configs DIR`, e.g. Fluent Bit's own
+/// conf/ and its tests' configs): every .conf and .yaml file under DIR that
+/// has a section, judged in place (relative paths stay right) without a
+/// module.
+fn others(dir: &Path) -> Vec<Case> {
+    let mut files = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d)
+            .unwrap_or_else(|e| usage(&format!("{}: {e}", d.display())))
+            .flatten()
+        {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if p.extension().is_some_and(|e| e == "conf" || e == "yaml") {
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                let sectioned = text.lines().any(|l| {
+                    let l = l.trim().to_ascii_lowercase();
+                    l == "[service]" || l == "[input]" || l == "pipeline:"
+                });
+                if sectioned {
+                    files.push(p);
+                }
+            }
+        }
+    }
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| Case {
+            name: p.display().to_string(),
+            check: p.clone(),
+            run: p.clone(),
+            check_args: Vec::new(),
+            yaml: p.extension().is_some_and(|e| e == "yaml"),
+        })
+        .collect()
 }
 
 /// The shipped configs: each deployment's directory copied (its parsers
@@ -459,6 +504,7 @@ fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     let mut bin = None;
     let mut start = Duration::from_secs(2);
+    let mut extra = Vec::new();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--start-seconds" => {
@@ -468,6 +514,10 @@ fn main() {
                     .unwrap_or_else(|| usage("--start-seconds takes a number"));
                 start = Duration::from_secs_f64(s);
             }
+            "--configs" => extra.push(PathBuf::from(
+                args.next()
+                    .unwrap_or_else(|| usage("--configs takes a directory")),
+            )),
             _ if bin.is_none() && !a.starts_with('-') => bin = Some(PathBuf::from(a)),
             _ => usage(&format!("unexpected argument {a}")),
         }
@@ -480,6 +530,9 @@ fn main() {
     let _ = std::fs::remove_dir_all(&work);
     let mut cases = corpus(root, &work);
     cases.extend(shipped(root, &work));
+    for dir in &extra {
+        cases.extend(others(dir));
+    }
     println!(
         "selfscrape check --fluent-bit {v} against Fluent Bit {v} ({}): {} files",
         fb.bin.display(),
@@ -507,14 +560,9 @@ fn main() {
             .iter()
             .filter(|c| START_CLAIMS.contains(&c.as_str()))
             .collect();
-        let failed = report["failures"]
-            .as_array()
-            .is_some_and(|f| !f.is_empty());
+        let failed = report["failures"].as_array().is_some_and(|f| !f.is_empty());
         let text = std::fs::read_to_string(&case.run).unwrap_or_default();
-        let lacking: Vec<String> = plugins(&text)
-            .into_iter()
-            .filter(|p| !fb.has(p))
-            .collect();
+        let lacking: Vec<String> = plugins(&text).into_iter().filter(|p| !fb.has(p)).collect();
         if !lacking.is_empty() && claims.is_empty() {
             println!(
                 "  skip  {}: this build has no {} plugin",

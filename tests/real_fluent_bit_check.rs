@@ -55,6 +55,7 @@ fn help_says_what_it_checks() {
         "module",
         "--configmap",
         "--aggregator",
+        "--only check",
         "Exit status",
     ] {
         assert!(
