@@ -2339,10 +2339,13 @@ mod real {
         pub(super) fn bench(fb: &FluentBit, work: &Path, o: &Options, summary: &mut Summary) {
             mkdir(work);
             let drop_all = drop_everything_module(work);
+            // The last is no wasm filter at all: what any JSON-mode wasm
+            // filter costs is the passthrough against it.
             let modules = [
-                ("passthrough", common::passthrough_path()),
-                ("drop-everything", drop_all),
-                ("selfscrape", common::module_path()),
+                ("passthrough", Some(common::passthrough_path())),
+                ("drop-everything", Some(drop_all)),
+                ("selfscrape", Some(common::module_path())),
+                ("no filter", None),
             ];
             for (workload, records) in [
                 (
@@ -2367,7 +2370,7 @@ mod real {
                         config(
                             work,
                             &input,
-                            Some(m),
+                            m.as_deref(),
                             "drop_self_scrape",
                             "[OUTPUT]\n    Name null\n    Match *\n",
                             true,
@@ -2398,13 +2401,16 @@ mod real {
                     )
                 };
                 summary.note(format!(
-                    "module cost, {workload} ({} records): passthrough {:.2} s, drop-everything {:.2} s, selfscrape {:.2} s CPU; selfscrape / passthrough {:.3}, selfscrape / drop-everything {:.3} ({} rounds)",
+                    "module cost, {workload} ({} records): passthrough {:.2} s, drop-everything {:.2} s, selfscrape {:.2} s, no wasm filter {:.2} s CPU; selfscrape / passthrough {:.3}, selfscrape / drop-everything {:.3}, passthrough / no filter {:.2}, selfscrape / no filter {:.2} ({} rounds)",
                     records.len(),
                     median(&cpu[0]),
                     median(&cpu[1]),
                     median(&cpu[2]),
+                    median(&cpu[3]),
                     ratio(2, 0),
                     ratio(2, 1),
+                    ratio(0, 3),
+                    ratio(2, 3),
                     o.rounds
                 ));
             }

@@ -256,8 +256,8 @@ mod cli {
         #[arg(long)]
         explain: bool,
         /// Do not call explain_self_scrape at all: no reasons in the summary
-        /// and no cross-check of the verdicts (otherwise explain is asked only
-        /// about records not kept as is or that look like a failed scrape).
+        /// and no cross-check of the verdicts (otherwise explain is asked
+        /// about every record).
         #[arg(long, conflicts_with = "explain")]
         skip_reasons: bool,
         /// CloudWatch Logs ingestion price for the savings estimate.

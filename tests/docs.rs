@@ -243,3 +243,74 @@ fn the_link_check_finds_what_is_broken() {
     assert!(broken[0].contains("nothing.md: no such file"), "{broken:?}");
     assert!(broken[1].contains("no heading #nowhere"), "{broken:?}");
 }
+
+/// Every cost ratio (`1.23x`) a document states, with where it stands.
+fn ratios(text: &str) -> Vec<(usize, String)> {
+    let re = regex::Regex::new(r"(?:^|[^\w.-])(\d+(?:\.\d+)?x)\b").unwrap();
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        for c in re.captures_iter(line) {
+            out.push((i + 1, c[1].to_string()));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_stated_figure_comes_from_the_figures_file() {
+    use selfscrape_check::figures::{ALL, MODULE_KB};
+    let known: Vec<&str> = ALL.iter().map(|f| f.ratio).collect();
+    let size = regex::Regex::new(r"about (\d+) ?KB").unwrap();
+    let mut wrong = Vec::new();
+    let mut used = std::collections::BTreeSet::new();
+    for doc in documents() {
+        let text = read(&root().join(&doc));
+        for (line, ratio) in ratios(&text) {
+            if known.contains(&ratio.as_str()) {
+                used.insert(ratio);
+            } else {
+                wrong.push(format!(
+                    "{}:{line}: {ratio} is not in figures.rs",
+                    doc.display()
+                ));
+            }
+        }
+        // "about N KB" is the module's size, also across a line break.
+        let flowing = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for c in size.captures_iter(&flowing) {
+            if c[1] != MODULE_KB.to_string() {
+                wrong.push(format!(
+                    "{}: about {} KB, figures.rs says the module is {MODULE_KB} KB",
+                    doc.display(),
+                    &c[1]
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "figures that disagree:\n{}",
+        wrong.join("\n")
+    );
+    // Each figure is stated somewhere (or it has no place in figures.rs).
+    let unused: Vec<&str> = known
+        .iter()
+        .filter(|r| !used.contains(**r))
+        .copied()
+        .collect();
+    assert!(unused.is_empty(), "figures no document states: {unused:?}");
+    // The module is the size the docs say, within 3%.
+    let bytes = crate::common::module_bytes().len() as u64;
+    let said = MODULE_KB * 1000;
+    assert!(
+        bytes.abs_diff(said) * 100 <= said * 3,
+        "the module is {bytes} bytes; figures.rs says about {MODULE_KB} KB: update MODULE_KB"
+    );
+}
+
+#[test]
+fn the_figure_check_finds_a_stale_ratio() {
+    let found = ratios("costs 1.07x (and 0x00, 2x, v1.9x, image-2x) | **1.02x**");
+    let found: Vec<&str> = found.iter().map(|(_, r)| r.as_str()).collect();
+    assert_eq!(found, ["1.07x", "2x", "1.02x"]);
+}

@@ -1,5 +1,5 @@
 //! Guards "steady state allocates nothing per call": after a warm-up, a
-//! million-record pattern of drops, keeps, marks and explanations makes no
+//! 200,000-record pattern of drops, keeps, marks and explanations makes no
 //! allocation at all. Linear memory never shrinks, and from Fluent Bit 4.1 the
 //! instance lives for the whole process, so a per-call allocation would be a
 //! leak in waiting (or fragmentation) on the real host.

@@ -9,13 +9,15 @@
 //! - [`tag`]: Fluent Bit's `Match`/`Match_Regex` routing;
 //! - [`module`]: the module's exports, and probes on the project's host;
 //! - [`router`]: the Fargate router's rules;
-//! - [`rules`]: the findings for a Fluent Bit config.
+//! - [`rules`]: the findings for a Fluent Bit config;
+//! - [`figures`]: every figure the project states about itself.
 //!
 //! Severity: an error loses records or stops Fluent Bit from starting; a
 //! warning is a cost or a doubt. Exit status of the command: 0 clean, 1
 //! warnings only, 2 errors, 3 the check could not run (see [`Report::exit_code`]).
 
 pub mod config;
+pub mod figures;
 pub mod module;
 pub mod router;
 pub mod rules;

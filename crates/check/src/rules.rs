@@ -19,14 +19,6 @@ use std::path::Path;
 /// Stack and heap sizes above this are not probed.
 const MAX_PROBED_SIZE: u32 = 256 << 20;
 
-/// What a wasm filter on application logs costs, measured from outside on
-/// real Fluent Bit 5.1.1 (tail -> filter -> null, 200k mixed records of
-/// about 1 KiB, 1 in 50 a failed scrape; CPU against no filter).
-pub const WASM_COST: &str = "measured on real Fluent Bit 5.1.1 with mixed application logs, any JSON-mode wasm filter costs about 3.4x the CPU of no filter (a module that returns its input unchanged), and this module 3.7x (1.07x that passthrough): the cost is the host's JSON round trip of every record it is given";
-
-/// What the router's selfscrape filters cost on application logs.
-pub const ROUTER_COST: &str = "measured on real Fluent Bit, the selfscrape filters after `kubernetes` cost 2.8x (1.9.10) and 3.2x (5.1.1) the CPU of the pipeline without them on an application pod's records";
-
 fn finding(
     p: &Plugin,
     line: usize,
@@ -465,7 +457,8 @@ fn check_scope(config: &Config, _index: usize, p: &Plugin, out: &mut Vec<Finding
             Severity::Warning,
             "wasm-match-wide",
             format!(
-                "{how} sends application logs through the module (e.g. {APP_TAG}): {WASM_COST}"
+                "{how} sends application logs through the module (e.g. {APP_TAG}): {}",
+                crate::figures::wasm_cost()
             ),
             "match only metrics-server's tag, e.g. `Match kube.var.log.containers.metrics-server-*`",
         ));
@@ -827,7 +820,11 @@ pub fn check_router(path: &Path, text: &str, doc: &Yaml, target: &Target, out: &
             line: issue.line,
             severity: Severity::Warning,
             code: issue.code,
-            message: format!("{}: {ROUTER_COST}", issue.message),
+            message: format!(
+                "{}: {}",
+                issue.message,
+                crate::figures::router_unscoped_cost()
+            ),
             fix: "use `Match kube.*_metrics-server-*` (or a Match_Regex that only takes metrics-server's tags) on every selfscrape filter, and the helper tag prefix on the ones after rewrite_tag".into(),
         });
     }
