@@ -28,6 +28,7 @@
 
 mod common;
 
+use common::FluentBit;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -44,53 +45,6 @@ fn usage(message: &str) -> ! {
         "check_dry_run: {message}\nusage: cargo bench --bench check_dry_run -- FLUENT_BIT [--start-seconds S] [--configs DIR]"
     );
     std::process::exit(2);
-}
-
-struct FluentBit {
-    bin: PathBuf,
-    version: String,
-    help: String,
-}
-
-impl FluentBit {
-    fn probe(bin: &Path) -> FluentBit {
-        let run = |arg: &str| {
-            Command::new(bin)
-                .arg(arg)
-                .stdin(Stdio::null())
-                .output()
-                .map(|o| {
-                    let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
-                    s.push_str(&String::from_utf8_lossy(&o.stderr));
-                    s
-                })
-                .unwrap_or_else(|e| usage(&format!("cannot run {}: {e}", bin.display())))
-        };
-        let version = run("--version")
-            .lines()
-            .find_map(|l| l.strip_prefix("Fluent Bit v"))
-            .map(|v| v.trim().to_string())
-            .unwrap_or_else(|| usage(&format!("{} is not Fluent Bit", bin.display())));
-        FluentBit {
-            bin: bin.to_path_buf(),
-            version,
-            help: run("--help"),
-        }
-    }
-
-    fn has(&self, plugin: &str) -> bool {
-        self.help
-            .lines()
-            .any(|l| l.split_whitespace().next() == Some(plugin))
-    }
-
-    fn major(&self) -> u32 {
-        self.version
-            .split('.')
-            .next()
-            .and_then(|m| m.parse().ok())
-            .unwrap_or(0)
-    }
 }
 
 /// What the real-Fluent-Bit bench's dry runs set.
@@ -571,7 +525,7 @@ fn main() {
         }
     }
     let bin = bin.unwrap_or_else(|| usage("give the Fluent Bit binary"));
-    let fb = FluentBit::probe(&bin);
+    let fb = FluentBit::probe(&bin).unwrap_or_else(|e| usage(&e));
     common::build(true);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let work = common::bench_dir().join(format!("check-dry-run-{}", fb.version));

@@ -53,7 +53,7 @@ mod real {
     use selfscrape_rule::{Scratch, evaluate};
     use serde_json::Value;
 
-    use super::common::{self, median, workload};
+    use super::common::{self, FluentBit, median, workload};
     use super::corpus;
 
     const USAGE: &str = "usage: real-fluent-bit-check FLUENT_BIT [--rounds N] [--records N] [--no-bench] [--only router|dry-run|module] [--configmap FILE|DIR]...
@@ -153,54 +153,6 @@ mod real {
         o
     }
 
-    /// The binary under test: its version and whether it has the wasm filter.
-    struct FluentBit {
-        bin: PathBuf,
-        version: String,
-        plugins: String,
-    }
-
-    impl FluentBit {
-        fn probe(bin: &Path) -> FluentBit {
-            let run = |arg: &str| {
-                Command::new(bin)
-                    .arg(arg)
-                    .stdin(Stdio::null())
-                    .output()
-                    .map(|o| {
-                        let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
-                        s.push_str(&String::from_utf8_lossy(&o.stderr));
-                        s
-                    })
-                    .unwrap_or_else(|e| usage(&format!("cannot run {}: {e}", bin.display())))
-            };
-            let version = run("--version")
-                .lines()
-                .find_map(|l| l.strip_prefix("Fluent Bit v"))
-                .map(|v| v.trim().to_string())
-                .unwrap_or_else(|| usage(&format!("{} is not Fluent Bit", bin.display())));
-            FluentBit {
-                bin: bin.to_path_buf(),
-                version,
-                plugins: run("--help"),
-            }
-        }
-
-        fn has(&self, plugin: &str) -> bool {
-            self.plugins
-                .lines()
-                .any(|l| l.split_whitespace().next() == Some(plugin))
-        }
-
-        fn at_least(&self, major: u32) -> bool {
-            self.version
-                .split('.')
-                .next()
-                .and_then(|m| m.parse::<u32>().ok())
-                .is_some_and(|m| m >= major)
-        }
-    }
-
     /// Pass/fail lines for the summary.
     #[derive(Default)]
     struct Summary {
@@ -252,7 +204,7 @@ mod real {
 
     pub fn main() {
         let o = options();
-        let fb = FluentBit::probe(&o.bin);
+        let fb = FluentBit::probe(&o.bin).unwrap_or_else(|e| usage(&e));
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         // Each kind of run in its own directory: they may run side by side.
         let kind = if o.router_bin.is_some() {
@@ -266,7 +218,7 @@ mod real {
         let _ = std::fs::remove_dir_all(&work);
         mkdir(&work);
         if let Some(router_bin) = &o.router_bin {
-            let router_fb = FluentBit::probe(router_bin);
+            let router_fb = FluentBit::probe(router_bin).unwrap_or_else(|e| usage(&e));
             println!(
                 "router: Fluent Bit {} ({}); aggregator: Fluent Bit {} ({}), wasm filter: {}; {}; {}",
                 router_fb.version,
@@ -2181,7 +2133,7 @@ mod real {
                     ));
                     continue;
                 }
-                if is_yaml && !rel.contains("aws-logging") && !fb.at_least(2) {
+                if is_yaml && !rel.contains("aws-logging") && fb.major() < 2 {
                     summary.note(format!(
                         "dry run {rel}: not for this Fluent Bit (YAML configs need 2.0+)"
                     ));

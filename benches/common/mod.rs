@@ -308,3 +308,56 @@ pub fn machine() -> String {
         .unwrap_or_default();
     format!("{cpus} CPUs, {model}{mhz}; load average {load}")
 }
+
+/// A Fluent Bit binary: its version and its `--help` (which lists the
+/// plugins it was built with).
+pub struct FluentBit {
+    pub bin: PathBuf,
+    pub version: String,
+    pub help: String,
+}
+
+impl FluentBit {
+    /// Runs `--version` and `--help`; says why when the binary does not
+    /// run or is not Fluent Bit.
+    pub fn probe(bin: &Path) -> Result<FluentBit, String> {
+        let run = |arg: &str| {
+            Command::new(bin)
+                .arg(arg)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .map(|o| {
+                    let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
+                    s.push_str(&String::from_utf8_lossy(&o.stderr));
+                    s
+                })
+                .map_err(|e| format!("cannot run {}: {e}", bin.display()))
+        };
+        let version = run("--version")?
+            .lines()
+            .find_map(|l| l.strip_prefix("Fluent Bit v"))
+            .map(|v| v.trim().to_string())
+            .ok_or_else(|| format!("{} is not Fluent Bit", bin.display()))?;
+        Ok(FluentBit {
+            bin: bin.to_path_buf(),
+            version,
+            help: run("--help")?,
+        })
+    }
+
+    /// Whether the build has this plugin.
+    pub fn has(&self, plugin: &str) -> bool {
+        self.help
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(plugin))
+    }
+
+    /// The major version (0 when unreadable).
+    pub fn major(&self) -> u32 {
+        self.version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0)
+    }
+}
