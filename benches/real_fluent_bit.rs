@@ -2343,24 +2343,25 @@ mod real {
                         }
                     }
                 }
-                let ratio = |a: usize, b: usize| {
-                    median(
-                        &cpu[a]
-                            .iter()
-                            .zip(&cpu[b])
-                            .map(|(x, y)| x / y)
-                            .collect::<Vec<_>>(),
-                    )
+                let ratios = |a: usize, b: usize| -> Vec<f64> {
+                    cpu[a].iter().zip(&cpu[b]).map(|(x, y)| x / y).collect()
+                };
+                let ratio = |a: usize, b: usize| median(&ratios(a, b));
+                let range = |a: usize, b: usize| {
+                    let (lo, hi) = common::min_max(&ratios(a, b));
+                    format!("{lo:.3} .. {hi:.3}")
                 };
                 summary.note(format!(
-                    "module cost, {workload} ({} records): passthrough {:.2} s, drop-everything {:.2} s, selfscrape {:.2} s, no wasm filter {:.2} s CPU; selfscrape / passthrough {:.3}, selfscrape / drop-everything {:.3}, passthrough / no filter {:.2}, selfscrape / no filter {:.2} ({} rounds)",
+                    "module cost, {workload} ({} records): passthrough {:.2} s, drop-everything {:.2} s, selfscrape {:.2} s, no wasm filter {:.2} s CPU; selfscrape / passthrough {:.3} (per round {}), selfscrape / drop-everything {:.3} (per round {}), passthrough / no filter {:.2}, selfscrape / no filter {:.2} ({} rounds)",
                     records.len(),
                     median(&cpu[0]),
                     median(&cpu[1]),
                     median(&cpu[2]),
                     median(&cpu[3]),
                     ratio(2, 0),
+                    range(2, 0),
                     ratio(2, 1),
+                    range(2, 1),
                     ratio(0, 3),
                     ratio(2, 3),
                     o.rounds

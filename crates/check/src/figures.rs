@@ -27,7 +27,9 @@ pub const MODULE_KB: u64 = 132;
 /// The module against a passthrough module, mixed application logs
 /// (200k records of ~1 KiB, 1 in 50 a failed scrape), Fluent Bit 5.1.1.
 /// This and the next three: `scripts/real-fluent-bit-check FLUENT_BIT
-/// --only module --rounds 5`, 2026-12-07, quiet machine (load average 0.03).
+/// --only module --rounds 11`, 2026-12-07, quiet machine (per round 0.991
+/// .. 1.170 here, 3.180 .. 3.773 for the next; a 5-round run gave 1.090
+/// and 3.503).
 pub const MODULE_VS_PASSTHROUGH: Figure = Figure {
     ratio: "1.09x",
     what: "module / passthrough module, mixed application logs, Fluent Bit 5.1.1",
@@ -43,13 +45,13 @@ pub const MODULE_VS_DROP_ALL: Figure = Figure {
 /// Any JSON-mode wasm filter (a passthrough module) against no filter,
 /// mixed application logs, Fluent Bit 5.1.1.
 pub const WASM_FILTER_VS_NONE: Figure = Figure {
-    ratio: "1.74x",
+    ratio: "1.71x",
     what: "passthrough module / no filter, mixed application logs, Fluent Bit 5.1.1",
 };
 
 /// The module against no filter, mixed application logs, Fluent Bit 5.1.1.
 pub const MODULE_VS_NONE: Figure = Figure {
-    ratio: "1.89x",
+    ratio: "1.84x",
     what: "module / no filter, mixed application logs, Fluent Bit 5.1.1",
 };
 
