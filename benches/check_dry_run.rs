@@ -47,30 +47,6 @@ fn usage(message: &str) -> ! {
     std::process::exit(2);
 }
 
-/// What the real-Fluent-Bit bench's dry runs set.
-fn env() -> Vec<(String, String)> {
-    let root = env!("CARGO_MANIFEST_DIR");
-    [
-        ("SELFSCRAPE_ROOT", root.to_string()),
-        (
-            "SELFSCRAPE_TARGET",
-            common::target_dir().display().to_string(),
-        ),
-        ("AWS_REGION", "eu-west-2".into()),
-        ("LOG_GROUP_NAME", "selfscrape-check".into()),
-        ("LOG_STREAM_PREFIX", "check-".into()),
-        (
-            "NODE_NAME",
-            "fargate-ip-10-6-194-69.eu-west-2.compute.internal".into(),
-        ),
-        ("POD_NAME", "metrics-server-6d94bc8694-x7kqp".into()),
-        ("POD_NAMESPACE", "kube-system".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
-}
-
 /// One file to judge: what the check reads, what the binary runs, where.
 struct Case {
     name: String,
@@ -407,7 +383,7 @@ fn verdict(fb: &FluentBit, conf: &Path, start: Duration) -> Verdict {
         .args(["--dry-run", "-c"])
         .arg(conf)
         .current_dir(cwd)
-        .envs(env())
+        .envs(common::config_env())
         .stdin(Stdio::null())
         .output();
     match dry {
@@ -437,7 +413,7 @@ fn verdict(fb: &FluentBit, conf: &Path, start: Duration) -> Verdict {
         .arg("-c")
         .arg(conf)
         .current_dir(cwd)
-        .envs(env())
+        .envs(common::config_env())
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
@@ -477,7 +453,7 @@ fn check(version: &str, case: &Case) -> Value {
     let out = cmd
         .arg(&case.check)
         .current_dir(case.check.parent().unwrap_or(Path::new("/")))
-        .envs(env())
+        .envs(common::config_env())
         .stdin(Stdio::null())
         .output()
         .unwrap_or_else(|e| common::fail(&format!("cannot run selfscrape: {e}")));

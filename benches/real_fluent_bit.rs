@@ -2143,22 +2143,7 @@ mod real {
                     .arg("--dry-run")
                     .arg("-c")
                     .arg(&conf)
-                    .envs([
-                        ("SELFSCRAPE_ROOT", root.display().to_string()),
-                        (
-                            "SELFSCRAPE_TARGET",
-                            common::target_dir().display().to_string(),
-                        ),
-                        ("AWS_REGION", "eu-west-2".into()),
-                        ("LOG_GROUP_NAME", "selfscrape-check".into()),
-                        ("LOG_STREAM_PREFIX", "check-".into()),
-                        (
-                            "NODE_NAME",
-                            "fargate-ip-10-6-194-69.eu-west-2.compute.internal".into(),
-                        ),
-                        ("POD_NAME", "metrics-server-6d94bc8694-x7kqp".into()),
-                        ("POD_NAMESPACE", "kube-system".into()),
-                    ])
+                    .envs(common::config_env())
                     .stdin(Stdio::null())
                     .output();
                 match out {

@@ -361,3 +361,24 @@ impl FluentBit {
             .unwrap_or(0)
     }
 }
+
+/// The environment the shipped configs' variables expect, with the values
+/// the real-Fluent-Bit benches give them when they run a config as it is.
+pub fn config_env() -> Vec<(String, String)> {
+    [
+        ("SELFSCRAPE_ROOT", env!("CARGO_MANIFEST_DIR").to_string()),
+        ("SELFSCRAPE_TARGET", target_dir().display().to_string()),
+        ("AWS_REGION", "eu-west-2".into()),
+        ("LOG_GROUP_NAME", "selfscrape-check".into()),
+        ("LOG_STREAM_PREFIX", "check-".into()),
+        (
+            "NODE_NAME",
+            "fargate-ip-10-6-194-69.eu-west-2.compute.internal".into(),
+        ),
+        ("POD_NAME", "metrics-server-6d94bc8694-x7kqp".into()),
+        ("POD_NAMESPACE", "kube-system".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}

@@ -6,8 +6,8 @@ use super::config::{Config, Plugin, expand};
 use super::module::{self, function_exports, least_size, probe};
 use super::tables::{
     self, ES_INPUT_IDLE_TIMEOUT, ES_INPUT_IDLE_TIMEOUT_SINCE, ImageFluentBit,
-    KEEPALIVE_IDLE_TIMEOUT, KEEPALIVE_SLACK, Known, LEAKY_HOSTS, REFERENCE_TYPES_SINCE, Version,
-    image_fluent_bit, key_known, plugin_known,
+    KEEPALIVE_IDLE_TIMEOUT, KEEPALIVE_SLACK, Known, LEAKY_HOSTS, PROPERTY_ERROR_FATAL_SINCE,
+    REFERENCE_TYPES_SINCE, Version, image_fluent_bit, key_known, plugin_known,
 };
 use super::tag::{APP_TAG, METRICS_SERVER_TAG, TagMatch};
 use super::yaml::Yaml;
@@ -55,10 +55,17 @@ fn list(vs: &[Version]) -> String {
 /// the same list in 1.9.10 and 5.1.1).
 const LOG_LEVELS: &[&str] = &["off", "error", "warn", "warning", "info", "debug", "trace"];
 
-/// A plugin's `log_level` that Fluent Bit cannot read: the plugin's
-/// set_property fails and Fluent Bit does not start, in every version (found
-/// by running Fluent Bit 5.1.1's own test configs through its --dry-run).
-fn check_log_levels(config: &Config, out: &mut Vec<Finding>) {
+/// A plugin's `log_level` that Fluent Bit cannot read: its set_property
+/// fails, and from 4.0.3 Fluent Bit does not start (before, it logs an
+/// error and starts). Found by running Fluent Bit 5.1.1's own test configs
+/// through its --dry-run.
+fn check_log_levels(config: &Config, target: &Target, out: &mut Vec<Finding>) {
+    let versions = target.versions();
+    let fatal: Vec<Version> = versions
+        .iter()
+        .copied()
+        .filter(|v| *v >= PROPERTY_ERROR_FATAL_SINCE)
+        .collect();
     for p in &config.plugins {
         if !matches!(p.kind.as_str(), "input" | "filter" | "output") {
             continue;
@@ -68,16 +75,38 @@ fn check_log_levels(config: &Config, out: &mut Vec<Finding>) {
             if v.contains("${") || LOG_LEVELS.iter().any(|l| l.eq_ignore_ascii_case(v)) {
                 continue;
             }
+            let what = format!(
+                "log_level {v} is none of off, error, warn, info, debug, trace: Fluent Bit cannot configure the {} plugin {}",
+                p.kind,
+                p.name()
+            );
+            let (severity, message) = if !fatal.is_empty() {
+                (
+                    Severity::Error,
+                    format!("{what}, and Fluent Bit {} will not start", list(&fatal)),
+                )
+            } else if versions.is_empty() {
+                (
+                    Severity::Warning,
+                    format!(
+                        "{what}: from Fluent Bit 4.0.3 it will not start (before, it logs an error and starts)"
+                    ),
+                )
+            } else {
+                (
+                    Severity::Warning,
+                    format!(
+                        "{what}: Fluent Bit {} logs an error and starts (from 4.0.3 it would not start)",
+                        list(&versions)
+                    ),
+                )
+            };
             out.push(finding(
                 p,
                 prop.line,
-                Severity::Error,
+                severity,
                 "log-level-invalid",
-                format!(
-                    "log_level {v} is none of off, error, warn, info, debug, trace: Fluent Bit cannot configure the {} plugin {} and will not start",
-                    p.kind,
-                    p.name()
-                ),
+                message,
                 "write one of off, error, warn, info, debug, trace",
             ));
         }
@@ -323,7 +352,7 @@ fn check_es_input_timeout(config: &Config, target: &Target, out: &mut Vec<Findin
 /// Everything about one Fluent Bit config.
 pub fn check_config(config: &Config, target: &Target, opts: &Options, out: &mut Vec<Finding>) {
     check_versions(config, target, out);
-    check_log_levels(config, out);
+    check_log_levels(config, target, out);
     check_es_keepalive(&config.plugins, out);
     check_es_input_timeout(config, target, out);
     let wasm: Vec<(usize, &Plugin)> = config
@@ -888,7 +917,7 @@ pub fn check_router(path: &Path, text: &str, doc: &Yaml, target: &Target, out: &
     if *target != Target::Unknown {
         check_versions(&config, target, out);
     }
-    check_log_levels(&config, out);
+    check_log_levels(&config, target, out);
     check_es_keepalive(&config.plugins, out);
 }
 

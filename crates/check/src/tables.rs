@@ -178,6 +178,12 @@ pub const LEAKY_HOSTS: &[&str] = &["4.1.0", "4.1.1"];
 /// them for wasm32 by default).
 pub const REFERENCE_TYPES_SINCE: Version = Version(4, 0, 3);
 
+/// The first Fluent Bit that stops at start when a plugin property cannot be
+/// set (a `log_level` it cannot read): src/flb_config.c gained `goto error`
+/// after "could not configure property" in 4.0.3; before, it logs the error
+/// and starts (measured: 1.9.10 starts, 4.2.2 and 5.1.1 exit 1).
+pub const PROPERTY_ERROR_FATAL_SINCE: Version = Version(4, 0, 3);
+
 /// The first Fluent Bit with the wasm filter.
 pub const WASM_FILTER_SINCE: Version = Version(2, 0, 0);
 
