@@ -106,6 +106,33 @@ fn every_shipped_config_checks_clean() {
         })
         .collect();
     assert_clean(unexpected);
+    // Also on the Fluent Bit lines after the images' own (aws-for-fluent-bit
+    // 3.4.x: 5.0.x, tabulated key by key; 5.1.1): a user who moves the image
+    // on keeps a config that starts.
+    for version in ["5.0.5", "5.0.7", "5.0.9", "5.1.1"] {
+        let report = check::check_paths(
+            &files,
+            &Options {
+                fluent_bit: Version::parse(version),
+                ..opts.clone()
+            },
+        );
+        let errors: Vec<String> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error || f.code == "version-doubt")
+            .map(|f| {
+                format!(
+                    "{version}: {}:{:?}: {} {}",
+                    f.file.display(),
+                    f.line,
+                    f.code,
+                    f.message
+                )
+            })
+            .collect();
+        assert!(errors.is_empty(), "{}", errors.join("\n"));
+    }
     // The same files on the leaky host are not clean: the check looked.
     let leaky = check::check_paths(
         &[conf_dir("sidecar").join("fluent-bit.conf")],
