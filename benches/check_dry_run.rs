@@ -133,25 +133,15 @@ fn corpus(root: &Path, work: &Path) -> Vec<Case> {
     let dst = work.join("corpus");
     let module = common::module_path();
     // Included files point at the shipped module.
-    for f in std::fs::read_dir(src.join("include"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let text = std::fs::read_to_string(f.path()).unwrap_or_default();
-        write(
-            &dst.join("include").join(f.file_name()),
-            &fill(&text, Some(&module)),
-        );
+    for f in common::sorted_entries(&src.join("include")) {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        let name = f.file_name().unwrap_or_default();
+        write(&dst.join("include").join(name), &fill(&text, Some(&module)));
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&src)
+    let files: Vec<PathBuf> = common::sorted_entries(&src)
         .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "conf" || e == "yaml"))
         .collect();
-    files.sort();
     let mut cases = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
@@ -236,24 +226,13 @@ fn others(dir: &Path) -> Vec<Case> {
 fn shipped(root: &Path, work: &Path) -> Vec<Case> {
     let module = common::module_path();
     let mut cases = Vec::new();
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join("fluent-bit-conf"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    for dir in dirs {
+    let dirs = common::sorted_entries(&root.join("fluent-bit-conf"));
+    for dir in dirs.iter().filter(|p| p.is_dir()) {
         let dname = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        let files: Vec<PathBuf> = common::sorted_entries(dir)
             .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
             .filter(|p| p.is_file())
             .collect();
-        files.sort();
         let dst = work.join("shipped").join(&dname);
         for f in &files {
             let Ok(text) = std::fs::read_to_string(f) else {
@@ -466,18 +445,6 @@ fn check(version: &str, case: &Case) -> Value {
     })
 }
 
-/// The plugins a config names (`Name x` classic, `name: x` YAML).
-fn plugins(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|l| {
-            let l = l.trim().trim_start_matches("- ").to_ascii_lowercase();
-            let (k, v) = l.split_once([' ', ':'])?;
-            let v = v.trim_start_matches(':').trim();
-            (k == "name" && !v.is_empty() && !v.contains(' ')).then(|| v.to_string())
-        })
-        .collect()
-}
-
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     let mut bin = None;
@@ -540,7 +507,10 @@ fn main() {
             .collect();
         let failed = report["failures"].as_array().is_some_and(|f| !f.is_empty());
         let text = std::fs::read_to_string(&case.run).unwrap_or_default();
-        let lacking: Vec<String> = plugins(&text).into_iter().filter(|p| !fb.has(p)).collect();
+        let lacking: Vec<String> = common::plugin_names(&text)
+            .into_iter()
+            .filter(|p| !fb.has(p))
+            .collect();
         if !lacking.is_empty() && claims.is_empty() {
             println!(
                 "  skip  {}: this build has no {} plugin",

@@ -2118,15 +2118,7 @@ mod real {
                     p
                 };
                 // The plugins it names (`Name x` classic, `name: x` YAML).
-                let needs: Vec<String> = body
-                    .lines()
-                    .filter_map(|l| {
-                        let l = l.trim().trim_start_matches("- ").to_ascii_lowercase();
-                        let (k, v) = l.split_once([' ', ':'])?;
-                        let v = v.trim_start_matches(':').trim();
-                        (k == "name" && !v.contains(' ')).then(|| v.to_string())
-                    })
-                    .collect();
+                let needs = common::plugin_names(&body);
                 if let Some(missing) = needs.iter().find(|p| !fb.has(p)) {
                     summary.note(format!(
                         "dry run {rel}: not for this Fluent Bit (no {missing} plugin)"

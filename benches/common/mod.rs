@@ -382,3 +382,27 @@ pub fn config_env() -> Vec<(String, String)> {
     .map(|(k, v)| (k.to_string(), v))
     .collect()
 }
+
+/// The paths in a directory, sorted (none when it cannot be read).
+pub fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// The plugins a config names (`Name x` classic, `name: x` YAML).
+pub fn plugin_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim().trim_start_matches("- ").to_ascii_lowercase();
+            let (k, v) = l.split_once([' ', ':'])?;
+            let v = v.trim_start_matches(':').trim();
+            (k == "name" && !v.is_empty() && !v.contains(' ')).then(|| v.to_string())
+        })
+        .collect()
+}
