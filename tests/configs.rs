@@ -13,7 +13,7 @@ use selfscrape_check::config::{
 };
 use selfscrape_check::module::function_exports;
 use selfscrape_check::tables::{ImageFluentBit, Version, image_fluent_bit};
-use selfscrape_check::yaml::{Yaml, parse_yaml};
+use selfscrape_check::yaml::{Yaml, parse_yaml, parse_yaml_documents};
 use selfscrape_check::{self as check, Options, Severity, image_tag};
 use std::path::{Path, PathBuf};
 
@@ -45,6 +45,15 @@ fn read(p: &Path) -> String {
 
 fn yaml(p: &Path) -> Yaml {
     parse_yaml(&read(p)).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Every document of a manifest (`---`-separated, as `kubectl apply -f` reads it).
+fn yaml_docs(p: &Path) -> Vec<Yaml> {
+    parse_yaml_documents(&read(p))
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .into_iter()
+        .map(|(doc, _)| doc)
+        .collect()
 }
 
 fn assert_clean(errs: Vec<String>) {
@@ -184,11 +193,14 @@ fn shipped(dir: &str) -> Vec<Shipped> {
     for file in files(dir, "conf").into_iter().chain(files(dir, "yaml")) {
         let text = read(&file);
         let config = if file.extension().is_some_and(|e| e == "yaml") {
-            let doc = yaml(&file);
-            if !check::config::is_yaml_config(&doc) {
+            let docs = yaml_docs(&file);
+            let [doc] = docs.as_slice() else {
+                continue;
+            };
+            if !check::config::is_yaml_config(doc) {
                 continue;
             }
-            read_yaml_config(&file, &doc).expect("a YAML config")
+            read_yaml_config(&file, doc).expect("a YAML config")
         } else {
             read_classic(&file, &text).expect("a classic config")
         };
@@ -326,8 +338,7 @@ fn strings(v: &Yaml) -> Vec<String> {
 fn check_manifests(dir: &str, configs: &[Shipped], errs: &mut Vec<String>) {
     let (mut images, mut mounts, mut args, mut generated) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for file in files(dir, "yaml") {
-        let doc = yaml(&file);
+    for doc in files(dir, "yaml").iter().flat_map(|f| yaml_docs(f)) {
         for (key, out) in [
             ("image", &mut images),
             ("mountPath", &mut mounts),
@@ -532,6 +543,251 @@ fn aggregator_configs_and_manifests() {
         errs.push(format!(
             "aws-logging.yaml: es Host {host} is not the Service {name}"
         ));
+    }
+    assert_clean(errs);
+}
+
+/// The label metrics-server's pods carry in the upstream manifest, which the
+/// aggregator's lock-down selects them by, and their namespace.
+const METRICS_SERVER_LABEL: (&str, &str) = ("k8s-app", "metrics-server");
+const METRICS_SERVER_NAMESPACE: &str = "kube-system";
+
+/// The node at `keys` under `doc`.
+fn at<'y>(doc: &'y Yaml, keys: &[&str]) -> Option<&'y Yaml> {
+    keys.iter().try_fold(doc, |d, k| d.get(k))
+}
+
+fn text(v: Option<&Yaml>) -> &str {
+    v.and_then(Yaml::as_str).unwrap_or("")
+}
+
+/// The pairs of a `labels` or `matchLabels` mapping.
+fn label_map(v: Option<&Yaml>) -> Vec<(String, String)> {
+    match v {
+        Some(Yaml::Map(m)) => m
+            .iter()
+            .map(|(k, v, _)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A `matchLabels` selector picks pods with `labels`: it names at least one
+/// label, and each of them is among the pods'.
+fn selects(selector: &[(String, String)], labels: &[(String, String)]) -> bool {
+    !selector.is_empty() && selector.iter().all(|l| labels.contains(l))
+}
+
+fn pair((k, v): (&str, &str)) -> Vec<(String, String)> {
+    vec![(k.to_owned(), v.to_owned())]
+}
+
+/// The lock-down of the aggregator's port 9200 (README.md, "Who can write
+/// here"): the NetworkPolicy and both SecurityGroupPolicies select the pods
+/// of deployment.yaml and of metrics-server, the NetworkPolicy admits the
+/// elasticsearch input's port from metrics-server's pods and nothing else,
+/// the aggregator does not carry the cluster security group (it admits all
+/// traffic from itself), the README's commands fill every placeholder, and
+/// the kustomization applies none of it.
+#[test]
+fn aggregator_lock_down_admits_only_metrics_server() {
+    let dir = conf_dir("aggregator");
+    let mut errs = Vec::new();
+    let deployment = yaml(&dir.join("deployment.yaml"));
+    let pods = label_map(at(&deployment, &["spec", "template", "metadata", "labels"]));
+    assert!(!pods.is_empty(), "deployment.yaml: no pod labels");
+    let metrics_server = pair(METRICS_SERVER_LABEL);
+    let ports: Vec<String> = shipped("aggregator")
+        .iter()
+        .flat_map(|c| {
+            c.plugins("input", "elasticsearch")
+                .iter()
+                .filter_map(|p| p.get("port").map(str::to_owned))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        ports.len() == 2 && ports[0] == ports[1],
+        "the twins' elasticsearch ports: {ports:?}"
+    );
+    let port = ports[0].clone();
+
+    // networkpolicy.yaml
+    let np = yaml(&dir.join("networkpolicy.yaml"));
+    let what = "networkpolicy.yaml";
+    if text(np.get("kind")) != "NetworkPolicy"
+        || text(at(&np, &["metadata", "namespace"])) != METRICS_SERVER_NAMESPACE
+    {
+        errs.push(format!(
+            "{what}: not a NetworkPolicy in {METRICS_SERVER_NAMESPACE}"
+        ));
+    }
+    if !selects(
+        &label_map(at(&np, &["spec", "podSelector", "matchLabels"])),
+        &pods,
+    ) {
+        errs.push(format!(
+            "{what}: its podSelector is not deployment.yaml's pods {pods:?}"
+        ));
+    }
+    let types = at(&np, &["spec", "policyTypes"])
+        .map(strings)
+        .unwrap_or_default();
+    if !types.iter().any(|t| t == "Ingress") {
+        errs.push(format!("{what}: policyTypes {types:?} lacks Ingress"));
+    }
+    let rules = match at(&np, &["spec", "ingress"]) {
+        Some(Yaml::Seq(rules)) => rules.as_slice(),
+        _ => &[],
+    };
+    // One rule; a rule without `ports` admits every port, one without
+    // `from` every source.
+    if rules.len() != 1 {
+        errs.push(format!("{what}: {} ingress rules, want 1", rules.len()));
+    }
+    for rule in rules {
+        let ports: Vec<(&str, &str)> = match rule.get("ports") {
+            Some(Yaml::Seq(ps)) => ps
+                .iter()
+                .map(|p| (text(p.get("protocol")), text(p.get("port"))))
+                .collect(),
+            _ => Vec::new(),
+        };
+        if ports != [("TCP", port.as_str())] {
+            errs.push(format!(
+                "{what}: admits ports {ports:?}, want TCP {port} only"
+            ));
+        }
+        let peers = match rule.get("from") {
+            Some(Yaml::Seq(peers)) => peers.as_slice(),
+            _ => &[],
+        };
+        if peers.len() != 1 {
+            errs.push(format!(
+                "{what}: {} sources, want metrics-server's pods",
+                peers.len()
+            ));
+        }
+        for peer in peers {
+            let namespace = label_map(at(peer, &["namespaceSelector", "matchLabels"]));
+            let selector = label_map(at(peer, &["podSelector", "matchLabels"]));
+            if peer.get("ipBlock").is_some()
+                || namespace != pair(("kubernetes.io/metadata.name", METRICS_SERVER_NAMESPACE))
+                || selector != metrics_server
+            {
+                errs.push(format!(
+                    "{what}: a source other than {metrics_server:?} in {METRICS_SERVER_NAMESPACE}: {peer:?}"
+                ));
+            }
+        }
+    }
+
+    // security-group-policy.yaml
+    let what = "security-group-policy.yaml";
+    let policies: Vec<(Vec<(String, String)>, Vec<String>)> = yaml_docs(&dir.join(what))
+        .iter()
+        .map(|d| {
+            if text(d.get("apiVersion")) != "vpcresources.k8s.aws/v1beta1"
+                || text(d.get("kind")) != "SecurityGroupPolicy"
+                || text(at(d, &["metadata", "namespace"])) != METRICS_SERVER_NAMESPACE
+            {
+                errs.push(format!(
+                    "{what}: not a SecurityGroupPolicy in {METRICS_SERVER_NAMESPACE}: {d:?}"
+                ));
+            }
+            let groups = at(d, &["spec", "securityGroups", "groupIds"])
+                .map(strings)
+                .unwrap_or_default();
+            (
+                label_map(at(d, &["spec", "podSelector", "matchLabels"])),
+                groups,
+            )
+        })
+        .collect();
+    let of = |labels: &[(String, String)]| -> Vec<&Vec<String>> {
+        policies
+            .iter()
+            .filter(|(selector, _)| selects(selector, labels))
+            .map(|(_, groups)| groups)
+            .collect()
+    };
+    match (of(&pods).as_slice(), of(&metrics_server).as_slice()) {
+        ([aggregator], [ms]) => {
+            const CLUSTER: &str = "sg-CLUSTER";
+            if aggregator.is_empty() || aggregator.iter().any(|g| g == CLUSTER) {
+                errs.push(format!(
+                    "{what}: the aggregator's groups {aggregator:?} must be its own, without {CLUSTER}"
+                ));
+            }
+            if !ms.iter().any(|g| g == CLUSTER) || ms.len() < 2 {
+                errs.push(format!(
+                    "{what}: metrics-server's groups {ms:?}: its marker group and {CLUSTER}"
+                ));
+            }
+            if let Some(shared) = aggregator.iter().find(|g| ms.contains(g)) {
+                errs.push(format!("{what}: both pods get {shared}"));
+            }
+        }
+        (a, m) => errs.push(format!(
+            "{what}: {} policies select deployment.yaml's pods and {} metrics-server's, want 1 and 1",
+            a.len(),
+            m.len()
+        )),
+    }
+    if policies.len() != 2 {
+        errs.push(format!("{what}: {} policies, want 2", policies.len()));
+    }
+
+    // service-nlb.yaml: its own security group, rules to the pods managed.
+    let nlb = yaml(&dir.join("service-nlb.yaml"));
+    let annotations = label_map(at(&nlb, &["metadata", "annotations"]));
+    let annotation = |k: &str| {
+        annotations
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    if annotation("service.beta.kubernetes.io/aws-load-balancer-security-groups").is_none()
+        || annotation(
+            "service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules",
+        ) != Some("true")
+    {
+        errs.push("service-nlb.yaml: the NLB needs its own security group".into());
+    }
+    if !selects(&label_map(at(&nlb, &["spec", "selector"])), &pods) {
+        errs.push("service-nlb.yaml: does not select deployment.yaml's pods".into());
+    }
+
+    // Every placeholder is one the README's commands replace.
+    let readme = read(&dir.join("README.md"));
+    let placeholder = regex::Regex::new(r"\bsg-[A-Z][A-Z_]*\b").unwrap();
+    for file in ["security-group-policy.yaml", "service-nlb.yaml"] {
+        let manifest = read(&dir.join(file));
+        let live = manifest
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for p in placeholder.find_iter(&live) {
+            let p = p.as_str();
+            if !readme.contains(&format!("s/{p}/")) {
+                errs.push(format!("{file}: the README's commands do not fill in {p}"));
+            }
+        }
+    }
+
+    // Applied on their own: they need the user's groups or an enforcing CNI.
+    let kustomization = yaml(&dir.join("kustomization.yaml"));
+    let resources = kustomization
+        .get("resources")
+        .map(strings)
+        .unwrap_or_default();
+    for file in [what, "networkpolicy.yaml", "service-nlb.yaml"] {
+        if resources.iter().any(|r| r == file) {
+            errs.push(format!(
+                "kustomization.yaml: {file} is not to be applied with -k"
+            ));
+        }
     }
     assert_clean(errs);
 }
