@@ -7,9 +7,10 @@ use super::module::{self, function_exports, least_size, probe};
 use super::tables::{
     self, ES_INPUT_IDLE_TIMEOUT, ES_INPUT_IDLE_TIMEOUT_SINCE, ImageFluentBit,
     KEEPALIVE_IDLE_TIMEOUT, KEEPALIVE_SLACK, Known, LEAKY_HOSTS, PROPERTY_ERROR_FATAL_SINCE,
-    REFERENCE_TYPES_SINCE, Version, image_fluent_bit, key_known, plugin_known,
+    REFERENCE_TYPES_SINCE, REWRITE_TAG_EMITTER_BUFFER, REWRITE_TAG_KEEPS_ON_ERROR_SINCE,
+    REWRITE_TAG_PAUSES_INPUT_SINCE, Version, image_fluent_bit, key_known, plugin_known,
 };
-use super::tag::{APP_TAG, METRICS_SERVER_TAG, TagMatch};
+use super::tag::{APP_TAG, METRICS_SERVER_TAG, TagMatch, TagRegex};
 use super::yaml::Yaml;
 use super::{Finding, Options, Severity, Target, image_tag, router};
 use selfscrape_host::FLUENT_BIT_MIN_SIZE;
@@ -349,12 +350,298 @@ fn check_es_input_timeout(config: &Config, target: &Target, out: &mut Vec<Findin
     }
 }
 
+/// The tag a sender who reaches the aggregator's port gives its record to
+/// land in another pod's stream: an application's container log.
+pub const FORGED_TAG: &str = "kube.var.log.containers.payments-7d9f8b6c5d-x2x9p_shop_api-9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.log";
+
+/// The shipped aggregator's first filter (fluent-bit-conf/aggregator/
+/// fluent-bit.conf, grep `metrics_server_only`): keeps a record only when
+/// its tag key names a container log of metrics-server.
+pub const AGGREGATOR_GREP_REGEX: &str = r"\Akube\.var\.log\.containers\.metrics-server-[a-z0-9.-]*_kube-system_metrics-server-[0-9a-f]{64}\.log\z";
+
+/// How a grep rule judges a probe record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    Match,
+    NoMatch,
+    /// The sender decides: a key it writes itself (not the tag key), or a
+    /// regex the check cannot read exactly as Onigmo does.
+    Chosen,
+}
+
+/// Whether a grep filter keeps a record whose tag key (`tag_key`, `None`
+/// when the input has none) holds `value` (`None`: absent), when the sender
+/// writes the rest of the record. filter_grep (1.9.10 to 5.1.1): each
+/// `Regex`/`Exclude` is `KEY REGEX` (split at the first space, KEY read as
+/// `$KEY`), REGEX searched in the value (onig_search) of a key that must
+/// exist; by default (`Logical_Op legacy`) the first rule that decides wins
+/// (a Regex that matches keeps, one that does not drops, an Exclude that
+/// matches drops); `Logical_Op and`/`or` combine rules of one kind.
+fn grep_keeps(f: &Plugin, tag_key: Option<&str>, value: Option<&str>) -> bool {
+    let rules: Vec<(bool, Seen)> = f
+        .props
+        .iter()
+        .filter(|p| p.key == "regex" || p.key == "exclude")
+        .filter_map(|p| {
+            let (key, re) = p.value.trim().split_once(' ')?;
+            let key = key.strip_prefix('$').unwrap_or(key);
+            let seen = if tag_key != Some(key) {
+                Seen::Chosen
+            } else {
+                match value {
+                    None => Seen::NoMatch,
+                    Some(v) => {
+                        // A search: anywhere in the value.
+                        let r = TagRegex::new(&format!("(?s:.*?)(?:{})(?s:.*)", re.trim()));
+                        if r.approximate {
+                            Seen::Chosen
+                        } else if r.matches(v) {
+                            Seen::Match
+                        } else {
+                            Seen::NoMatch
+                        }
+                    }
+                }
+            };
+            Some((p.key == "regex", seen))
+        })
+        .collect();
+    // What the sender picks: a Regex that matches, an Exclude that does not.
+    let matched = |(regex, seen): (bool, Seen)| match seen {
+        Seen::Match => true,
+        Seen::NoMatch => false,
+        Seen::Chosen => regex,
+    };
+    let op = f.get("logical_op").map(str::to_ascii_lowercase);
+    match (op.as_deref(), rules.first()) {
+        (_, None) => true,
+        (Some("and" | "or"), Some((regex, _))) => {
+            let found = if op.as_deref() == Some("and") {
+                rules.iter().all(|r| matched(*r))
+            } else {
+                rules.iter().any(|r| matched(*r))
+            };
+            if *regex { found } else { !found }
+        }
+        _ => {
+            for r in &rules {
+                let m = matched(*r);
+                if r.0 {
+                    return m;
+                }
+                if m {
+                    return false;
+                }
+            }
+            true
+        }
+    }
+}
+
+/// The CloudWatch output a record with `tag` (and `value` in the tag key)
+/// reaches after the grep filters, in order; `None` when one drops it. A
+/// grep filter whose Match_Regex the check cannot read exactly is taken not
+/// to apply (not to drop).
+fn reaches_cloudwatch<'a>(
+    config: &'a Config,
+    tag: &str,
+    tag_key: Option<&str>,
+    value: Option<&str>,
+) -> Option<&'a Plugin> {
+    for f in config.plugins.iter().filter(|f| f.is("filter", "grep")) {
+        let m = TagMatch::new(f.get("match"), f.get("match_regex"));
+        if m.matches(tag) && !m.approximate() && !grep_keeps(f, tag_key, value) {
+            return None;
+        }
+    }
+    config.plugins.iter().find(|o| {
+        (o.is("output", "cloudwatch_logs") || o.is("output", "cloudwatch"))
+            && TagMatch::new(o.get("match"), o.get("match_regex")).matches(tag)
+    })
+}
+
+/// `Match X` / `Match_Regex Y` of a plugin, for messages.
+fn routing(p: &Plugin) -> String {
+    match (p.get("match"), p.get("match_regex")) {
+        (Some(w), Some(r)) => format!("Match {w}, Match_Regex {r}"),
+        (Some(w), None) => format!("Match {w}"),
+        (None, Some(r)) => format!("Match_Regex {r}"),
+        (None, None) => "no Match".into(),
+    }
+}
+
+/// An aggregator (an `elasticsearch` input, a CloudWatch output) that
+/// delivers records under tags other than metrics-server's: whoever reaches
+/// its port writes into any stream. Decided by sending probes through the
+/// grep filters and the outputs' Match: a record whose tag key names an
+/// application's log, and one without the tag key; a metrics-server record
+/// must still arrive (a config that drops those too has another problem).
+fn check_aggregator_open(config: &Config, out: &mut Vec<Finding>) {
+    let inputs: Vec<&Plugin> = config
+        .plugins
+        .iter()
+        .filter(|p| p.kind == "input")
+        .collect();
+    for (index, p) in inputs.iter().enumerate() {
+        if p.name() != "elasticsearch" {
+            continue;
+        }
+        // Without Tag, an input's records are tagged with its instance name.
+        let default_tag = format!("elasticsearch.{index}");
+        let tag = p.get("tag").unwrap_or(&default_tag);
+        let key = p.get("tag_key");
+        let port = p.get("port").unwrap_or("9200");
+        if key.is_some()
+            && reaches_cloudwatch(config, METRICS_SERVER_TAG, key, Some(METRICS_SERVER_TAG))
+                .is_none()
+        {
+            continue;
+        }
+        let forged =
+            key.and_then(|_| reaches_cloudwatch(config, FORGED_TAG, key, Some(FORGED_TAG)));
+        let untagged = reaches_cloudwatch(config, tag, key, None);
+        let key_name = key.unwrap_or("_selfscrape_tag");
+        let message = match (forged, untagged) {
+            (None, None) => continue,
+            (Some(o), untagged) => format!(
+                "anyone who reaches port {port} can write any line into another pod's CloudWatch Logs stream, with the aggregator's IAM role: this elasticsearch input tags each record with its {key_name}, and a record whose {key_name} is {FORGED_TAG} passes every filter to the {} output ({}), which writes it into the stream named after that tag{}",
+                o.name(),
+                routing(o),
+                match untagged {
+                    Some(_) => format!("; a record without {key_name} arrives too, as {tag}"),
+                    None => String::new(),
+                }
+            ),
+            (None, Some(o)) => format!(
+                "anyone who reaches port {port} can write any line into the CloudWatch Logs stream of {tag}, with the aggregator's IAM role: a record {} gets that tag from this elasticsearch input and passes every filter to the {} output ({})",
+                if key.is_some() {
+                    format!("without {key_name}")
+                } else {
+                    "of any body".into()
+                },
+                o.name(),
+                routing(o)
+            ),
+        };
+        out.push(finding(
+            p,
+            p.line,
+            Severity::Warning,
+            "aggregator-open",
+            message,
+            format!(
+                "keep only metrics-server's tags before any output, as fluent-bit-conf/aggregator/fluent-bit.conf does (its first filter: grep, Match *, Regex {key_name} {AGGREGATOR_GREP_REGEX}), and let only metrics-server's pods reach port {port}: security groups for pods on Fargate, a NetworkPolicy elsewhere (fluent-bit-conf/aggregator/README.md, \"Who can write here\")"
+            ),
+        ));
+    }
+}
+
+/// Whether a filter is one of selfscrape's router rule's (its markers).
+fn is_selfscrape(p: &Plugin) -> bool {
+    router::is_selfscrape_filter(&router::RouterSection {
+        kind: p.kind.to_ascii_uppercase(),
+        line: None,
+        entries: p
+            .props
+            .iter()
+            .map(|x| (x.key.clone(), x.value.clone()))
+            .collect(),
+    })
+}
+
+/// The user's own rewrite_tag rules with `keep false`: on a Fluent Bit
+/// before 5.0.9, a record the emitter cannot take (its buffer full) is lost,
+/// copy and original. `router`: the Fargate router's ConfigMap, whose Fluent
+/// Bit is AWS's (1.9.10 possibly) unless a header names it. selfscrape's own
+/// rule is reported by `selfscrape router`.
+fn check_rewrite_tag_drops(
+    plugins: &[Plugin],
+    target: &Target,
+    router: bool,
+    out: &mut Vec<Finding>,
+) {
+    let versions = target.versions();
+    let old: Vec<Version> = versions
+        .iter()
+        .copied()
+        .filter(|v| *v < REWRITE_TAG_KEEPS_ON_ERROR_SINCE)
+        .collect();
+    const SENDING: &str = "the input keeps sending, so every record the rule matches is lost while the buffer stays full";
+    const PAUSED: &str = "the input is paused with the emitter, but the records already on their way through the filter are lost";
+    let (who, how) = if !old.is_empty() {
+        let paused = old
+            .iter()
+            .filter(|v| **v >= REWRITE_TAG_PAUSES_INPUT_SINCE)
+            .count();
+        let how = if paused == 0 {
+            SENDING.to_string()
+        } else if paused == old.len() {
+            PAUSED.to_string()
+        } else {
+            format!(
+                "before {REWRITE_TAG_PAUSES_INPUT_SINCE} {SENDING}; from {REWRITE_TAG_PAUSES_INPUT_SINCE} {PAUSED}"
+            )
+        };
+        (format!("Fluent Bit {}", list(&old)), how)
+    } else if router && versions.is_empty() {
+        (
+            "the router's Fluent Bit (AWS's, which may be 1.9.10)".to_string(),
+            format!("on 1.9.10 {SENDING}"),
+        )
+    } else {
+        return;
+    };
+    let keeps = |k: &str| {
+        ["true", "on", "yes"]
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(k))
+    };
+    for p in plugins
+        .iter()
+        .filter(|p| p.is("filter", "rewrite_tag") && !is_selfscrape(p))
+    {
+        let limit = match p.get("emitter_mem_buf_limit") {
+            Some(l) => format!("Emitter_Mem_Buf_Limit {l}"),
+            None => format!("Emitter_Mem_Buf_Limit, {REWRITE_TAG_EMITTER_BUFFER} by default"),
+        };
+        for rule in p.props.iter().filter(|r| r.key == "rule") {
+            let words: Vec<&str> = rule.value.split_whitespace().collect();
+            let Some(keep) = words.last().filter(|_| words.len() >= 4) else {
+                continue;
+            };
+            if keeps(keep) || keep.contains("${") {
+                continue;
+            }
+            let fix = if router {
+                "`keep true` where the record may also stay under its old tag (delivered twice: the original and the copy), or a larger Emitter_Mem_Buf_Limit (more memory)".to_string()
+            } else {
+                format!(
+                    "`keep true` where the record may also stay under its old tag (delivered twice: the original and the copy), or a larger Emitter_Mem_Buf_Limit (more memory), or Fluent Bit {REWRITE_TAG_KEEPS_ON_ERROR_SINCE} or later, which keeps a record it cannot re-emit under its old tag"
+                )
+            };
+            out.push(finding(
+                p,
+                rule.line,
+                Severity::Warning,
+                "rewrite-tag-drops",
+                format!(
+                    "rewrite_tag rule `{}` removes the original record (keep {keep}): under an output outage with a burst larger than the emitter's buffer ({limit}), {who} drops the records it cannot re-emit, neither the copy nor the original is delivered ({how})",
+                    rule.value
+                ),
+                fix,
+            ));
+        }
+    }
+}
+
 /// Everything about one Fluent Bit config.
 pub fn check_config(config: &Config, target: &Target, opts: &Options, out: &mut Vec<Finding>) {
     check_versions(config, target, out);
     check_log_levels(config, target, out);
     check_es_keepalive(&config.plugins, out);
     check_es_input_timeout(config, target, out);
+    check_aggregator_open(config, out);
+    check_rewrite_tag_drops(&config.plugins, target, false, out);
     let wasm: Vec<(usize, &Plugin)> = config
         .plugins
         .iter()
@@ -919,6 +1206,7 @@ pub fn check_router(path: &Path, text: &str, doc: &Yaml, target: &Target, out: &
     }
     check_log_levels(&config, target, out);
     check_es_keepalive(&config.plugins, out);
+    check_rewrite_tag_drops(&config.plugins, target, true, out);
 }
 
 /// aws-for-fluent-bit images in a manifest.
@@ -1075,6 +1363,257 @@ mod tests {
             "{}",
             found[0].message
         );
+    }
+
+    fn open_findings(plugins: Vec<Plugin>) -> Vec<Finding> {
+        let config = Config {
+            plugins,
+            ..Config::default()
+        };
+        let mut out = Vec::new();
+        check_aggregator_open(&config, &mut out);
+        out
+    }
+
+    fn es_input(props: &[(&str, &str)]) -> Plugin {
+        let mut p = vec![("name", "elasticsearch"), ("port", "9200")];
+        p.extend_from_slice(props);
+        plugin("input", &p)
+    }
+
+    const TAGGED: &[(&str, &str)] = &[
+        ("tag", "selfscrape.untagged"),
+        ("tag_key", "_selfscrape_tag"),
+    ];
+
+    fn grep(props: &[(&str, &str)]) -> Plugin {
+        let mut p = vec![("name", "grep"), ("match", "*")];
+        p.extend_from_slice(props);
+        plugin("filter", &p)
+    }
+
+    fn cloudwatch(m: &str) -> Plugin {
+        plugin("output", &[("name", "cloudwatch_logs"), ("match", m)])
+    }
+
+    #[test]
+    fn the_shipped_aggregator_keeps_only_metrics_servers_tags() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fluent-bit-conf/aggregator");
+        for file in ["fluent-bit.conf", "fluent-bit.yaml"] {
+            let path = dir.join(file);
+            let text = std::fs::read_to_string(&path).unwrap();
+            // The fix quotes the shipped filter.
+            assert!(text.contains(AGGREGATOR_GREP_REGEX), "{file}");
+            let config = if file.ends_with(".conf") {
+                crate::config::read_classic(&path, &text).unwrap()
+            } else {
+                let doc = crate::yaml::parse_yaml(&text).unwrap();
+                crate::config::read_yaml_config(&path, &doc).unwrap()
+            };
+            let mut out = Vec::new();
+            check_aggregator_open(&config, &mut out);
+            assert_eq!(out, vec![], "{file}");
+            // Without its grep filter it is open.
+            let mut open = config.clone();
+            open.plugins.retain(|p| !p.is("filter", "grep"));
+            check_aggregator_open(&open, &mut out);
+            assert_eq!(out.len(), 1, "{file}");
+            assert!(out[0].message.contains(FORGED_TAG), "{}", out[0].message);
+            assert!(out[0].message.contains("as selfscrape.untagged"));
+        }
+    }
+
+    #[test]
+    fn an_aggregator_is_open_when_a_probe_reaches_cloudwatch() {
+        let shipped = format!("_selfscrape_tag {AGGREGATOR_GREP_REGEX}");
+        let with = |filters: Vec<Plugin>, out: Plugin| {
+            let mut p = vec![es_input(TAGGED)];
+            p.extend(filters);
+            p.push(out);
+            open_findings(p).len()
+        };
+        assert_eq!(with(vec![], cloudwatch("*")), 1);
+        assert_eq!(with(vec![grep(&[("regex", &shipped)])], cloudwatch("*")), 0);
+        // `$KEY` is the same key.
+        let dollar = format!("${shipped}");
+        assert_eq!(with(vec![grep(&[("regex", &dollar)])], cloudwatch("*")), 0);
+        // A grep whose Match does not take the forged tag does not judge it.
+        let scoped = vec![plugin(
+            "filter",
+            &[
+                ("name", "grep"),
+                ("match", "selfscrape.*"),
+                ("regex", &shipped),
+            ],
+        )];
+        assert_eq!(with(scoped, cloudwatch("*")), 1);
+        // An output that takes only metrics-server's tags: nothing else
+        // arrives (records without the key keep selfscrape.untagged).
+        assert_eq!(with(vec![], cloudwatch(MS)), 0);
+        // Excluding applications' tags lets records without the key through.
+        let exclude = grep(&[(
+            "exclude",
+            r"_selfscrape_tag \Akube\.var\.log\.containers\.payments-",
+        )]);
+        assert_eq!(with(vec![exclude], cloudwatch("*")), 1);
+        // A key the sender writes itself decides nothing.
+        assert_eq!(with(vec![grep(&[("regex", "log .")])], cloudwatch("*")), 1);
+        // Legacy mode: the first Regex that matches keeps the record.
+        let first = grep(&[("regex", "log ."), ("regex", &shipped)]);
+        assert_eq!(with(vec![first], cloudwatch("*")), 1);
+        let and = grep(&[
+            ("logical_op", "AND"),
+            ("regex", "log ."),
+            ("regex", &shipped),
+        ]);
+        assert_eq!(with(vec![and], cloudwatch("*")), 0);
+        let or = grep(&[
+            ("logical_op", "or"),
+            ("regex", "log ."),
+            ("regex", &shipped),
+        ]);
+        assert_eq!(with(vec![or], cloudwatch("*")), 1);
+        // A search, not a match at the start: `metrics-server` anywhere.
+        let search = grep(&[("regex", "_selfscrape_tag _kube-system_metrics-server-")]);
+        assert_eq!(with(vec![search], cloudwatch("*")), 0);
+        // A regex the check cannot read as Onigmo does is taken to keep.
+        let look = grep(&[(
+            "regex",
+            r"_selfscrape_tag \A(?=kube\.var\.log\.containers\.metrics-server-)kube\.",
+        )]);
+        assert_eq!(with(vec![look], cloudwatch("*")), 1);
+        // A config that drops metrics-server's records too is another mistake.
+        let none = grep(&[("regex", r"_selfscrape_tag \Anothing\z")]);
+        assert_eq!(with(vec![none], cloudwatch("*")), 0);
+        // Other outputs are not CloudWatch streams.
+        assert_eq!(
+            with(
+                vec![],
+                plugin("output", &[("name", "stdout"), ("match", "*")])
+            ),
+            0
+        );
+        assert_eq!(
+            with(
+                vec![],
+                plugin("output", &[("name", "cloudwatch"), ("match", "*")])
+            ),
+            1
+        );
+        // Without Tag_Key every record gets the input's Tag (or its name).
+        let found = open_findings(vec![es_input(&[]), cloudwatch("*")]);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.contains("stream of elasticsearch.0"),
+            "{}",
+            found[0].message
+        );
+        assert!(found[0].message.contains("of any body"));
+        let found = open_findings(vec![
+            es_input(TAGGED),
+            grep(&[("exclude", &shipped)]),
+            cloudwatch("*"),
+        ]);
+        assert_eq!(
+            found,
+            vec![],
+            "metrics-server's own records dropped: not this finding"
+        );
+    }
+
+    fn drops(plugins: Vec<Plugin>, target: Target, router: bool) -> Vec<Finding> {
+        let mut out = Vec::new();
+        check_rewrite_tag_drops(&plugins, &target, router, &mut out);
+        out
+    }
+
+    fn rewrite(rules: &[&str]) -> Plugin {
+        let mut p = vec![("name", "rewrite_tag"), ("match", "kube.*")];
+        p.extend(rules.iter().map(|r| ("rule", *r)));
+        plugin("filter", &p)
+    }
+
+    #[test]
+    fn rewrite_tag_keep_false_drops_before_5_0_9() {
+        let at = |s: &str| Target::Exact(Version::parse(s).unwrap());
+        let stderr = "$stream ^stderr$ errors.$TAG false";
+        let found = drops(vec![rewrite(&[stderr])], at("1.9.10"), false);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].line, Some(4));
+        assert!(
+            found[0].message.contains("Fluent Bit 1.9.10 drops"),
+            "{}",
+            found[0].message
+        );
+        assert!(found[0].message.contains("the input keeps sending"));
+        assert!(
+            found[0]
+                .message
+                .contains("Emitter_Mem_Buf_Limit, 10M by default")
+        );
+        assert!(found[0].fix.contains("5.0.9 or later"));
+        let found = drops(vec![rewrite(&[stderr])], at("5.0.8"), false);
+        assert!(
+            found[0].message.contains("paused with the emitter"),
+            "{}",
+            found[0].message
+        );
+        assert_eq!(drops(vec![rewrite(&[stderr])], at("3.0.1"), false).len(), 1);
+        // From the bound, and with keep true, nothing to report.
+        assert_eq!(drops(vec![rewrite(&[stderr])], at("5.0.9"), false), vec![]);
+        assert_eq!(drops(vec![rewrite(&[stderr])], at("5.1.1"), false), vec![]);
+        for keep in ["true", "On", "YES"] {
+            let rule = format!("$stream ^stderr$ errors.$TAG {keep}");
+            assert_eq!(drops(vec![rewrite(&[&rule])], at("1.9.10"), false), vec![]);
+        }
+        // Anything but true/on/yes removes the original (flb_utils_bool: -1).
+        let odd = "$stream ^stderr$ errors.$TAG maybe";
+        assert_eq!(drops(vec![rewrite(&[odd])], at("1.9.10"), false).len(), 1);
+        // One finding per rule that removes the original.
+        let two = rewrite(&["$log ^AUDIT audit.$TAG true", stderr, "$log x x.$TAG off"]);
+        assert_eq!(drops(vec![two], at("4.2.2"), false).len(), 2);
+        // A config of no named version: not judged; the router: AWS's.
+        assert_eq!(
+            drops(vec![rewrite(&[stderr])], Target::Unknown, false),
+            vec![]
+        );
+        let found = drops(vec![rewrite(&[stderr])], Target::Unknown, true);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.contains("may be 1.9.10"),
+            "{}",
+            found[0].message
+        );
+        assert!(!found[0].fix.contains("5.0.9"), "{}", found[0].fix);
+        // A range names the versions before the bound, both behaviours.
+        let range = Target::From(at_v("1.9.10"), tables::tabulated_from(at_v("1.9.10")));
+        let found = drops(vec![rewrite(&[stderr])], range, false);
+        assert!(
+            found[0].message.contains("Fluent Bit 1.9.10, 2.0.0, 3.0.0, 3.1.5, 3.2.10, 4.0.14, 4.1.0, 4.1.1, 4.2.0, 4.2.2, 5.0.5, 5.0.7 drops"),
+            "{}",
+            found[0].message
+        );
+        assert!(
+            found[0]
+                .message
+                .contains("before 3.0.2 the input keeps sending")
+        );
+        // selfscrape's own rule is `selfscrape router`'s to report.
+        let own = rewrite(&["$ss_node . ss.$TAG,$kubernetes['host'],$ss_node false"]);
+        assert_eq!(drops(vec![own], at("1.9.10"), true), vec![]);
+        // A larger buffer is named, and still finite.
+        let mut big = rewrite(&[stderr]);
+        big.props.push(Prop {
+            key: "emitter_mem_buf_limit".into(),
+            value: "64M".into(),
+            line: 9,
+        });
+        let found = drops(vec![big], at("1.9.10"), false);
+        assert!(found[0].message.contains("(Emitter_Mem_Buf_Limit 64M)"));
+    }
+
+    fn at_v(s: &str) -> Version {
+        Version::parse(s).unwrap()
     }
 
     #[test]

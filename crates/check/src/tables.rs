@@ -187,6 +187,42 @@ pub const PROPERTY_ERROR_FATAL_SINCE: Version = Version(4, 0, 3);
 /// The first Fluent Bit with the wasm filter.
 pub const WASM_FILTER_SINCE: Version = Version(2, 0, 0);
 
+/// rewrite_tag re-emits a record through its own emitter input, whose
+/// memory buffer is `Emitter_Mem_Buf_Limit` (this default; rewrite_tag.h:30
+/// from 1.9.10 to 5.0.9). When the buffer is full (an output down, a burst)
+/// the emitter is paused and the record cannot be re-emitted; with `keep
+/// false` Fluent Bit before [`REWRITE_TAG_KEEPS_ON_ERROR_SINCE`] loses it:
+/// - 1.9.10 to 3.0.1: rewrite_tag.c sets `*matched = FLB_TRUE` before
+///   in_emitter_add_record (v1.9.10:346, v3.0.1:389), which fails with -1
+///   (src/flb_input_chunk.c: a paused input "cannot append records",
+///   v1.9.10:1484-1487, v3.0.1:1504-1507; in_emitter/emitter.c
+///   v1.9.10:116-126, v3.0.1:89-98); process_record then returns FLB_FALSE
+///   (v1.9.10:366, v3.0.1:416), and the caller re-encodes the original only
+///   when `keep == FLB_TRUE || is_matched != FLB_TRUE` (v1.9.10:433,
+///   v3.0.1:504): neither the copy nor the original. The source input keeps
+///   reading, so every matching record is lost while the buffer stays full.
+/// - 3.0.2 to 5.0.8: the emitter pauses its source inputs with it
+///   (emitter.c v3.0.2:158-162 and 356-367 cb_emitter_pause), see
+///   [`REWRITE_TAG_PAUSES_INPUT_SINCE`]; but a record that still reaches the
+///   filter while it is paused gets FLB_EMITTER_BUSY, -2 (emitter.c
+///   v3.0.2:166-170, v5.0.8:166-169), which process_record does not take for
+///   an error (`if (ret == -1)`, rewrite_tag.c v3.0.2:417, v5.0.8:417): it
+///   counts as emitted and the original is removed (v5.0.8:505). Fewer
+///   records, still lost.
+pub const REWRITE_TAG_EMITTER_BUFFER: &str = "10M";
+
+/// From 5.0.9 rewrite_tag keeps a record it cannot re-emit under its old tag
+/// (`if (ret < 0) { *keep = FLB_TRUE; ...}`, rewrite_tag.c v5.0.9:417-419,
+/// commit 6fa58ffa6), and the emitter buffers a record that arrives while it
+/// is paused instead of refusing it (emitter.c v5.0.9:217-220 and 248-251,
+/// commits 39ab99c55 and b0fdb50a0). v5.0.8 has neither.
+pub const REWRITE_TAG_KEEPS_ON_ERROR_SINCE: Version = Version(5, 0, 9);
+
+/// From 3.0.2 a full emitter pauses the inputs that feed it (emitter.c
+/// v3.0.2:356-367; v3.0.1 has no cb_pause), so the loss is limited to the
+/// records already on their way through the filter.
+pub const REWRITE_TAG_PAUSES_INPUT_SINCE: Version = Version(3, 0, 2);
+
 /// aws-for-fluent-bit releases and the Fluent Bit they ship (release notes).
 /// Every 2.x ships Fluent Bit 1.9 or older (no wasm filter): see
 /// [`image_fluent_bit`]. Lines: 3.0 (4.1.0, 4.1.1, 4.2.0), 3.1 (4.2.0),
