@@ -66,6 +66,24 @@ fn wildcard_regex(w: &str) -> String {
     out
 }
 
+/// The aggregator's elasticsearch input (fluent-bit-conf/aggregator), the
+/// port its pods listen on whatever Service port the router dials.
+const AGGREGATOR_PORT: u16 = 9200;
+
+/// What to lock down once the aggregator runs: its port takes records from
+/// anyone who reaches it (no authentication, the tag from the request body),
+/// and its CloudWatch output writes every tag into its own stream.
+fn lock_down() -> [String; 2] {
+    [
+        format!(
+            "aggregator: its port {AGGREGATOR_PORT} takes records from anyone who reaches it, and writes them into CloudWatch Logs under any tag the sender names, with the aggregator's IAM role; the shipped config keeps only metrics-server's tags (its first filter, grep metrics_server_only, in fluent-bit-conf/aggregator/fluent-bit.conf): keep that filter if you change the config"
+        ),
+        format!(
+            "aggregator: let only metrics-server's pods reach port {AGGREGATOR_PORT}: security groups for pods on Fargate (fluent-bit-conf/aggregator/security-group-policy.yaml), a NetworkPolicy where one is enforced (networkpolicy.yaml); fluent-bit-conf/aggregator/README.md, \"Who can write here\""
+        ),
+    ]
+}
+
 pub fn merge(m: Merge) -> Result<Merged, Error> {
     let Merge {
         cm,
@@ -224,6 +242,7 @@ pub fn merge(m: Merge) -> Result<Merged, Error> {
         field("log_group_name"),
         field("log_stream_prefix"),
     ));
+    report.extend(lock_down());
     report.push(format!(
         "size: {chars} of the router's {ROUTER_MAX_CHARS} characters"
     ));
@@ -234,4 +253,38 @@ pub fn merge(m: Merge) -> Result<Merged, Error> {
         chars,
         rule_chars: chars.saturating_sub(original),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_says_what_to_lock_down() {
+        let opts = crate::Options {
+            aggregator: Some((
+                "selfscrape-aggregator.kube-system.svc.cluster.local".into(),
+                9200,
+            )),
+            ..crate::Options::default()
+        };
+        let m = crate::merge(None, &opts).expect("merged");
+        let lines = lock_down();
+        for line in &lines {
+            assert!(m.report.contains(line), "{:?}", m.report);
+        }
+        // Before the size, the report's last line.
+        assert!(m.report.last().unwrap().starts_with("size: "));
+        // The report only: nothing of it in the ConfigMap.
+        assert!(!m.yaml.contains("metrics_server_only"), "{}", m.yaml);
+        // What it names is there.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fluent-bit-conf/aggregator");
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+        assert!(read("fluent-bit.conf").contains("Alias  metrics_server_only"));
+        assert!(read("fluent-bit.conf").contains(&format!("Port             {AGGREGATOR_PORT}")));
+        assert!(read("README.md").contains("\n## Who can write here\n"));
+        assert!(read("security-group-policy.yaml").contains("SecurityGroupPolicy"));
+        assert!(read("networkpolicy.yaml").contains("NetworkPolicy"));
+    }
 }
