@@ -56,8 +56,13 @@ mod real {
     use super::common::{self, FluentBit, median, workload};
     use super::corpus;
 
+    mod abuse;
+    mod burst;
+    mod http;
+
     const USAGE: &str = "usage: real-fluent-bit-check FLUENT_BIT [--rounds N] [--records N] [--no-bench] [--only router|dry-run|module] [--configmap FILE|DIR]...
-       real-fluent-bit-check --aggregator ROUTER_FLUENT_BIT AGGREGATOR_FLUENT_BIT [--steady SECONDS] [--outage SECONDS]";
+       real-fluent-bit-check --aggregator ROUTER_FLUENT_BIT AGGREGATOR_FLUENT_BIT [--steady SECONDS] [--outage SECONDS] [--flood SECONDS]
+       real-fluent-bit-check FLUENT_BIT --burst LINES [--outage SECONDS] [--merged FILE] [--merged-dry-run FILE]";
 
     struct Options {
         bin: PathBuf,
@@ -72,8 +77,14 @@ mod real {
         steady: u64,
         /// Seconds the aggregator is down (0: no outage).
         outage: u64,
+        /// Seconds of the flood at the aggregator's port (0: none).
+        flood: u64,
         /// `--configmap`: user ConfigMaps (files or directories of them).
         configmaps: Vec<PathBuf>,
+        /// `--burst LINES`: the burst-under-outage run.
+        burst: Option<burst::Burst>,
+        /// `--outage` was given (the burst's default is 30 s).
+        outage_given: bool,
     }
 
     fn usage(message: &str) -> ! {
@@ -92,7 +103,10 @@ mod real {
             router_bin: None,
             steady: 60,
             outage: 60,
+            flood: 60,
             configmaps: Vec::new(),
+            burst: None,
+            outage_given: false,
         };
         let seconds = |v: Option<String>, what: &str| -> u64 {
             v.and_then(|v| v.parse().ok())
@@ -128,7 +142,27 @@ mod real {
                     o.bin = PathBuf::from(a);
                 }
                 "--steady" => o.steady = seconds(args.next(), "--steady"),
-                "--outage" => o.outage = seconds(args.next(), "--outage"),
+                "--outage" => {
+                    o.outage = seconds(args.next(), "--outage");
+                    o.outage_given = true;
+                }
+                "--flood" => o.flood = seconds(args.next(), "--flood"),
+                "--burst" => {
+                    let lines = number(args.next(), "--burst");
+                    o.burst.get_or_insert_with(burst::Burst::default).lines = lines;
+                }
+                "--merged" | "--merged-dry-run" => {
+                    let v = args
+                        .next()
+                        .map(PathBuf::from)
+                        .unwrap_or_else(|| usage(&format!("{a} takes a ConfigMap file")));
+                    let b = o.burst.get_or_insert_with(burst::Burst::default);
+                    if a == "--merged" {
+                        b.merged = Some(v);
+                    } else {
+                        b.dry_run = Some(v);
+                    }
+                }
                 "--configmap" => {
                     let v = args
                         .next()
@@ -149,6 +183,15 @@ mod real {
         }
         if o.router_bin.is_some() && !o.configmaps.is_empty() {
             usage("--aggregator and --configmap are separate runs");
+        }
+        if let Some(b) = &mut o.burst {
+            if b.lines == 0 {
+                usage("--merged and --merged-dry-run go with --burst LINES");
+            }
+            if o.router_bin.is_some() || !o.configmaps.is_empty() {
+                usage("--burst is a run of its own");
+            }
+            b.outage = if o.outage_given { o.outage } else { 30 };
         }
         o
     }
@@ -207,7 +250,9 @@ mod real {
         let fb = FluentBit::probe(&o.bin).unwrap_or_else(|e| usage(&e));
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         // Each kind of run in its own directory: they may run side by side.
-        let kind = if o.router_bin.is_some() {
+        let kind = if o.burst.is_some() {
+            "real-fluent-bit-burst"
+        } else if o.router_bin.is_some() {
             "real-fluent-bit-aggregator"
         } else if !o.configmaps.is_empty() {
             "real-fluent-bit-configmap"
@@ -246,6 +291,18 @@ mod real {
                 ),
                 &summary,
             );
+        }
+        if let Some(b) = &o.burst {
+            println!(
+                "Fluent Bit {} ({}); {}; {}",
+                fb.version,
+                fb.bin.display(),
+                common::source_state(),
+                common::machine()
+            );
+            let mut summary = Summary::default();
+            burst::check(&fb, &root, &work, b, &mut summary);
+            finish(&format!("Fluent Bit {}", fb.version), &summary);
         }
         if !o.configmaps.is_empty() {
             println!(
@@ -552,8 +609,14 @@ mod real {
             /// The output's stand-in: `out_file` into `dir` (a file per tag),
             /// with the output's own `Match` and `Match_Regex` lines.
             pub(super) fn make_file_output(&mut self, dir: &Path) {
+                self.replace_output("file", &[("Path", dir.display().to_string())]);
+            }
+
+            /// The output replaced by a `name` output with `keys`, its own
+            /// `Match` and `Match_Regex` lines kept.
+            pub(super) fn replace_output(&mut self, name: &str, keys: &[(&str, String)]) {
                 let indent = self.indent();
-                let mut lines = vec![self.lines[0].clone(), format!("{indent}Name file")];
+                let mut lines = vec![self.lines[0].clone(), format!("{indent}Name {name}")];
                 lines.extend(
                     self.lines
                         .iter()
@@ -565,7 +628,7 @@ mod real {
                         })
                         .cloned(),
                 );
-                lines.push(format!("{indent}Path {}", dir.display()));
+                lines.extend(keys.iter().map(|(k, v)| format!("{indent}{k} {v}")));
                 self.lines = lines;
             }
         }
@@ -1203,6 +1266,10 @@ mod real {
                 })
             }
 
+            pub(super) fn pid(&self) -> u32 {
+                self.child.id()
+            }
+
             /// Whether it still runs.
             pub(super) fn running(&mut self) -> bool {
                 matches!(self.child.try_wait(), Ok(None))
@@ -1633,11 +1700,38 @@ mod real {
                     .chain(agg_errors.iter().map(|l| format!("aggregator: {l}")))
                     .collect::<Vec<_>>(),
             );
+
+            // 4. Someone else at the port: forged records, then a flood
+            //    while metrics-server's lines keep coming (one every 2 s).
+            let target = abuse::Aggregator {
+                port,
+                http_port,
+                out: &agg_out,
+            };
+            abuse::forged_records(&target, summary);
+            if o.flood > 0 {
+                let send = || {
+                    let own = written % 2 == 0;
+                    let line = scrape_line(written, if own { OWN } else { OTHER });
+                    written += 1;
+                    append(&steady_file, &line).ok()?;
+                    (!own).then_some(line)
+                };
+                let arrived = |line: &str| {
+                    read_outputs(&agg_out)
+                        .remove(&steady_tag)
+                        .unwrap_or_default()
+                        .iter()
+                        .filter(|r| record_of(r).contains(&json_text(line)))
+                        .count()
+                };
+                abuse::flood(&target, &mut agg, o.flood, send, arrived, summary);
+            }
             if o.outage == 0 {
                 return;
             }
 
-            // 4. The aggregator down for `outage` seconds (stopped as a
+            // 5. The aggregator down for `outage` seconds (stopped as a
             //    restart stops it), lines keep coming (one every 5 s, all
             //    kept by the module), then it starts again.
             let router_errors_before = errors(&router).len();

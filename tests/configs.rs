@@ -684,7 +684,9 @@ fn aggregator_lock_down_admits_only_metrics_server() {
 
     // security-group-policy.yaml
     let what = "security-group-policy.yaml";
-    let policies: Vec<(Vec<(String, String)>, Vec<String>)> = yaml_docs(&dir.join(what))
+    // (the pod labels each policy selects, its security groups)
+    type Policy = (Vec<(String, String)>, Vec<String>);
+    let policies: Vec<Policy> = yaml_docs(&dir.join(what))
         .iter()
         .map(|d| {
             if text(d.get("apiVersion")) != "vpcresources.k8s.aws/v1beta1"
