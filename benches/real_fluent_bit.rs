@@ -62,7 +62,7 @@ mod real {
 
     const USAGE: &str = "usage: real-fluent-bit-check FLUENT_BIT [--rounds N] [--records N] [--no-bench] [--only router|dry-run|module] [--configmap FILE|DIR]...
        real-fluent-bit-check --aggregator ROUTER_FLUENT_BIT AGGREGATOR_FLUENT_BIT [--steady SECONDS] [--outage SECONDS] [--flood SECONDS]
-       real-fluent-bit-check FLUENT_BIT --burst LINES [--outage SECONDS] [--merged FILE] [--merged-dry-run FILE]";
+       real-fluent-bit-check FLUENT_BIT --burst LINES [--burst-nodes N] [--outage SECONDS] [--merged FILE] [--merged-dry-run FILE]";
 
     struct Options {
         bin: PathBuf,
@@ -151,6 +151,10 @@ mod real {
                     let lines = number(args.next(), "--burst");
                     o.burst.get_or_insert_with(burst::Burst::default).lines = lines;
                 }
+                "--burst-nodes" => {
+                    let nodes = number(args.next(), "--burst-nodes");
+                    o.burst.get_or_insert_with(burst::Burst::default).nodes = nodes;
+                }
                 "--merged" | "--merged-dry-run" => {
                     let v = args
                         .next()
@@ -186,7 +190,10 @@ mod real {
         }
         if let Some(b) = &mut o.burst {
             if b.lines == 0 {
-                usage("--merged and --merged-dry-run go with --burst LINES");
+                usage("--burst-nodes, --merged and --merged-dry-run go with --burst LINES");
+            }
+            if b.nodes == 0 {
+                b.nodes = 200;
             }
             if o.router_bin.is_some() || !o.configmaps.is_empty() {
                 usage("--burst is a run of its own");

@@ -2431,7 +2431,7 @@ fn router_command_writes_the_configmap_or_says_why_not() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(String::from_utf8_lossy(&run.stdout), configmap_text());
     assert!(
-        run.stderr.contains("size: 3634 of the router's 5300"),
+        run.stderr.contains("size: 3643 of the router's 5300"),
         "{}",
         run.stderr
     );
@@ -2519,8 +2519,7 @@ fn router_command_writes_the_configmap_or_says_why_not() {
             "x".repeat(900)
         ),
     );
-    let taken =
-        shape("06-modify-rename.yaml").replace("Add cluster prod-eu", "Add ss_node prod-eu");
+    let taken = shape("06-modify-rename.yaml").replace("Add cluster prod-eu", "Add ss_nd prod-eu");
     let broken = shape("01-aws-cloudwatch.yaml")
         .replace("        Match   kube.*\n", "      Match   kube.*\n");
     for (args, stdin, needles) in [
@@ -2536,7 +2535,7 @@ fn router_command_writes_the_configmap_or_says_why_not() {
         (
             vec!["router", "-"],
             taken.as_str(),
-            vec!["uses the key ss_node"],
+            vec!["uses the key ss_nd"],
         ),
         (
             vec!["router", "-"],

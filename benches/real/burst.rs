@@ -4,8 +4,9 @@
 //! `Buffer_Max_Size 66KB`, `Skip_Long_Lines On`), every output an `http`
 //! output (`Retry_Limit False`) to a loopback endpoint that answers 503 for
 //! the first `--outage` seconds. The burst is in the files before Fluent Bit
-//! starts: `--burst LINES` refusals of OTHER nodes by a metrics-server pod
-//! (real signal), as many application lines, and one own-node refusal for
+//! starts: `--burst LINES` refusals of OTHER nodes (`--burst-nodes` of them,
+//! 200 by default) by a metrics-server pod (real signal), as many
+//! application lines, and one own-node refusal for
 //! every ten. Record by record (tag and body): the merged ConfigMap must
 //! deliver everything the user's delivers but the own-node refusals, the dry
 //! run everything, those marked. Peak and steady RSS of each process.
@@ -26,6 +27,9 @@ pub(super) struct Burst {
     pub(super) lines: usize,
     /// Seconds the output answers 503.
     pub(super) outage: u64,
+    /// How many other nodes the refusals name (each pair of the pod's node
+    /// and a failing node is a tag of its own in the rule's first emitter).
+    pub(super) nodes: usize,
     /// The merged ConfigMap and its dry run (default: the shipped ones).
     pub(super) merged: Option<PathBuf>,
     pub(super) dry_run: Option<PathBuf>,
@@ -64,8 +68,9 @@ fn refusal(i: usize, node: (&str, &str)) -> String {
     )
 }
 
-fn other_node(i: usize) -> (String, String) {
-    let (a, b) = (11 + (i / 250) % 200, 2 + i % 250);
+fn other_node(i: usize, nodes: usize) -> (String, String) {
+    let n = i % nodes.max(1);
+    let (a, b) = (11 + (n / 250) % 200, 2 + n % 250);
     (
         format!("fargate-ip-10-7-{a}-{b}.eu-west-2.compute.internal"),
         format!("10.7.{a}.{b}"),
@@ -81,10 +86,10 @@ fn application(i: usize) -> String {
 }
 
 /// The two pods of the burst and how many lines of each kind they hold.
-fn pods(n: usize) -> (Vec<Pod>, BTreeMap<Kind, usize>) {
+fn pods(n: usize, nodes: usize) -> (Vec<Pod>, BTreeMap<Kind, usize>) {
     let mut ms = Vec::with_capacity(n + n / 10);
     for i in 0..n {
-        let (name, ip) = other_node(i);
+        let (name, ip) = other_node(i, nodes);
         ms.push(refusal(i, (&name, &ip)));
         if i % 10 == 9 {
             ms.push(refusal(n + i, OWN));
@@ -322,7 +327,7 @@ fn configmaps(root: &Path, b: &Burst) -> [(&'static str, PathBuf); 3] {
 }
 
 pub(super) fn check(fb: &FluentBit, root: &Path, work: &Path, b: &Burst, summary: &mut Summary) {
-    let (pods, counts) = pods(b.lines);
+    let (pods, counts) = pods(b.lines, b.nodes);
     let all: usize = counts.values().sum();
     let own = counts[&Kind::OwnNode];
     let mut runs = Vec::new();
@@ -362,8 +367,9 @@ fn judge(outcomes: &[Outcome], counts: &BTreeMap<Kind, usize>, b: &Burst, summar
     let own = counts[&Kind::OwnNode];
     let delivered: usize = user.got.values().sum();
     let what = format!(
-        "burst of {all} lines ({} other nodes' refusals, {} application lines, {own} own-node refusals), output down {} s",
+        "burst of {all} lines ({} refusals of {} other nodes, {} application lines, {own} own-node refusals), output down {} s",
         counts[&Kind::OtherNode],
+        b.nodes.min(counts[&Kind::OtherNode]),
         counts[&Kind::Application],
         b.outage
     );

@@ -284,16 +284,22 @@ pub const SELFSCRAPE_MARKERS: &[&str] = &[
     "scrape-refused",
     "ss_cand",
     "ss_node",
+    "ss_nd",
     "ss_json",
     "ss_k8s",
     "ss_mark",
     r"\Ass\.",
 ];
 
+/// The prefix of the rule's helper keys, as its last filter removes them
+/// (`Remove_wildcard ss_`).
+pub const HELPER_PREFIX: &str = "ss_";
+
 /// Whether a filter is one of selfscrape's.
 pub fn is_selfscrape_filter(s: &RouterSection) -> bool {
     s.entries.iter().any(|(_, v)| {
         SELFSCRAPE_MARKERS.iter().any(|m| v.contains(m))
+            || v == HELPER_PREFIX
             || v.starts_with("ss.")
             || v.contains(" ss.")
     })

@@ -15,7 +15,7 @@ pub mod rule;
 
 use conf::Conf;
 use rule::{HELPER_KEYS, KUBERNETES_COPIED, KUBERNETES_DEFAULT, RuleOptions, SHAPES, Shape};
-use selfscrape_check::router::{SELFSCRAPE_MARKERS, router_rules};
+use selfscrape_check::router::{HELPER_PREFIX, SELFSCRAPE_MARKERS, router_rules};
 use selfscrape_check::tables::ROUTER_MAX_CHARS;
 use selfscrape_check::tag::TagMatch;
 use selfscrape_check::yaml::{Yaml, parse_yaml_documents};
@@ -200,6 +200,7 @@ fn is_selfscrape_filter(s: &conf::Section) -> bool {
     scoped
         && s.entries.iter().any(|(_, v, _)| {
             SELFSCRAPE_MARKERS.iter().any(|m| v.contains(m))
+                || v == HELPER_PREFIX
                 || v.starts_with("ss.")
                 || v.contains(" ss.")
         })

@@ -14,16 +14,29 @@
 //!    failing node. Partial (`P`) lines never match.
 //! 3. `modify`: judged only once (no `ss_k8s` yet), only with a host that
 //!    can stand in a tag and a pod name without dots (the tag is cut at
-//!    dots in step 7): `ss_cand` becomes `ss_node`.
+//!    dots in step 7): `ss_cand` becomes `ss_nd`.
 //! 4. `rewrite_tag`: a judged record leaves under `ss.<tag>,<host>,<node>`.
 //! 5. `grep` on tags whose host and node halves are equal (a backreference
 //!    in `Match_Regex`, the only place the router's filters compare two
 //!    values): the own-node refusal is dropped (dry run: marked).
 //! 6. `modify` on `ss.*`: `kubernetes` becomes `ss_k8s` (the "judged" mark).
 //! 7. `rewrite_tag` on `ss.*`: back under its own tag (`$TAG[5]` is the file
-//!    name without `.log`), into the chain again from its start.
+//!    name without `.log`), into the chain again from its start. Its
+//!    emitter holds the kept refusals while the output is down
+//!    (`EMITTER_MEM_BUF_LIMIT`).
 //! 8. `modify`: every helper key and the `kubernetes` map of step 1 go, so
 //!    the user's filters see the tail's record, once.
+
+use selfscrape_check::router::HELPER_PREFIX;
+
+/// The buffer of step 7's emitter, where the kept refusals wait while the
+/// output is down (the records the user's ConfigMap would hold in its tail
+/// input's buffer). Fluent Bit before 3.0.2 drops what it cannot re-emit
+/// once this is full (before 5.0.9, a few on their way); 10M by default.
+/// 16M: the most the rule may add to the router's peak memory (the records
+/// leave the tail's buffer, which then reads on; docs/router.md, "Output
+/// outages").
+pub const EMITTER_MEM_BUF_LIMIT: &str = "16M";
 
 /// The parsers for the refusal shapes, each with the metrics-server
 /// releases that write it.
@@ -81,7 +94,7 @@ impl Shape {
 
 /// Every helper key and parser name the rule uses: a user's ConfigMap that
 /// already has one of them cannot take the rule as is.
-pub const HELPER_KEYS: &[&str] = &["ss_cand", "ss_node", "ss_k8s", "ss_mark"];
+pub const HELPER_KEYS: &[&str] = &["ss_cand", "ss_nd", "ss_k8s", "ss_m"];
 pub const MARK_PARSER: &str = "ss_mark";
 
 /// One `[SECTION]` to write: its kind and (key, value) lines.
@@ -164,7 +177,7 @@ pub fn filters(o: &RuleOptions) -> Vec<Section> {
                     r"Key_value_does_not_match $kubernetes['pod_name'] \.",
                 ),
                 ("Condition", "Key_does_not_exist ss_k8s"),
-                ("Rename", "ss_cand ss_node"),
+                ("Rename", "ss_cand ss_nd"),
             ],
         ),
         Section::new(
@@ -172,10 +185,7 @@ pub fn filters(o: &RuleOptions) -> Vec<Section> {
             &[
                 ("Name", "rewrite_tag"),
                 ("Match", m),
-                (
-                    "Rule",
-                    "$ss_node . ss.$TAG,$kubernetes['host'],$ss_node false",
-                ),
+                ("Rule", "$ss_nd . ss.$TAG,$kubernetes['host'],$ss_nd false"),
             ],
         ),
     ];
@@ -186,7 +196,7 @@ pub fn filters(o: &RuleOptions) -> Vec<Section> {
                 ("Name", "modify"),
                 ("Match", "zz.never"),
                 ("Match_Regex", OWN_NODE_TAG),
-                ("Add", r#"ss_mark {"self_scrape":true}"#),
+                ("Add", r#"ss_m {"self_scrape":true}"#),
             ],
         ));
         out.push(Section::new(
@@ -194,7 +204,7 @@ pub fn filters(o: &RuleOptions) -> Vec<Section> {
             &[
                 ("Name", "parser"),
                 ("Match", "ss.*"),
-                ("Key_Name", "ss_mark"),
+                ("Key_Name", "ss_m"),
                 ("Parser", MARK_PARSER),
                 ("Reserve_Data", "On"),
             ],
@@ -216,7 +226,7 @@ pub fn filters(o: &RuleOptions) -> Vec<Section> {
             ("Name", "modify"),
             ("Match", "ss.*"),
             ("Rename", "kubernetes ss_k8s"),
-            ("Remove", "ss_node"),
+            ("Remove", "ss_nd"),
         ],
     ));
     out.push(Section::new(
@@ -228,6 +238,7 @@ pub fn filters(o: &RuleOptions) -> Vec<Section> {
                 "Rule",
                 "$ss_k8s['host'] . kube.var.log.containers.$TAG[5].log false",
             ),
+            ("Emitter_Mem_Buf_Limit", EMITTER_MEM_BUF_LIMIT),
         ],
     ));
     out.push(Section::new(
@@ -236,8 +247,8 @@ pub fn filters(o: &RuleOptions) -> Vec<Section> {
             ("Name", "modify"),
             ("Match", m),
             ("Remove", "kubernetes"),
-            ("Remove", "ss_k8s"),
-            ("Remove", "ss_cand"),
+            // ss_k8s and ss_cand: the tail's record has no other key.
+            ("Remove_wildcard", HELPER_PREFIX),
         ],
     ));
     out
