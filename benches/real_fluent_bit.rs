@@ -266,7 +266,12 @@ mod real {
         } else {
             "real-fluent-bit"
         };
-        let work = common::bench_dir().join(kind);
+        // Burst runs take long: one directory per binary, so that runs on
+        // several versions may go side by side.
+        let work = match &o.burst {
+            Some(_) => common::bench_dir().join(format!("{kind}-{}", fb.version)),
+            None => common::bench_dir().join(kind),
+        };
         let _ = std::fs::remove_dir_all(&work);
         mkdir(&work);
         if let Some(router_bin) = &o.router_bin {

@@ -926,3 +926,123 @@ fn module_fits_a_configmap() {
         );
     }
 }
+
+/// The aggregator forwards metrics-server's records only: its first filter
+/// (grep `metrics_server_only`, in both twins) keeps a record exactly when
+/// its tag key (the tag the `elasticsearch` input gives it) names a
+/// metrics-server container's log; a forged record under another pod's tag,
+/// a record without the key or with a look-alike tag goes nowhere.
+#[test]
+fn aggregator_forwards_metrics_server_records_only() {
+    use selfscrape_check::tag::TagRegex;
+    const ID: &str = "9b2e6f0c4d1a8e7b3c5f2a9d6e1b4c8f7a3d0e5b2c9f6a1d4e7b0c3f8a5d2e9b";
+    let ms = |pod: &str, ns: &str, container: &str| {
+        format!("kube.var.log.containers.{pod}_{ns}_{container}-{ID}.log")
+    };
+    let kept = [
+        ms(
+            "metrics-server-6d94bc8694-x7kqp",
+            "kube-system",
+            "metrics-server",
+        ),
+        ms(
+            "metrics-server-5f8b9c7d6-abcde",
+            "kube-system",
+            "metrics-server",
+        ),
+    ];
+    let forged = [
+        ms("payments-7d9f8b6c5d-x2x9p", "shop", "api"),
+        ms(
+            "metrics-server-6d94bc8694-x7kqp",
+            "default",
+            "metrics-server",
+        ),
+        ms("metrics-server-6d94bc8694-x7kqp", "kube-system", "sidecar"),
+        ms(
+            "metrics-server-6d94bc8694-x7kqp",
+            "kube-system",
+            "metrics-server-evil",
+        ),
+        ms("coredns-5d78c9869d-abcde", "kube-system", "coredns"),
+        format!(
+            "{}\n{}",
+            kept[0],
+            ms("payments-7d9f8b6c5d-x2x9p", "shop", "api")
+        ),
+        format!("{}.x", kept[0]),
+        format!("x{}", kept[0]),
+        "selfscrape.untagged".into(),
+        String::new(),
+    ];
+    let mut errs = Vec::new();
+    let configs = shipped("aggregator");
+    assert_eq!(configs.len(), 2, "fluent-bit.conf and fluent-bit.yaml");
+    for c in &configs {
+        let name = c.file.display();
+        let input = c
+            .config
+            .plugins
+            .iter()
+            .find(|p| p.is("input", "elasticsearch"))
+            .expect("the elasticsearch input");
+        let tag_key = input
+            .get("tag_key")
+            .expect("the input takes the tag from the record");
+        let filters: Vec<&Plugin> = c
+            .config
+            .plugins
+            .iter()
+            .filter(|p| p.kind == "filter")
+            .collect();
+        let gate = filters[0];
+        if !gate.is("filter", "grep")
+            || gate.get("alias") != Some("metrics_server_only")
+            || gate.get("match") != Some("*")
+        {
+            errs.push(format!(
+                "{name}: the first filter is not grep metrics_server_only on every tag"
+            ));
+            continue;
+        }
+        let rules: Vec<&str> = gate.all("regex");
+        let [rule] = rules.as_slice() else {
+            errs.push(format!("{name}: one Regex rule expected, found {rules:?}"));
+            continue;
+        };
+        let (key, re) = rule.split_once(' ').expect("KEY REGEX");
+        if key != tag_key || gate.get("exclude").is_some() {
+            errs.push(format!(
+                "{name}: the gate reads {key}, the tag is {tag_key}"
+            ));
+        }
+        // grep searches the value; the pattern anchors itself (\A, \z).
+        let regex = TagRegex::new(&format!("(?s:.*?)(?:{})(?s:.*)", re.trim()));
+        assert!(!regex.approximate, "{name}: {re} is translated exactly");
+        for tag in &kept {
+            if !regex.matches(tag) {
+                errs.push(format!("{name}: drops metrics-server's {tag}"));
+            }
+        }
+        for tag in &forged {
+            if regex.matches(tag) {
+                errs.push(format!("{name}: forwards {tag:?}"));
+            }
+        }
+        // The module's Match stays within what the gate lets through.
+        let wasm = filters
+            .iter()
+            .find(|p| p.is("filter", "wasm"))
+            .expect("the module");
+        if wasm.get("match") != Some("kube.var.log.containers.metrics-server-*") {
+            errs.push(format!("{name}: the module's Match changed"));
+        }
+        // Every output sees only what passed the gate: it is first.
+        if c.config.plugins.iter().position(|p| std::ptr::eq(p, gate))
+            > c.config.plugins.iter().position(|p| p.kind == "output")
+        {
+            errs.push(format!("{name}: an output comes before the gate"));
+        }
+    }
+    assert_clean(errs);
+}
