@@ -1046,3 +1046,60 @@ fn aggregator_forwards_metrics_server_records_only() {
     }
     assert_clean(errs);
 }
+
+/// Where a record waits in a `rewrite_tag` emitter while the output is down
+/// (and Fluent Bit before 3.0.2 drops what does not fit): only in the
+/// Fargate router rule. The shipped configs of the sidecar, the aggregator
+/// and the local run, and the aggregator variant of `selfscrape router`,
+/// re-emit nothing; the rule's emitter that holds the kept refusals has the
+/// buffer the router docs state, the dry run's too.
+#[test]
+fn only_the_router_rule_re_emits_and_its_emitter_has_the_stated_buffer() {
+    let mut errs = Vec::new();
+    for dir in ["sidecar", "aggregator", "local", "fargate-router"] {
+        for file in files(dir, "conf").into_iter().chain(files(dir, "yaml")) {
+            let text = read(&file).to_ascii_lowercase();
+            let re_emits = text.contains("rewrite_tag");
+            if re_emits != (dir == "fargate-router") {
+                errs.push(format!("{}: rewrite_tag: {re_emits}", file.display()));
+            }
+            if dir != "fargate-router" {
+                continue;
+            }
+            // The rewrite_tag on ss.* (step 7) re-emits the kept refusals.
+            let at = text
+                .find("match ss.*\n        rule $ss_k8s")
+                .map(|i| &text[i..]);
+            let limit = format!(
+                "emitter_mem_buf_limit {}",
+                selfscrape_router::rule::EMITTER_MEM_BUF_LIMIT.to_ascii_lowercase()
+            );
+            if !at.is_some_and(|t| t.lines().take(3).any(|l| l.trim() == limit)) {
+                errs.push(format!(
+                    "{}: no `{limit}` on the emitter of ss.*",
+                    file.display()
+                ));
+            }
+        }
+    }
+    let opts = selfscrape_router::Options {
+        aggregator: Some((
+            "selfscrape-aggregator.kube-system.svc.cluster.local".into(),
+            9200,
+        )),
+        ..selfscrape_router::Options::default()
+    };
+    let merged = selfscrape_router::merge(None, &opts).expect("the aggregator variant merges");
+    if merged.yaml.to_ascii_lowercase().contains("rewrite_tag") {
+        errs.push("selfscrape router --aggregator re-emits records".into());
+    }
+    let docs = read(&root().join("docs/router.md"));
+    let stated = format!(
+        "Emitter_Mem_Buf_Limit {}",
+        selfscrape_router::rule::EMITTER_MEM_BUF_LIMIT
+    );
+    if !docs.contains(&stated) {
+        errs.push(format!("docs/router.md does not state `{stated}`"));
+    }
+    assert_clean(errs);
+}

@@ -439,8 +439,8 @@ fn judge(outcomes: &[Outcome], counts: &BTreeMap<Kind, usize>, b: &Burst, summar
     memory(outcomes, summary);
 }
 
-/// Each run's memory and delivery, and the merged runs' memory against the
-/// user's: peak at most +16 MiB, steady state within 2 MiB.
+/// Each run's memory and delivery, and the merged runs' peak RSS against the
+/// user's: at most +16 MiB.
 fn memory(outcomes: &[Outcome], summary: &mut Summary) {
     let emitter = |o: &Outcome| {
         o.errors
@@ -463,15 +463,22 @@ fn memory(outcomes: &[Outcome], summary: &mut Summary) {
     let user = &outcomes[0];
     for o in &outcomes[1..] {
         let peak = mib(o.peak_kib) - mib(user.peak_kib);
-        let steady = mib(o.steady_kib) - mib(user.steady_kib);
         let what = format!(
-            "memory, {} against the user's: peak {peak:+.1} MiB (at most +16), steady {steady:+.1} MiB (within 2)",
+            "memory, {} against the user's: peak {peak:+.1} MiB (at most +16)",
             o.name
         );
-        if peak <= 16.0 && steady.abs() <= 2.0 {
+        if peak <= 16.0 {
             summary.ok(what);
         } else {
             summary.fail(what);
         }
+        // Not judged: 10 s after the last record, the RSS is mostly what
+        // the allocator kept of the burst, and varies by several MiB
+        // between runs of one config.
+        summary.note(format!(
+            "steady state, {} against the user's: {:+.1} MiB (allocator-dependent, not judged)",
+            o.name,
+            mib(o.steady_kib) - mib(user.steady_kib)
+        ));
     }
 }

@@ -557,6 +557,10 @@ pub fn merge(input: Option<&str>, opts: &Options) -> Result<Merged, Error> {
         ),
     );
     report.push(format!(
+        "outages: while your output is down, other nodes' refusals wait in the rule's last rewrite_tag emitter (Emitter_Mem_Buf_Limit {}, what your tail input would hold of them otherwise); a burst past that is dropped by Fluent Bit before 3.0.2 (the aws-for-fluent-bit 2.x line): docs/router.md, \"Output outages\"",
+        rule::EMITTER_MEM_BUF_LIMIT
+    ));
+    report.push(format!(
         "indentation: sections at {:?}, keys at {:?}, as your files have them",
         fh, fk
     ));
