@@ -99,3 +99,16 @@ fn a_configmap_that_does_not_exist_is_refused_before_anything_runs() {
         "{err}"
     );
 }
+
+#[test]
+fn the_burst_run_refuses_a_configmap_that_is_not_there() {
+    let (code, err) = run(&[
+        "/bin/true",
+        "--burst",
+        "1000",
+        "--merged",
+        "/nonexistent/aws-logging.yaml",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("/nonexistent/aws-logging.yaml: no such file"), "{err}");
+}
