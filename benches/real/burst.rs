@@ -232,13 +232,11 @@ impl Run {
         name: &'static str,
         configmap_path: &Path,
         dir: &Path,
-        pods: &[Pod],
-        b: &Burst,
+        up_at: Instant,
         expected: usize,
     ) -> Result<Run, String> {
-        write_pods(dir, pods);
         let data = configmap(configmap_path);
-        let sink = Sink::start(Duration::from_secs(b.outage))?;
+        let sink = Sink::start(up_at)?;
         let outputs = http_outputs(
             data.get("output.conf").map_or("", String::as_str),
             sink.port,
@@ -340,15 +338,20 @@ pub(super) fn check(fb: &FluentBit, root: &Path, work: &Path, b: &Burst, summary
     let all: usize = counts.values().sum();
     let own = counts[&Kind::OwnNode];
     let mut runs = Vec::new();
-    for (name, path) in configmaps(root, b) {
+    let configmaps = configmaps(root, b);
+    let dir = |name: &str| work.join(name.replace(' ', "-"));
+    for (name, _) in &configmaps {
+        write_pods(&dir(name), &pods);
+    }
+    // One outage for the three, from their start.
+    let outage_end = Instant::now() + Duration::from_secs(b.outage);
+    for (name, path) in configmaps {
         let expected = if name == "merged" { all - own } else { all };
-        let dir = work.join(name.replace(' ', "-"));
-        match Run::start(fb, name, &path, &dir, &pods, b, expected) {
+        match Run::start(fb, name, &path, &dir(name), outage_end, expected) {
             Ok(r) => runs.push(r),
             Err(e) => return summary.fail(format!("burst, {name}: {e}")),
         }
     }
-    let outage_end = Instant::now() + Duration::from_secs(b.outage);
     // Nothing new for two minutes after the outage (retries are at most
     // 30 s apart): what has not arrived is lost.
     let quiet = Duration::from_secs(120);

@@ -28,12 +28,11 @@ pub(super) struct Sink {
 }
 
 impl Sink {
-    /// Listens on a free loopback port; down (503) for `down_for`.
-    pub(super) fn start(down_for: Duration) -> Result<Sink, String> {
+    /// Listens on a free loopback port; down (503) until `up_at`.
+    pub(super) fn start(up_at: Instant) -> Result<Sink, String> {
         let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("sink: {e}"))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let shared = Arc::new(Shared::default());
-        let up_at = Instant::now() + down_for;
         let s = Arc::clone(&shared);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
