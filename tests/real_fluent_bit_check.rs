@@ -110,5 +110,8 @@ fn the_burst_run_refuses_a_configmap_that_is_not_there() {
         "/nonexistent/aws-logging.yaml",
     ]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("/nonexistent/aws-logging.yaml: no such file"), "{err}");
+    assert!(
+        err.contains("/nonexistent/aws-logging.yaml: no such file"),
+        "{err}"
+    );
 }
