@@ -305,25 +305,13 @@ mod real {
             );
         }
         if let Some(b) = &o.burst {
-            println!(
-                "Fluent Bit {} ({}); {}; {}",
-                fb.version,
-                fb.bin.display(),
-                common::source_state(),
-                common::machine()
-            );
+            print_binary(&fb);
             let mut summary = Summary::default();
             burst::check(&fb, &root, &work, b, &mut summary);
             finish(&format!("Fluent Bit {}", fb.version), &summary);
         }
         if !o.configmaps.is_empty() {
-            println!(
-                "Fluent Bit {} ({}); {}; {}",
-                fb.version,
-                fb.bin.display(),
-                common::source_state(),
-                common::machine()
-            );
+            print_binary(&fb);
             let mut summary = Summary::default();
             configmap::check(
                 &fb,
@@ -371,6 +359,17 @@ mod real {
             }
         }
         finish(&format!("Fluent Bit {}", fb.version), &summary);
+    }
+
+    /// The binary under test and the state of this checkout and machine.
+    fn print_binary(fb: &FluentBit) {
+        println!(
+            "Fluent Bit {} ({}); {}; {}",
+            fb.version,
+            fb.bin.display(),
+            common::source_state(),
+            common::machine()
+        );
     }
 
     /// Prints the summary and exits: 0 when every check passed, else 1.
