@@ -2,7 +2,8 @@
 //! see is checked here: no file is compiled into two crates by `#[path]`,
 //! the rule crate forbids `unsafe`, the module's `unsafe` is in its `abi.rs`
 //! and the host's in its `wamr.rs`, and the module depends on the rule alone
-//! (docs/ARCHITECTURE.md).
+//! (docs/ARCHITECTURE.md), and that document and the workspace's crate list
+//! name every crate and its real edges (`cargo metadata`).
 
 use std::path::{Path, PathBuf};
 
@@ -161,4 +162,102 @@ fn every_test_file_is_compiled() {
         missing.is_empty(),
         "not compiled (add `mod` to tests/main.rs): {missing:?}"
     );
+}
+
+/// The workspace's crates and the edges between them, from `cargo metadata`:
+/// (package name, its directory relative to the root, the workspace crates
+/// it depends on for building, optional ones included, dev-dependencies not).
+fn workspace_edges() -> Vec<(String, String, Vec<String>)> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .current_dir(root())
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let mut crates = Vec::new();
+    for p in meta["packages"].as_array().expect("packages") {
+        let name = p["name"].as_str().expect("name").to_string();
+        let dir = Path::new(p["manifest_path"].as_str().expect("manifest_path"))
+            .parent()
+            .expect("a directory")
+            .strip_prefix(root())
+            .expect("inside the checkout")
+            .display()
+            .to_string();
+        let mut deps: Vec<String> = p["dependencies"]
+            .as_array()
+            .expect("dependencies")
+            .iter()
+            .filter(|d| d["kind"].is_null())
+            .filter_map(|d| d["name"].as_str()?.strip_prefix("selfscrape-"))
+            .map(str::to_string)
+            .collect();
+        deps.sort();
+        crates.push((name, if dir.is_empty() { ".".into() } else { dir }, deps));
+    }
+    crates
+}
+
+/// docs/ARCHITECTURE.md's crate table and the workspace Cargo.toml's crate
+/// list name every crate of `cargo metadata`, and the table's `->` edges
+/// are its real ones.
+#[test]
+fn the_architecture_and_the_crate_list_follow_cargo_metadata() {
+    let arch = read(&root().join("docs/ARCHITECTURE.md"));
+    let table: Vec<&str> = arch
+        .split("```")
+        .nth(1)
+        .expect("the crate table, the first code block")
+        .lines()
+        .collect();
+    let list = read(&root().join("Cargo.toml"));
+    let short = |name: &str| name.strip_prefix("selfscrape-").unwrap_or(name).to_string();
+    let mut errs = Vec::new();
+    for (name, dir, deps) in workspace_edges() {
+        let Some(line) = table.iter().find(|l| {
+            let mut w = l.split_whitespace();
+            w.next() == Some(dir.as_str()) && w.next() == Some(name.as_str())
+        }) else {
+            errs.push(format!("docs/ARCHITECTURE.md: no line `{dir}  {name}`"));
+            continue;
+        };
+        // Workspace crates named after `->`; "(+ host with `cli`)" counts.
+        let mut named: Vec<String> = line
+            .split_once("->")
+            .map(|(_, r)| r)
+            .unwrap_or("")
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| {
+                [
+                    "rule", "filter", "host", "replay", "check", "router", "testkit",
+                ]
+                .contains(w)
+            })
+            .map(str::to_string)
+            .collect();
+        named.sort();
+        named.dedup();
+        if named != deps {
+            errs.push(format!(
+                "docs/ARCHITECTURE.md: {name} -> {named:?}, cargo metadata says {deps:?}"
+            ));
+        }
+        if dir != "."
+            && !list
+                .lines()
+                .any(|l| l.starts_with(&format!("#   {dir} ")) && l.contains(&name))
+        {
+            errs.push(format!(
+                "Cargo.toml's crate list does not name {dir} ({})",
+                short(&name)
+            ));
+        }
+    }
+    assert!(errs.is_empty(), "{}", errs.join("\n"));
 }
