@@ -1277,8 +1277,17 @@ mod real {
                 })
             }
 
-            pub(super) fn pid(&self) -> u32 {
-                self.child.id()
+            /// VmRSS and VmHWM (its peak so far), in KiB.
+            pub(super) fn memory_kib(&self) -> Option<(u64, u64)> {
+                let status = format!("/proc/{}/status", self.child.id());
+                let text = std::fs::read_to_string(status).ok()?;
+                let field = |name: &str| {
+                    text.lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .and_then(|v| v.split_whitespace().next())
+                        .and_then(|v| v.parse().ok())
+                };
+                Some((field("VmRSS:")?, field("VmHWM:")?))
             }
 
             /// Whether it still runs.

@@ -11,12 +11,13 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use super::http::{bulk_request, send_raw};
+use super::http::{bulk_request, get, send_raw};
 use super::proc::Running;
 use super::*;
+// The forged records' tag, an application pod's container log: the one
+// `selfscrape check`'s aggregator-open probe sends.
+use selfscrape_check::rules::FORGED_TAG;
 
-/// The forged records' tag: an application pod's container log.
-const FORGED_TAG: &str = "kube.var.log.containers.payments-7d9f8b6c5d-x2x9p_shop_api-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.log";
 /// In the text of every record the flood sends: none may arrive.
 const MARK: &str = "selfscrape-forged";
 
@@ -204,15 +205,8 @@ fn dropped_by_filter(http_port: u16) -> Option<u64> {
 }
 
 fn drop_counter(http_port: u16, path: &str) -> Option<u64> {
-    let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-    let mut c = TcpStream::connect(("127.0.0.1", http_port)).ok()?;
-    c.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
-    c.write_all(req.as_bytes()).ok()?;
-    // The server may keep the connection open: what came before the read
-    // timeout is the answer.
-    let mut text = String::new();
-    let _ = std::io::Read::read_to_string(&mut c, &mut text);
-    text.lines()
+    get(http_port, path)?
+        .lines()
         .find(|l| {
             l.starts_with("fluentbit_filter_drop_records_total")
                 && l.contains("name=\"metrics_server_only\"")
@@ -247,7 +241,7 @@ pub(super) fn flood(
             kept.extend(send());
             last_line = Instant::now();
         }
-        peak_kib = peak_kib.max(rss_kib(agg.pid()));
+        peak_kib = peak_kib.max(agg.memory_kib().map_or(0, |(_, hwm)| hwm));
         std::thread::sleep(Duration::from_millis(200));
     }
     stop.store(true, Ordering::Relaxed);
@@ -298,17 +292,4 @@ pub(super) fn flood(
         ),
         &wrong,
     );
-}
-
-/// VmHWM of a process (its peak RSS so far), in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }

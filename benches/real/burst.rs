@@ -163,18 +163,6 @@ fn http_outputs(output_conf: &str, port: u16) -> String {
     })
 }
 
-/// VmRSS and VmHWM (peak) of a process, in KiB.
-fn memory_kib(pid: u32) -> Option<(u64, u64)> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-    };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
-}
-
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
@@ -265,7 +253,7 @@ impl Run {
         if self.done.is_some() {
             return true;
         }
-        if let Some((_, hwm)) = memory_kib(self.fb.pid()) {
+        if let Some((_, hwm)) = self.fb.memory_kib() {
             self.peak_kib = self.peak_kib.max(hwm);
         }
         let n = self.sink.count();
@@ -285,7 +273,7 @@ impl Run {
                 .as_secs_f64();
             // Steady state: what it holds once the burst is delivered.
             std::thread::sleep(Duration::from_secs(10));
-            let (rss, hwm) = memory_kib(self.fb.pid()).unwrap_or_default();
+            let (rss, hwm) = self.fb.memory_kib().unwrap_or_default();
             self.peak_kib = self.peak_kib.max(hwm);
             self.done = Some((rss, drained));
         }

@@ -162,6 +162,18 @@ pub(super) fn send_raw(port: u16, request: &[u8], wait: Duration) -> Result<u16,
         })
 }
 
+/// The text of `GET path` on 127.0.0.1:`port` (head and body). The server
+/// may keep the connection open: what came within 3 s of quiet is the answer.
+pub(super) fn get(port: u16, path: &str) -> Option<String> {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    let mut c = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    c.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+    c.write_all(req.as_bytes()).ok()?;
+    let mut text = String::new();
+    let _ = c.read_to_string(&mut text);
+    Some(text)
+}
+
 /// A `POST /_bulk` request carrying `body`, as an Elasticsearch client sends it.
 pub(super) fn bulk_request(body: &[u8]) -> Vec<u8> {
     let mut r = format!(

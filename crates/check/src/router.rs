@@ -295,14 +295,18 @@ pub const SELFSCRAPE_MARKERS: &[&str] = &[
 /// (`Remove_wildcard ss_`).
 pub const HELPER_PREFIX: &str = "ss_";
 
+/// Whether a filter's value marks it as one of selfscrape's: a marker, the
+/// helper prefix its last filter removes, a helper tag.
+pub fn is_selfscrape_value(v: &str) -> bool {
+    SELFSCRAPE_MARKERS.iter().any(|m| v.contains(m))
+        || v == HELPER_PREFIX
+        || v.starts_with("ss.")
+        || v.contains(" ss.")
+}
+
 /// Whether a filter is one of selfscrape's.
 pub fn is_selfscrape_filter(s: &RouterSection) -> bool {
-    s.entries.iter().any(|(_, v)| {
-        SELFSCRAPE_MARKERS.iter().any(|m| v.contains(m))
-            || v == HELPER_PREFIX
-            || v.starts_with("ss.")
-            || v.contains(" ss.")
-    })
+    s.entries.iter().any(|(_, v)| is_selfscrape_value(v))
 }
 
 /// selfscrape filters whose Match or Match_Regex takes application logs:

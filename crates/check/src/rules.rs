@@ -391,8 +391,7 @@ fn grep_keeps(f: &Plugin, tag_key: Option<&str>, value: Option<&str>) -> bool {
                 match value {
                     None => Seen::NoMatch,
                     Some(v) => {
-                        // A search: anywhere in the value.
-                        let r = TagRegex::new(&format!("(?s:.*?)(?:{})(?s:.*)", re.trim()));
+                        let r = TagRegex::search(re.trim());
                         if r.approximate {
                             Seen::Chosen
                         } else if r.matches(v) {
@@ -538,15 +537,9 @@ fn check_aggregator_open(config: &Config, out: &mut Vec<Finding>) {
 
 /// Whether a filter is one of selfscrape's router rule's (its markers).
 fn is_selfscrape(p: &Plugin) -> bool {
-    router::is_selfscrape_filter(&router::RouterSection {
-        kind: p.kind.to_ascii_uppercase(),
-        line: None,
-        entries: p
-            .props
-            .iter()
-            .map(|x| (x.key.clone(), x.value.clone()))
-            .collect(),
-    })
+    p.props
+        .iter()
+        .any(|x| router::is_selfscrape_value(&x.value))
 }
 
 /// The user's own rewrite_tag rules with `keep false`: on a Fluent Bit

@@ -55,6 +55,12 @@ impl TagRegex {
         }
     }
 
+    /// A pattern searched anywhere in a value (onig_search), as grep's
+    /// `Regex` and `Exclude` rules do; anchors in it (`\A`, `\z`) still hold.
+    pub fn search(pattern: &str) -> TagRegex {
+        TagRegex::new(&format!("(?s:.*?)(?:{pattern})(?s:.*)"))
+    }
+
     /// Whether it matches (a non-empty match at the start). An uncompilable
     /// pattern matches everything (approximate).
     pub fn matches(&self, tag: &str) -> bool {

@@ -15,7 +15,7 @@ pub mod rule;
 
 use conf::Conf;
 use rule::{HELPER_KEYS, KUBERNETES_COPIED, KUBERNETES_DEFAULT, RuleOptions, SHAPES, Shape};
-use selfscrape_check::router::{HELPER_PREFIX, SELFSCRAPE_MARKERS, router_rules};
+use selfscrape_check::router::{is_selfscrape_value, router_rules};
 use selfscrape_check::tables::ROUTER_MAX_CHARS;
 use selfscrape_check::tag::TagMatch;
 use selfscrape_check::yaml::{Yaml, parse_yaml_documents};
@@ -197,13 +197,7 @@ fn is_selfscrape_filter(s: &conf::Section) -> bool {
             || m.starts_with("scrape-refused.")
             || (m.starts_with("kube.*_") && m.ends_with("-*"))
     });
-    scoped
-        && s.entries.iter().any(|(_, v, _)| {
-            SELFSCRAPE_MARKERS.iter().any(|m| v.contains(m))
-                || v == HELPER_PREFIX
-                || v.starts_with("ss.")
-                || v.contains(" ss.")
-        })
+    scoped && s.entries.iter().any(|(_, v, _)| is_selfscrape_value(v))
 }
 
 fn is_selfscrape_parser(name: &str) -> bool {
@@ -557,7 +551,7 @@ pub fn merge(input: Option<&str>, opts: &Options) -> Result<Merged, Error> {
         ),
     );
     report.push(format!(
-        "outages: while your output is down, other nodes' refusals wait in the rule's last rewrite_tag emitter (Emitter_Mem_Buf_Limit {}, what your tail input would hold of them otherwise); a burst past that is dropped by Fluent Bit before 3.0.2 (the aws-for-fluent-bit 2.x line): docs/router.md, \"Output outages\"",
+        "outages: while your output is down, other nodes' refusals wait in the rule's last rewrite_tag emitter (Emitter_Mem_Buf_Limit {}, what your tail input would hold of them otherwise); a burst past that is lost on Fluent Bit before 3.0.2 (the aws-for-fluent-bit 2.x line) and from 5.0.9: docs/router.md, \"Output outages\"",
         rule::EMITTER_MEM_BUF_LIMIT
     ));
     report.push(format!(
