@@ -23,6 +23,7 @@ mod module_shape;
 mod playground;
 mod real_fluent_bit_check;
 mod replay_function;
+mod router_output;
 mod soak;
 mod steady_state_alloc;
 mod workspace;
