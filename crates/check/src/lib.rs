@@ -2,11 +2,9 @@
 //! ConfigMap or a manifest would lose records, stop Fluent Bit from
 //! starting, or cost more than it should, found before deploying.
 //!
-//! - [`config`] and [`yaml`]: classic (`@INCLUDE`, `@SET`) and YAML configs
-//!   (`includes:`, `env:`) read into one model with file and line;
-//! - [`tables`]: product data (keys by Fluent Bit version, images, the
-//!   Fargate router's limits), with sources;
-//! - [`tag`]: Fluent Bit's `Match`/`Match_Regex` routing;
+//! - the config model, its tag routing and its tables are
+//!   `selfscrape-fbconf`'s (re-exported here as [`config`], [`yaml`],
+//!   [`tag`], [`tables`]); [`files`] reads included files from disk;
 //! - [`module`]: the module's exports, and probes on the project's host;
 //! - [`router`]: the Fargate router's rules;
 //! - [`rules`]: the findings for a Fluent Bit config;
@@ -16,19 +14,19 @@
 //! warning is a cost or a doubt. Exit status of the command: 0 clean, 1
 //! warnings only, 2 errors, 3 the check could not run (see [`Report::exit_code`]).
 
-pub mod config;
 pub mod figures;
+pub mod files;
 pub mod module;
+pub mod route;
 pub mod router;
 pub mod rules;
-pub mod tables;
-pub mod tag;
-pub mod yaml;
+pub use selfscrape_fbconf::{config, tables, tag, yaml};
 
 pub use router::router_rule_violations;
 pub use tables::Version;
 
-use config::{ReadError, header, is_yaml, is_yaml_config, read_text};
+use config::{ReadError, header, is_yaml, is_yaml_config};
+use files::{Disk, read_text};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use tables::{ImageFluentBit, image_fluent_bit};
@@ -297,13 +295,13 @@ pub fn check_text_against(
     let mut out = Vec::new();
     let target = match kind {
         Kind::Classic => {
-            let config = config::read_classic(path, text)?;
+            let config = config::read_classic(path, text, &Disk)?;
             let target = target(path, text, opts, &mut out);
             rules::check_config(&config, &target, opts, &mut out);
             target
         }
         Kind::YamlConfig(doc) => {
-            let config = config::read_yaml_config(path, &doc)?;
+            let config = config::read_yaml_config(path, &doc, &Disk)?;
             let target = target(path, text, opts, &mut out);
             rules::check_config(&config, &target, opts, &mut out);
             target

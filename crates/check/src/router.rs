@@ -2,10 +2,13 @@
 //! AWS documents (EKS user guide, "Fargate logging") and the project's
 //! scoping rule for its own filters.
 
+use super::route::Route;
 use super::tables::{ROUTER_FILTERS, ROUTER_MAX_CHARS, ROUTER_OUTPUTS};
-use super::tag::{APP_TAG, TagMatch};
+use super::tag::APP_TAG;
 use super::yaml::{Yaml, parse_yaml};
+use selfscrape_fbconf::{Document, Section};
 use std::collections::BTreeSet;
+use std::path::Path;
 
 /// One thing the router would refuse, or a cost: a finding code, the line
 /// in the ConfigMap file when known, the message.
@@ -16,55 +19,20 @@ pub struct RouterIssue {
     pub message: String,
 }
 
-/// A `[SECTION]` of a `data` entry, read leniently (as the router's checker
-/// reads it: trimmed lines, `key value` split at the first blank).
-#[derive(Debug, Clone)]
-pub struct RouterSection {
-    pub kind: String,
-    /// Line in the ConfigMap file.
-    pub line: Option<usize>,
-    /// (lower-case key, value)
-    pub entries: Vec<(String, String)>,
-}
-
-impl RouterSection {
-    pub fn all(&self, key: &str) -> Vec<&str> {
-        self.entries
-            .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
-    pub fn name(&self) -> String {
-        self.all("name").first().unwrap_or(&"").to_ascii_lowercase()
-    }
-}
-
-/// The sections of one `data` entry; `first_line` is the file line of the
-/// block's first line.
-pub fn sections(text: &str, first_line: Option<usize>) -> Vec<RouterSection> {
-    let mut out: Vec<RouterSection> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let t = line.trim();
-        if t.is_empty() || t.starts_with('#') {
-            continue;
-        }
-        if let Some(kind) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-            out.push(RouterSection {
-                kind: kind.to_ascii_uppercase(),
-                line: first_line.map(|l| l + i),
-                entries: Vec::new(),
-            });
-            continue;
-        }
-        let (k, v) = t.split_once([' ', '\t']).unwrap_or((t, ""));
-        if let Some(s) = out.last_mut() {
-            s.entries
-                .push((k.to_ascii_lowercase(), v.trim().to_string()));
+/// The sections of one `data` entry, read as the router reads them
+/// (trimmed lines, `key value` split at the first blank); `first_line` is
+/// the file line of the block's first line, and the sections' lines are
+/// the file's.
+pub fn sections(text: &str, first_line: usize) -> Vec<Section> {
+    let mut doc = Document::parse(text, Path::new(""));
+    let shift = first_line.saturating_sub(1);
+    for s in &mut doc.sections {
+        s.line += shift;
+        for e in &mut s.entries {
+            e.line += shift;
         }
     }
-    out
+    doc.sections
 }
 
 /// The `data:` entries: (key, value, line of the value's first line).
@@ -97,6 +65,13 @@ pub fn is_router_configmap(doc: &Yaml) -> bool {
 
 /// What the router refuses in the ConfigMap `text` (parsed as `doc`).
 pub fn router_rules(text: &str, doc: &Yaml) -> Vec<RouterIssue> {
+    data_rules(text.chars().count(), &data_entries(doc))
+}
+
+/// What the router refuses in a ConfigMap of `chars` characters whose
+/// `data` is `data` ([`data_entries`]): what `selfscrape router` checks its
+/// model of a ConfigMap against, before and after the merge.
+pub fn data_rules(chars: usize, data: &[(String, Option<String>, usize)]) -> Vec<RouterIssue> {
     let mut bad = Vec::new();
     let mut push = |code, line, message: String| {
         bad.push(RouterIssue {
@@ -106,7 +81,6 @@ pub fn router_rules(text: &str, doc: &Yaml) -> Vec<RouterIssue> {
         })
     };
     // The router counts the characters of the whole ConfigMap.
-    let chars = text.chars().count();
     if chars > ROUTER_MAX_CHARS {
         push(
             "router-too-long",
@@ -115,8 +89,7 @@ pub fn router_rules(text: &str, doc: &Yaml) -> Vec<RouterIssue> {
         );
     }
     // In the data (YAML comments never reach the router).
-    let data = data_entries(doc);
-    for (_, value, first) in &data {
+    for (_, value, first) in data {
         if let Some(i) = value
             .as_deref()
             .and_then(|v| v.lines().position(|l| l.contains("${")))
@@ -128,7 +101,7 @@ pub fn router_rules(text: &str, doc: &Yaml) -> Vec<RouterIssue> {
             );
         }
     }
-    for (key, value, line) in &data {
+    for (key, value, line) in data {
         if !["filters.conf", "output.conf", "parsers.conf", "flb_log_cw"].contains(&key.as_str()) {
             push(
                 "router-data",
@@ -205,12 +178,15 @@ pub fn router_rules(text: &str, doc: &Yaml) -> Vec<RouterIssue> {
                 );
             }
         }
-        for s in sections(text, Some(*first)) {
-            if s.kind != kind {
+        for s in sections(text, *first) {
+            if !s.kind.eq_ignore_ascii_case(kind) {
                 push(
                     "router-section",
-                    s.line,
-                    format!("{file}: [{}] section, only [{kind}] belongs there", s.kind),
+                    Some(s.line),
+                    format!(
+                        "{file}: [{}] section, only [{kind}] belongs there",
+                        s.kind.to_ascii_uppercase()
+                    ),
                 );
             }
             let required: &[&str] = if kind == "PARSER" {
@@ -222,22 +198,25 @@ pub fn router_rules(text: &str, doc: &Yaml) -> Vec<RouterIssue> {
                 if s.all(r).is_empty() {
                     push(
                         "router-missing-key",
-                        s.line,
+                        Some(s.line),
                         format!("{file}: a [{kind}] without {r}"),
                     );
                 }
             }
             let name = s.name();
             let (allowed, code): (&[&str], _) = match s.kind.as_str() {
-                "FILTER" => (ROUTER_FILTERS, "router-filter-not-allowed"),
-                "OUTPUT" => (ROUTER_OUTPUTS, "router-output-not-allowed"),
+                "filter" => (ROUTER_FILTERS, "router-filter-not-allowed"),
+                "output" => (ROUTER_OUTPUTS, "router-output-not-allowed"),
                 _ => (&[], ""),
             };
             if !allowed.is_empty() && !allowed.contains(&name.as_str()) {
                 push(
                     code,
-                    s.line,
-                    format!("{file}: {} {name} is not one the router accepts", s.kind),
+                    Some(s.line),
+                    format!(
+                        "{file}: {} {name} is not one the router accepts",
+                        s.kind.to_ascii_uppercase()
+                    ),
                 );
             }
             if name == "kubernetes" {
@@ -250,7 +229,7 @@ pub fn router_rules(text: &str, doc: &Yaml) -> Vec<RouterIssue> {
                     if !s.all(k).is_empty() {
                         push(
                             "router-kubernetes-owned",
-                            s.line,
+                            Some(s.line),
                             format!("{file}: kubernetes {k} is owned by the service"),
                         );
                     }
@@ -305,8 +284,8 @@ pub fn is_selfscrape_value(v: &str) -> bool {
 }
 
 /// Whether a filter is one of selfscrape's.
-pub fn is_selfscrape_filter(s: &RouterSection) -> bool {
-    s.entries.iter().any(|(_, v)| is_selfscrape_value(v))
+pub fn is_selfscrape_filter(s: &Section) -> bool {
+    s.entries.iter().any(|e| is_selfscrape_value(&e.value))
 }
 
 /// selfscrape filters whose Match or Match_Regex takes application logs:
@@ -317,7 +296,7 @@ pub fn unscoped_filters(doc: &Yaml) -> Vec<RouterIssue> {
         let (Some(text), "filters.conf") = (value, key.as_str()) else {
             continue;
         };
-        let all = sections(&text, Some(first));
+        let all = sections(&text, first);
         for (i, s) in all.iter().enumerate() {
             // selfscrape router's kubernetes filter heads its parser filter
             // (whose parsers are named ss_...).
@@ -325,13 +304,10 @@ pub fn unscoped_filters(doc: &Yaml) -> Vec<RouterIssue> {
                 && all.get(i + 1).is_some_and(|n| {
                     n.name() == "parser" && n.all("parser").iter().any(|p| p.starts_with("ss_"))
                 });
-            if s.kind != "FILTER" || !(is_selfscrape_filter(s) || heads_rule) {
+            if s.kind != "filter" || !(is_selfscrape_filter(s) || heads_rule) {
                 continue;
             }
-            let m = TagMatch::new(
-                s.all("match").first().copied(),
-                s.all("match_regex").first().copied(),
-            );
+            let m = Route::of(s);
             if m.matches(APP_TAG) {
                 let how = match (s.all("match").first(), s.all("match_regex").first()) {
                     (Some(w), None) => format!("Match {w}"),
@@ -339,14 +315,13 @@ pub fn unscoped_filters(doc: &Yaml) -> Vec<RouterIssue> {
                     (Some(w), Some(r)) => format!("Match {w} / Match_Regex {r}"),
                     (None, None) => "no Match".into(),
                 };
-                let approx = if m.approximate() {
-                    " (as far as the regex can be read outside Onigmo)"
-                } else {
-                    ""
+                let approx = match m.refused() {
+                    Some(why) => format!(" (as far as the check can tell: {why})"),
+                    None => String::new(),
                 };
                 out.push(RouterIssue {
                     code: "router-unscoped",
-                    line: s.line,
+                    line: Some(s.line),
                     message: format!(
                         "selfscrape filter {} ({how}) takes application logs too{approx} (it matches {APP_TAG}), not only metrics-server's",
                         s.name()
@@ -377,9 +352,9 @@ mod tests {
                 .unwrap()
                 .as_str()
                 .unwrap(),
-            Some(9),
+            9,
         );
-        assert_eq!(s[1].line, Some(14));
+        assert_eq!(s[1].line, 14);
         assert_eq!(CM.lines().nth(13), Some("    [FILTER]"));
     }
 

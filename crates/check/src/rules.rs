@@ -2,26 +2,29 @@
 //! and its module, scoping, the node the module compares with), for the
 //! router's ConfigMap, and for images in manifests.
 
-use super::config::{Config, Plugin, expand};
+use super::config::{Config, expand};
 use super::module::{self, function_exports, least_size, probe};
+use super::route::{self as route, Route};
 use super::tables::{
     self, ES_INPUT_IDLE_TIMEOUT, ES_INPUT_IDLE_TIMEOUT_SINCE, ImageFluentBit,
     KEEPALIVE_IDLE_TIMEOUT, KEEPALIVE_SLACK, Known, LEAKY_HOSTS, PROPERTY_ERROR_FATAL_SINCE,
     REFERENCE_TYPES_SINCE, REWRITE_TAG_EMITTER_BUFFER, REWRITE_TAG_KEEPS_ON_ERROR_SINCE,
     REWRITE_TAG_PAUSES_INPUT_SINCE, Version, image_fluent_bit, key_known, plugin_known,
 };
-use super::tag::{APP_TAG, METRICS_SERVER_TAG, TagMatch, TagRegex};
+use super::tag::{APP_TAG, METRICS_SERVER_TAG};
 use super::yaml::Yaml;
 use super::{Finding, Options, Severity, Target, image_tag, router};
+use selfscrape_fbconf::size::parse_size;
+use selfscrape_fbconf::{Entry, Section};
+use selfscrape_host::BUILD_COMMAND;
 use selfscrape_host::FLUENT_BIT_MIN_SIZE;
-use selfscrape_host::{BUILD_COMMAND, parse_size};
 use std::path::Path;
 
 /// Stack and heap sizes above this are not probed.
 const MAX_PROBED_SIZE: u32 = 256 << 20;
 
 fn finding(
-    p: &Plugin,
+    p: &Section,
     line: usize,
     severity: Severity,
     code: &'static str,
@@ -71,7 +74,7 @@ fn check_log_levels(config: &Config, target: &Target, out: &mut Vec<Finding>) {
         if !matches!(p.kind.as_str(), "input" | "filter" | "output") {
             continue;
         }
-        for prop in p.props.iter().filter(|prop| prop.key == "log_level") {
+        for prop in p.entries.iter().filter(|prop| prop.is("log_level")) {
             let v = prop.value.trim();
             if v.contains("${") || LOG_LEVELS.iter().any(|l| l.eq_ignore_ascii_case(v)) {
                 continue;
@@ -114,7 +117,7 @@ fn check_log_levels(config: &Config, target: &Target, out: &mut Vec<Finding>) {
     }
 }
 
-/// Plugins and keys the target versions do not know.
+/// Sections and keys the target versions do not know.
 fn check_versions(config: &Config, target: &Target, out: &mut Vec<Finding>) {
     let versions = target.versions();
     if versions.is_empty() {
@@ -158,7 +161,12 @@ fn check_versions(config: &Config, target: &Target, out: &mut Vec<Finding>) {
         {
             continue;
         }
-        for prop in &p.props {
+        for entry in &p.entries {
+            // Messages name keys as Fluent Bit compares them.
+            let prop = Entry {
+                key: entry.key.to_ascii_lowercase(),
+                ..entry.clone()
+            };
             if prop.key == "name" {
                 continue;
             }
@@ -244,8 +252,8 @@ fn boolean(value: &str) -> Option<bool> {
 /// application's (the routing of `fluent-bit-conf/aggregator/aws-logging.yaml`)
 /// without signing its requests for Amazon OpenSearch (`AWS_Auth On`: a
 /// domain, not the aggregator).
-fn to_aggregator(p: &Plugin) -> bool {
-    let m = TagMatch::new(p.get("match"), p.get("match_regex"));
+fn to_aggregator(p: &Section) -> bool {
+    let m = Route::of(p);
     p.get("host")
         .is_some_and(|h| h.to_ascii_lowercase().contains("selfscrape-aggregator"))
         || p.get("tag_key") == Some("_selfscrape_tag")
@@ -256,7 +264,7 @@ fn to_aggregator(p: &Plugin) -> bool {
 
 /// How long an output keeps an idle connection open, in seconds (with the
 /// engine's slack); `None` without keep-alive.
-fn keepalive_seconds(p: &Plugin) -> Option<u64> {
+fn keepalive_seconds(p: &Section) -> Option<u64> {
     if p.get("net.keepalive").and_then(boolean) == Some(false) {
         return None;
     }
@@ -269,7 +277,7 @@ fn keepalive_seconds(p: &Plugin) -> Option<u64> {
 /// `es` outputs to the aggregator that keep an idle connection open longer
 /// than an aggregator on Fluent Bit 5.0.6+ allows by default: it closes
 /// the connection and logs an `[error]`, once per metrics-server cycle.
-fn check_es_keepalive(plugins: &[Plugin], out: &mut Vec<Finding>) {
+fn check_es_keepalive(plugins: &[Section], out: &mut Vec<Finding>) {
     for p in plugins
         .iter()
         .filter(|p| p.is("output", "es") && to_aggregator(p))
@@ -285,7 +293,7 @@ fn check_es_keepalive(plugins: &[Plugin], out: &mut Vec<Finding>) {
             None => format!("{KEEPALIVE_IDLE_TIMEOUT} s, the default net.keepalive_idle_timeout"),
         };
         let line = p
-            .prop("net.keepalive_idle_timeout")
+            .entry("net.keepalive_idle_timeout")
             .map_or(p.line, |k| k.line);
         out.push(finding(
             p,
@@ -302,7 +310,7 @@ fn check_es_keepalive(plugins: &[Plugin], out: &mut Vec<Finding>) {
 
 /// How long an `elasticsearch` input lets a connection idle at `v`, in
 /// seconds; `None` when it never closes one.
-fn es_input_idle_seconds(p: &Plugin, v: Version) -> Option<u64> {
+fn es_input_idle_seconds(p: &Section, v: Version) -> Option<u64> {
     if let Some(t) = p.get("net.io_timeout").and_then(seconds).filter(|t| *t > 0) {
         return Some(t);
     }
@@ -333,8 +341,8 @@ fn check_es_input_timeout(config: &Config, target: &Target, out: &mut Vec<Findin
             continue;
         };
         let line = p
-            .prop("net.io_timeout")
-            .or_else(|| p.prop("http_server.idle_timeout"))
+            .entry("net.io_timeout")
+            .or_else(|| p.entry("http_server.idle_timeout"))
             .map_or(p.line, |k| k.line);
         out.push(finding(
             p,
@@ -377,11 +385,11 @@ enum Seen {
 /// exist; by default (`Logical_Op legacy`) the first rule that decides wins
 /// (a Regex that matches keeps, one that does not drops, an Exclude that
 /// matches drops); `Logical_Op and`/`or` combine rules of one kind.
-fn grep_keeps(f: &Plugin, tag_key: Option<&str>, value: Option<&str>) -> bool {
+fn grep_keeps(f: &Section, tag_key: Option<&str>, value: Option<&str>) -> bool {
     let rules: Vec<(bool, Seen)> = f
-        .props
+        .entries
         .iter()
-        .filter(|p| p.key == "regex" || p.key == "exclude")
+        .filter(|p| p.is("regex") || p.is("exclude"))
         .filter_map(|p| {
             let (key, re) = p.value.trim().split_once(' ')?;
             let key = key.strip_prefix('$').unwrap_or(key);
@@ -390,19 +398,14 @@ fn grep_keeps(f: &Plugin, tag_key: Option<&str>, value: Option<&str>) -> bool {
             } else {
                 match value {
                     None => Seen::NoMatch,
-                    Some(v) => {
-                        let r = TagRegex::search(re.trim());
-                        if r.approximate {
-                            Seen::Chosen
-                        } else if r.matches(v) {
-                            Seen::Match
-                        } else {
-                            Seen::NoMatch
-                        }
-                    }
+                    Some(v) => match route::search(re.trim(), v) {
+                        None => Seen::Chosen,
+                        Some(true) => Seen::Match,
+                        Some(false) => Seen::NoMatch,
+                    },
                 }
             };
-            Some((p.key == "regex", seen))
+            Some((p.is("regex"), seen))
         })
         .collect();
     // What the sender picks: a Regex that matches, an Exclude that does not.
@@ -446,21 +449,21 @@ fn reaches_cloudwatch<'a>(
     tag: &str,
     tag_key: Option<&str>,
     value: Option<&str>,
-) -> Option<&'a Plugin> {
+) -> Option<&'a Section> {
     for f in config.plugins.iter().filter(|f| f.is("filter", "grep")) {
-        let m = TagMatch::new(f.get("match"), f.get("match_regex"));
+        let m = Route::of(f);
         if m.matches(tag) && !m.approximate() && !grep_keeps(f, tag_key, value) {
             return None;
         }
     }
     config.plugins.iter().find(|o| {
         (o.is("output", "cloudwatch_logs") || o.is("output", "cloudwatch"))
-            && TagMatch::new(o.get("match"), o.get("match_regex")).matches(tag)
+            && Route::of(o).matches(tag)
     })
 }
 
 /// `Match X` / `Match_Regex Y` of a plugin, for messages.
-fn routing(p: &Plugin) -> String {
+fn routing(p: &Section) -> String {
     match (p.get("match"), p.get("match_regex")) {
         (Some(w), Some(r)) => format!("Match {w}, Match_Regex {r}"),
         (Some(w), None) => format!("Match {w}"),
@@ -476,7 +479,7 @@ fn routing(p: &Plugin) -> String {
 /// application's log, and one without the tag key; a metrics-server record
 /// must still arrive (a config that drops those too has another problem).
 fn check_aggregator_open(config: &Config, out: &mut Vec<Finding>) {
-    let inputs: Vec<&Plugin> = config
+    let inputs: Vec<&Section> = config
         .plugins
         .iter()
         .filter(|p| p.kind == "input")
@@ -536,8 +539,8 @@ fn check_aggregator_open(config: &Config, out: &mut Vec<Finding>) {
 }
 
 /// Whether a filter is one of selfscrape's router rule's (its markers).
-fn is_selfscrape(p: &Plugin) -> bool {
-    p.props
+fn is_selfscrape(p: &Section) -> bool {
+    p.entries
         .iter()
         .any(|x| router::is_selfscrape_value(&x.value))
 }
@@ -548,7 +551,7 @@ fn is_selfscrape(p: &Plugin) -> bool {
 /// Bit is AWS's (1.9.10 possibly) unless a header names it. selfscrape's own
 /// rule is reported by `selfscrape router`.
 fn check_rewrite_tag_drops(
-    plugins: &[Plugin],
+    plugins: &[Section],
     target: &Target,
     router: bool,
     out: &mut Vec<Finding>,
@@ -597,7 +600,7 @@ fn check_rewrite_tag_drops(
             Some(l) => format!("Emitter_Mem_Buf_Limit {l}"),
             None => format!("Emitter_Mem_Buf_Limit, {REWRITE_TAG_EMITTER_BUFFER} by default"),
         };
-        for rule in p.props.iter().filter(|r| r.key == "rule") {
+        for rule in p.entries.iter().filter(|r| r.is("rule")) {
             let words: Vec<&str> = rule.value.split_whitespace().collect();
             let Some(keep) = words.last().filter(|_| words.len() >= 4) else {
                 continue;
@@ -635,7 +638,7 @@ pub fn check_config(config: &Config, target: &Target, opts: &Options, out: &mut 
     check_es_input_timeout(config, target, out);
     check_aggregator_open(config, out);
     check_rewrite_tag_drops(&config.plugins, target, false, out);
-    let wasm: Vec<(usize, &Plugin)> = config
+    let wasm: Vec<(usize, &Section)> = config
         .plugins
         .iter()
         .enumerate()
@@ -679,7 +682,7 @@ pub fn check_config(config: &Config, target: &Target, opts: &Options, out: &mut 
 fn check_wasm_filter(
     config: &Config,
     index: usize,
-    p: &Plugin,
+    p: &Section,
     target: &Target,
     opts: &Options,
     out: &mut Vec<Finding>,
@@ -772,7 +775,7 @@ fn check_wasm_filter(
 }
 
 /// `Match *`, or a Match that takes application logs.
-fn check_scope(config: &Config, _index: usize, p: &Plugin, out: &mut Vec<Finding>) {
+fn check_scope(config: &Config, _index: usize, p: &Section, out: &mut Vec<Finding>) {
     let _ = config;
     let (w, r) = (p.get("match"), p.get("match_regex"));
     if w.is_none() && r.is_none() {
@@ -786,7 +789,7 @@ fn check_scope(config: &Config, _index: usize, p: &Plugin, out: &mut Vec<Finding
         ));
         return;
     }
-    let m = TagMatch::new(w, r);
+    let m = Route::new(w, r);
     if m.matches(APP_TAG) {
         let how = match (w, r) {
             (Some(w), _) => format!("Match {w}"),
@@ -809,7 +812,7 @@ fn check_scope(config: &Config, _index: usize, p: &Plugin, out: &mut Vec<Finding
 }
 
 /// The top-level keys a filter puts into records.
-fn added_keys(p: &Plugin) -> Vec<String> {
+fn added_keys(p: &Section) -> Vec<String> {
     let mut keys = Vec::new();
     if p.is("filter", "modify") {
         for k in ["add", "set", "hard_copy", "copy", "rename", "hard_rename"] {
@@ -836,7 +839,7 @@ fn added_keys(p: &Plugin) -> Vec<String> {
 /// The keys a plain line (a tail input without a parser) gets under
 /// `kubernetes` from the filters before the module; `None` when a
 /// kubernetes filter adds the whole map.
-fn kubernetes_keys(filters: &[&Plugin]) -> Option<Vec<String>> {
+fn kubernetes_keys(filters: &[&Section]) -> Option<Vec<String>> {
     let mut flat: Vec<String> = Vec::new();
     let mut nested: Vec<String> = Vec::new();
     for f in filters {
@@ -867,8 +870,8 @@ fn kubernetes_keys(filters: &[&Plugin]) -> Option<Vec<String>> {
 
 /// The node the module compares with: `kubernetes.host`, or the
 /// `kubernetes.pod_ip` fallback.
-fn check_node_source(config: &Config, index: usize, p: &Plugin, out: &mut Vec<Finding>) {
-    let m = TagMatch::new(p.get("match"), p.get("match_regex"));
+fn check_node_source(config: &Config, index: usize, p: &Section, out: &mut Vec<Finding>) {
+    let m = Route::of(p);
     for input in config.plugins.iter().filter(|i| i.kind == "input") {
         // Only plain lines: a tail input without a parser. Other inputs
         // (the router's es output, forward, a JSON parser) bring records
@@ -883,12 +886,9 @@ fn check_node_source(config: &Config, index: usize, p: &Plugin, out: &mut Vec<Fi
         if !m.matches(&tag) {
             continue;
         }
-        let before: Vec<&Plugin> = config.plugins[..index]
+        let before: Vec<&Section> = config.plugins[..index]
             .iter()
-            .filter(|f| {
-                f.kind == "filter"
-                    && TagMatch::new(f.get("match"), f.get("match_regex")).matches(&tag)
-            })
+            .filter(|f| f.kind == "filter" && Route::of(f).matches(&tag))
             .collect();
         let Some(keys) = kubernetes_keys(&before) else {
             continue;
@@ -926,7 +926,7 @@ fn check_node_source(config: &Config, index: usize, p: &Plugin, out: &mut Vec<Fi
 
 /// The module: loads, exports, reference types, stack and heap.
 fn check_module(
-    p: &Plugin,
+    p: &Section,
     wasm: &[u8],
     function: Option<&str>,
     target: &Target,
@@ -1117,7 +1117,7 @@ fn check_module(
     }
 }
 
-fn no_allocator(p: &Plugin, line: usize, heap: u32, out: &mut Vec<Finding>) {
+fn no_allocator(p: &Section, line: usize, heap: u32, out: &mut Vec<Finding>) {
     out.push(finding(
         p,
         line,
@@ -1176,21 +1176,9 @@ pub fn check_router(path: &Path, text: &str, doc: &Yaml, target: &Target, out: &
         let (Some(v), true) = (value, key == "filters.conf" || key == "output.conf") else {
             continue;
         };
-        for s in router::sections(&v, Some(first)) {
-            config.plugins.push(Plugin {
-                kind: s.kind.to_ascii_lowercase(),
-                file: path.to_path_buf(),
-                line: s.line.unwrap_or(first),
-                props: s
-                    .entries
-                    .iter()
-                    .map(|(k, v)| super::config::Prop {
-                        key: k.clone(),
-                        value: v.clone(),
-                        line: s.line.unwrap_or(first),
-                    })
-                    .collect(),
-            });
+        for mut s in router::sections(&v, first) {
+            s.file = path.to_path_buf();
+            config.plugins.push(s);
         }
     }
     // Keys, when a header names the router's Fluent Bit.
@@ -1251,17 +1239,17 @@ pub fn check_images(path: &Path, text: &str, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Prop;
 
-    fn plugin(kind: &str, props: &[(&str, &str)]) -> Plugin {
-        Plugin {
+    fn plugin(kind: &str, props: &[(&str, &str)]) -> Section {
+        Section {
             kind: kind.into(),
             file: "x.conf".into(),
             line: 1,
-            props: props
+            span: None,
+            entries: props
                 .iter()
                 .enumerate()
-                .map(|(i, (k, v))| Prop {
+                .map(|(i, (k, v))| Entry {
                     key: (*k).into(),
                     value: (*v).into(),
                     line: i + 2,
@@ -1333,7 +1321,7 @@ mod tests {
         let idle = input(&[("http_server.idle_timeout", "1m")]);
         assert_eq!(es_input_idle_seconds(&idle, at("5.1.1")), Some(60));
         assert_eq!(es_input_idle_seconds(&idle, at("4.2.2")), None);
-        let findings = |p: Plugin, target: Target| {
+        let findings = |p: Section, target: Target| {
             let config = Config {
                 plugins: vec![p],
                 ..Config::default()
@@ -1358,7 +1346,7 @@ mod tests {
         );
     }
 
-    fn open_findings(plugins: Vec<Plugin>) -> Vec<Finding> {
+    fn open_findings(plugins: Vec<Section>) -> Vec<Finding> {
         let config = Config {
             plugins,
             ..Config::default()
@@ -1368,7 +1356,7 @@ mod tests {
         out
     }
 
-    fn es_input(props: &[(&str, &str)]) -> Plugin {
+    fn es_input(props: &[(&str, &str)]) -> Section {
         let mut p = vec![("name", "elasticsearch"), ("port", "9200")];
         p.extend_from_slice(props);
         plugin("input", &p)
@@ -1379,13 +1367,13 @@ mod tests {
         ("tag_key", "_selfscrape_tag"),
     ];
 
-    fn grep(props: &[(&str, &str)]) -> Plugin {
+    fn grep(props: &[(&str, &str)]) -> Section {
         let mut p = vec![("name", "grep"), ("match", "*")];
         p.extend_from_slice(props);
         plugin("filter", &p)
     }
 
-    fn cloudwatch(m: &str) -> Plugin {
+    fn cloudwatch(m: &str) -> Section {
         plugin("output", &[("name", "cloudwatch_logs"), ("match", m)])
     }
 
@@ -1398,10 +1386,10 @@ mod tests {
             // The fix quotes the shipped filter.
             assert!(text.contains(AGGREGATOR_GREP_REGEX), "{file}");
             let config = if file.ends_with(".conf") {
-                crate::config::read_classic(&path, &text).unwrap()
+                crate::config::read_classic(&path, &text, &crate::files::Disk).unwrap()
             } else {
                 let doc = crate::yaml::parse_yaml(&text).unwrap();
-                crate::config::read_yaml_config(&path, &doc).unwrap()
+                crate::config::read_yaml_config(&path, &doc, &crate::files::Disk).unwrap()
             };
             let mut out = Vec::new();
             check_aggregator_open(&config, &mut out);
@@ -1419,7 +1407,7 @@ mod tests {
     #[test]
     fn an_aggregator_is_open_when_a_probe_reaches_cloudwatch() {
         let shipped = format!("_selfscrape_tag {AGGREGATOR_GREP_REGEX}");
-        let with = |filters: Vec<Plugin>, out: Plugin| {
+        let with = |filters: Vec<Section>, out: Section| {
             let mut p = vec![es_input(TAGGED)];
             p.extend(filters);
             p.push(out);
@@ -1469,12 +1457,15 @@ mod tests {
         // A search, not a match at the start: `metrics-server` anywhere.
         let search = grep(&[("regex", "_selfscrape_tag _kube-system_metrics-server-")]);
         assert_eq!(with(vec![search], cloudwatch("*")), 0);
-        // A regex the check cannot read as Onigmo does is taken to keep.
+        // Lookarounds are read as Onigmo reads them.
         let look = grep(&[(
             "regex",
             r"_selfscrape_tag \A(?=kube\.var\.log\.containers\.metrics-server-)kube\.",
         )]);
-        assert_eq!(with(vec![look], cloudwatch("*")), 1);
+        assert_eq!(with(vec![look], cloudwatch("*")), 0);
+        // A regex the check cannot translate is taken to keep.
+        let absent = grep(&[("regex", r"_selfscrape_tag \A(?~x)kube\.")]);
+        assert_eq!(with(vec![absent], cloudwatch("*")), 1);
         // A config that drops metrics-server's records too is another mistake.
         let none = grep(&[("regex", r"_selfscrape_tag \Anothing\z")]);
         assert_eq!(with(vec![none], cloudwatch("*")), 0);
@@ -1514,13 +1505,13 @@ mod tests {
         );
     }
 
-    fn drops(plugins: Vec<Plugin>, target: Target, router: bool) -> Vec<Finding> {
+    fn drops(plugins: Vec<Section>, target: Target, router: bool) -> Vec<Finding> {
         let mut out = Vec::new();
         check_rewrite_tag_drops(&plugins, &target, router, &mut out);
         out
     }
 
-    fn rewrite(rules: &[&str]) -> Plugin {
+    fn rewrite(rules: &[&str]) -> Section {
         let mut p = vec![("name", "rewrite_tag"), ("match", "kube.*")];
         p.extend(rules.iter().map(|r| ("rule", *r)));
         plugin("filter", &p)
@@ -1596,7 +1587,7 @@ mod tests {
         assert_eq!(drops(vec![own], at("1.9.10"), true), vec![]);
         // A larger buffer is named, and still finite.
         let mut big = rewrite(&[stderr]);
-        big.props.push(Prop {
+        big.entries.push(Entry {
             key: "emitter_mem_buf_limit".into(),
             value: "64M".into(),
             line: 9,

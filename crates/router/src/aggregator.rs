@@ -6,27 +6,12 @@
 //! leaves them out (its `Match` becomes a `Match_Regex` with a negative
 //! lookahead for metrics-server's tag). Everything else stays as it was.
 
-use crate::conf::{Conf, Section};
-use crate::{Error, Merged, emit, takes};
+use crate::edit::{replaced, without};
+use crate::plan::{Common, takes, user_kubernetes};
+use crate::read::Input;
+use crate::{Error, Merged};
 use selfscrape_check::tables::ROUTER_MAX_CHARS;
-use selfscrape_check::yaml::Yaml;
-
-/// What the aggregator variant needs of the merge so far.
-pub struct Merge<'a> {
-    pub cm: &'a Yaml,
-    pub data: &'a [(String, String)],
-    pub filters: &'a Conf,
-    /// Section indices of an earlier selfscrape rule, removed.
-    pub old_filters: &'a [usize],
-    pub parsers: &'a Conf,
-    pub old_parsers: &'a [usize],
-    /// A metrics-server tag under the router's tail.
-    pub tag: &'a str,
-    pub container: &'a str,
-    pub host: &'a str,
-    pub port: u16,
-    pub report: Vec<String>,
-}
+use selfscrape_fbconf::{Document, Section};
 
 /// The `es` output's settings besides Name, Match, Host and Port: the
 /// aggregator's elasticsearch input takes the tag back from `Tag_Key`. A
@@ -84,35 +69,16 @@ fn lock_down() -> [String; 2] {
     ]
 }
 
-pub fn merge(m: Merge) -> Result<Merged, Error> {
-    let Merge {
-        cm,
-        data,
-        filters,
-        old_filters,
-        parsers,
-        old_parsers,
-        tag,
-        container,
-        host,
-        port,
-        mut report,
-    } = m;
-    let get = |k: &str| {
-        data.iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    };
-    let original = emit::configmap(cm, data).chars().count();
-    let outputs = Conf::parse(get("output.conf").unwrap_or(""));
-    let old_outputs = outputs.indices(is_aggregator_output);
-    let users: Vec<(usize, &Section)> = outputs
-        .sections
-        .iter()
-        .enumerate()
-        .filter(|(i, s)| !old_outputs.contains(i) && s.kind == "OUTPUT" && takes(s, tag))
-        .collect();
-    let (at, out) = match users.as_slice() {
+/// The user's one output that takes metrics-server's records (index), or
+/// why the aggregator variant cannot be used.
+fn users_output(outputs: &Document, old: &[usize], tag: &str) -> Result<usize, Error> {
+    let mut users = Vec::new();
+    for (i, s) in outputs.sections.iter().enumerate() {
+        if !old.contains(&i) && s.kind == "output" && takes(s, tag)? {
+            users.push(i);
+        }
+    }
+    let at = match users.as_slice() {
         [] => {
             return Err(Error::Refused(
                 "none of your outputs takes metrics-server's records: there is nothing to send to the aggregator".into(),
@@ -122,7 +88,10 @@ pub fn merge(m: Merge) -> Result<Merged, Error> {
         more => {
             let names: Vec<String> = more
                 .iter()
-                .map(|(_, s)| format!("{} (output.conf line {})", s.name(), s.line + 1))
+                .map(|&i| {
+                    let s = &outputs.sections[i];
+                    format!("{} (output.conf line {})", s.name(), s.line)
+                })
                 .collect();
             return Err(Error::Refused(format!(
                 "{} of your outputs take metrics-server's records ({}); the aggregator delivers them to one CloudWatch Logs group, so the others would lose them: use the router variant (`selfscrape router` without --aggregator), which keeps every output",
@@ -131,17 +100,20 @@ pub fn merge(m: Merge) -> Result<Merged, Error> {
             )));
         }
     };
+    let out = &outputs.sections[at];
     if !matches!(out.name().as_str(), "cloudwatch_logs" | "cloudwatch") {
         return Err(Error::Refused(format!(
             "your output that takes metrics-server's records is {} (output.conf line {}); the aggregator delivers to CloudWatch Logs only: use the router variant (`selfscrape router` without --aggregator)",
             out.name(),
-            out.line + 1
+            out.line
         )));
     }
+    Ok(at)
+}
 
-    // The user's output leaves metrics-server's records to the aggregator:
-    // `Match` (which the router requires) matches nothing, `Match_Regex`
-    // takes what it took before except metrics-server's tag.
+/// The `Match_Regex` that takes what `out` took before except
+/// metrics-server's tag.
+fn all_but_metrics_server(out: &Section, container: &str) -> String {
     let mut took: Vec<String> = Vec::new();
     if let Some(r) = out.get("match_regex") {
         took.push(r.trim_start_matches('^').to_string());
@@ -150,60 +122,97 @@ pub fn merge(m: Merge) -> Result<Merged, Error> {
         took.push(wildcard_regex(w));
     }
     let not_ms = format!(r"^(?!kube\..*_{}-)", wildcard_regex(container));
-    let regex = format!("{not_ms}(?:{})$", took.join("|"));
+    format!("{not_ms}(?:{})$", took.join("|"))
+}
+
+/// `output.conf` with the user's output leaving metrics-server's records
+/// to the aggregator (`Match` matches nothing, `Match_Regex` takes the
+/// rest) and the aggregator's `es` output in front.
+fn edit_outputs(
+    outputs: &Document,
+    at: usize,
+    regex: &str,
+    container: &str,
+    host: &str,
+    port: u16,
+) -> String {
     let (oh, ok) = outputs.indents(None);
+    let out = &outputs.sections[at];
     let mut edited = outputs.clone();
-    let mut inserted = 0;
-    for (key, line) in out
+    let has_regex = out.get("match_regex").is_some();
+    for e in out
         .entries
         .iter()
-        .filter(|(k, _, _)| k == "match" || k == "match_regex")
-        .map(|(k, _, l)| (k.clone(), *l))
-        .collect::<Vec<_>>()
+        .filter(|e| e.is("match") || e.is("match_regex"))
     {
-        let raw = outputs.lines[line].trim_start();
-        let written = &raw[..key.len()];
-        edited.lines[line + inserted] = format!(
-            "{ok}{written} {}",
-            if key == "match" { "zz.never" } else { &regex }
-        );
-        if key == "match" && out.get("match_regex").is_none() {
-            edited
-                .lines
-                .insert(line + 1, format!("{ok}Match_Regex {regex}"));
-            inserted += 1;
+        // The entry's line now (an inserted line above moves it).
+        let index = edited.sections[at]
+            .entries
+            .iter()
+            .find(|n| n.key == e.key && n.value == e.value)
+            .map_or(e.line, |n| n.line)
+            - 1;
+        let value = if e.is("match") { "zz.never" } else { regex };
+        edited.replace_line(index, format!("{ok}{} {value}", e.key));
+        if e.is("match") && !has_regex {
+            edited.insert_line(index + 1, format!("{ok}Match_Regex {regex}"));
         }
     }
     if out.get("match").is_none() {
-        let last = out.entries.last().map_or(out.line, |(_, _, l)| *l);
-        edited
-            .lines
-            .insert(last + 1 + inserted, format!("{ok}Match zz.never"));
+        let last = edited.after_entries(at);
+        edited.insert_line(last, format!("{ok}Match zz.never"));
     }
-    let edited = Conf::parse(&edited.lines.join("\n"));
-    let es = {
-        let mut s = format!(
-            "{oh}[OUTPUT]\n{ok}Name es\n{ok}Match {}\n{ok}Host {host}\n{ok}Port {port}\n",
-            crate::rule::container_match(container)
-        );
-        for (k, v) in ES_SETTINGS {
-            s.push_str(&format!("{ok}{k} {v}\n"));
-        }
-        s
-    };
-    let old_now = edited.indices(is_aggregator_output);
-    let otext = edited.edited(edited.front(), &es, &old_now, true);
-    let mut data = data.to_vec();
-    let strip = |c: &Conf, drop: &[usize]| c.edited(c.lines.len(), "", drop, true);
-    for (key, text) in [
-        ("output.conf", otext),
-        ("filters.conf", strip(filters, old_filters)),
-        ("parsers.conf", strip(parsers, old_parsers)),
-    ] {
-        if let Some(e) = data.iter_mut().find(|(k, _)| k == key) {
-            e.1 = text;
-        }
+    let mut es = format!(
+        "{oh}[OUTPUT]\n{ok}Name es\n{ok}Match {}\n{ok}Host {host}\n{ok}Port {port}\n",
+        crate::rule::container_match(container)
+    );
+    for (k, v) in ES_SETTINGS {
+        es.push_str(&format!("{ok}{k} {v}\n"));
     }
+    let old = edited.indices(is_aggregator_output);
+    edited.edited(edited.front(), &es, &old, true)
+}
+
+/// The aggregator variant of the merge.
+pub fn merge(
+    input: &Input,
+    common: Common,
+    container: &str,
+    host: &str,
+    port: u16,
+) -> Result<Merged, Error> {
+    if user_kubernetes(input, &common).is_none() {
+        return Err(Error::Refused(
+            "none of your filters adds pod metadata (kubernetes.host) to metrics-server's records, and the aggregator's module needs it to tell the pod's own node: use the router variant (`selfscrape router` without --aggregator), which reads it itself".into(),
+        ));
+    }
+    let Common {
+        old_filters,
+        old_parsers,
+        tag,
+        mut report,
+        ..
+    } = common;
+    let original = input.with_data(&input.data).chars().count();
+    let outputs = &input.outputs;
+    let old_outputs = outputs.indices(is_aggregator_output);
+    let at = users_output(outputs, &old_outputs, &tag)?;
+    let out = &outputs.sections[at];
+    let regex = all_but_metrics_server(out, container);
+    let data = replaced(
+        &input.data,
+        vec![
+            (
+                "output.conf",
+                edit_outputs(outputs, at, &regex, container, host, port),
+            ),
+            ("filters.conf", without(&input.filters, &old_filters)),
+            ("parsers.conf", without(&input.parsers, &old_parsers)),
+        ]
+        .into_iter()
+        .filter(|(k, _)| input.get(k).is_some())
+        .collect(),
+    );
     if !old_filters.is_empty() || !old_parsers.is_empty() || !old_outputs.is_empty() {
         report.push(format!(
             "replaced what selfscrape had there: {} filters, {} parsers, {} aggregator outputs",
@@ -212,7 +221,7 @@ pub fn merge(m: Merge) -> Result<Merged, Error> {
             old_outputs.len()
         ));
     }
-    let yaml = emit::configmap(cm, &data);
+    let yaml = input.with_data(&data);
     let chars = yaml.chars().count();
     if chars > ROUTER_MAX_CHARS {
         return Err(Error::Refused(format!(
@@ -220,7 +229,26 @@ pub fn merge(m: Merge) -> Result<Merged, Error> {
             chars - ROUTER_MAX_CHARS
         )));
     }
-    crate::verify(&yaml)?;
+    crate::verify::rules(chars, &data)?;
+    Ok(Merged {
+        yaml,
+        report: report_lines(report, out, at, &regex, host, port, chars),
+        warnings: Vec::new(),
+        chars,
+        rule_chars: chars.saturating_sub(original),
+    })
+}
+
+/// What the aggregator variant did, and what is left to do.
+fn report_lines(
+    mut report: Vec<String>,
+    out: &Section,
+    at: usize,
+    regex: &str,
+    host: &str,
+    port: u16,
+    chars: usize,
+) -> Vec<String> {
     let field = |k: &str| out.get(k).unwrap_or("(not set)").to_string();
     report.insert(
         0,
@@ -246,13 +274,7 @@ pub fn merge(m: Merge) -> Result<Merged, Error> {
     report.push(format!(
         "size: {chars} of the router's {ROUTER_MAX_CHARS} characters"
     ));
-    Ok(Merged {
-        yaml,
-        report,
-        warnings: Vec::new(),
-        chars,
-        rule_chars: chars.saturating_sub(original),
-    })
+    report
 }
 
 #[cfg(test)]

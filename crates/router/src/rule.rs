@@ -28,6 +28,8 @@
 //!    the user's filters see the tail's record, once.
 
 use selfscrape_check::router::HELPER_PREFIX;
+use selfscrape_fbconf::{Entry, Section};
+use std::path::PathBuf;
 
 /// The buffer of step 7's emitter, where the kept refusals wait while the
 /// output is down (the records the user's ConfigMap would hold in its tail
@@ -97,32 +99,36 @@ impl Shape {
 pub const HELPER_KEYS: &[&str] = &["ss_cand", "ss_nd", "ss_k8s", "ss_m"];
 pub const MARK_PARSER: &str = "ss_mark";
 
-/// One `[SECTION]` to write: its kind and (key, value) lines.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Section {
-    pub kind: &'static str,
-    pub entries: Vec<(String, String)>,
+/// A section the rule writes: `kind` and `(key, value)` entries, in order.
+fn section(kind: &str, entries: &[(&str, &str)]) -> Section {
+    let mut s = Section {
+        kind: kind.into(),
+        file: PathBuf::new(),
+        line: 0,
+        entries: Vec::new(),
+        span: None,
+    };
+    for (k, v) in entries {
+        push(&mut s, k, v);
+    }
+    s
 }
 
-impl Section {
-    fn new(kind: &'static str, entries: &[(&str, &str)]) -> Section {
-        Section {
-            kind,
-            entries: entries
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
-    }
+fn push(s: &mut Section, key: &str, value: &str) {
+    s.entries.push(Entry {
+        key: key.into(),
+        value: value.into(),
+        line: 0,
+    });
+}
 
-    /// The section's text with the file's own indentation.
-    pub fn render(&self, header: &str, key: &str) -> String {
-        let mut out = format!("{header}[{}]\n", self.kind);
-        for (k, v) in &self.entries {
-            out.push_str(&format!("{key}{k} {v}\n"));
-        }
-        out
+/// A section's text with a file's own indentation.
+pub fn render(s: &Section, header: &str, key: &str) -> String {
+    let mut out = format!("{header}[{}]\n", s.kind.to_ascii_uppercase());
+    for e in &s.entries {
+        out.push_str(&format!("{key}{} {}\n", e.key, e.value));
     }
+    out
 }
 
 /// What the rule's sections depend on.
@@ -149,22 +155,24 @@ const OWN_NODE_TAG: &str = r"\Ass\.[^,]+,([a-z0-9.-]+),\1\z";
 /// The filters, in the order they go in front of the user's.
 pub fn filters(o: &RuleOptions) -> Vec<Section> {
     let m = o.matcher.as_str();
-    let mut kube = Section::new("FILTER", &[("Name", "kubernetes"), ("Match", m)]);
-    kube.entries.extend(o.kubernetes.iter().cloned());
-    let mut parser = Section::new(
-        "FILTER",
+    let mut kube = section("filter", &[("Name", "kubernetes"), ("Match", m)]);
+    for (k, v) in &o.kubernetes {
+        push(&mut kube, k, v);
+    }
+    let mut parser = section(
+        "filter",
         &[("Name", "parser"), ("Match", m), ("Key_Name", "log")],
     );
     for s in &o.shapes {
-        parser.entries.push(("Parser".into(), s.parser.into()));
+        push(&mut parser, "Parser", s.parser);
     }
-    parser.entries.push(("Reserve_Data".into(), "On".into()));
-    parser.entries.push(("Preserve_Key".into(), "On".into()));
+    push(&mut parser, "Reserve_Data", "On");
+    push(&mut parser, "Preserve_Key", "On");
     let mut out = vec![
         kube,
         parser,
-        Section::new(
-            "FILTER",
+        section(
+            "filter",
             &[
                 ("Name", "modify"),
                 ("Match", m),
@@ -180,8 +188,8 @@ pub fn filters(o: &RuleOptions) -> Vec<Section> {
                 ("Rename", "ss_cand ss_nd"),
             ],
         ),
-        Section::new(
-            "FILTER",
+        section(
+            "filter",
             &[
                 ("Name", "rewrite_tag"),
                 ("Match", m),
@@ -190,8 +198,8 @@ pub fn filters(o: &RuleOptions) -> Vec<Section> {
         ),
     ];
     if o.dry_run {
-        out.push(Section::new(
-            "FILTER",
+        out.push(section(
+            "filter",
             &[
                 ("Name", "modify"),
                 ("Match", "zz.never"),
@@ -199,8 +207,8 @@ pub fn filters(o: &RuleOptions) -> Vec<Section> {
                 ("Add", r#"ss_m {"self_scrape":true}"#),
             ],
         ));
-        out.push(Section::new(
-            "FILTER",
+        out.push(section(
+            "filter",
             &[
                 ("Name", "parser"),
                 ("Match", "ss.*"),
@@ -210,8 +218,8 @@ pub fn filters(o: &RuleOptions) -> Vec<Section> {
             ],
         ));
     } else {
-        out.push(Section::new(
-            "FILTER",
+        out.push(section(
+            "filter",
             &[
                 ("Name", "grep"),
                 ("Match", "zz.never"),
@@ -220,8 +228,8 @@ pub fn filters(o: &RuleOptions) -> Vec<Section> {
             ],
         ));
     }
-    out.push(Section::new(
-        "FILTER",
+    out.push(section(
+        "filter",
         &[
             ("Name", "modify"),
             ("Match", "ss.*"),
@@ -229,8 +237,8 @@ pub fn filters(o: &RuleOptions) -> Vec<Section> {
             ("Remove", "ss_nd"),
         ],
     ));
-    out.push(Section::new(
-        "FILTER",
+    out.push(section(
+        "filter",
         &[
             ("Name", "rewrite_tag"),
             ("Match", "ss.*"),
@@ -241,8 +249,8 @@ pub fn filters(o: &RuleOptions) -> Vec<Section> {
             ("Emitter_Mem_Buf_Limit", EMITTER_MEM_BUF_LIMIT),
         ],
     ));
-    out.push(Section::new(
-        "FILTER",
+    out.push(section(
+        "filter",
         &[
             ("Name", "modify"),
             ("Match", m),
@@ -259,18 +267,20 @@ pub fn parsers(o: &RuleOptions) -> Vec<Section> {
     let mut out: Vec<Section> = o
         .shapes
         .iter()
-        .map(|s| Section {
-            kind: "PARSER",
-            entries: vec![
-                ("Name".into(), s.parser.into()),
-                ("Format".into(), "Regex".into()),
-                ("Regex".into(), s.regex()),
-            ],
+        .map(|s| {
+            section(
+                "parser",
+                &[
+                    ("Name", s.parser),
+                    ("Format", "Regex"),
+                    ("Regex", &s.regex()),
+                ],
+            )
         })
         .collect();
     if o.dry_run {
-        out.push(Section::new(
-            "PARSER",
+        out.push(section(
+            "parser",
             &[("Name", MARK_PARSER), ("Format", "json")],
         ));
     }

@@ -36,7 +36,8 @@ pub const TAG: &str = "replay";
 /// Inputs larger than this (in total) get a progress bar on a terminal.
 pub const PROGRESS_MIN_BYTES: u64 = 32 << 20;
 
-pub use selfscrape_host::{BUILD_COMMAND, parse_size};
+pub use selfscrape_fbconf::size::parse_size;
+pub use selfscrape_host::BUILD_COMMAND;
 
 /// A price in USD per GB: a finite number, not negative.
 pub fn parse_price(text: &str) -> Result<f64, String> {
