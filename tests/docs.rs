@@ -263,31 +263,34 @@ fn the_link_check_finds_what_is_broken() {
 /// Every figure a text states, with its line: a ratio (`2.7x`, `25 times`),
 /// a time (`27.4 us`, `680 ns`, `µs`, `ms`), a size (`8,192 bytes`,
 /// `1,160-byte`, `256 B`, `132 KB`, `8 KiB`, `45MB`, `16 MiB`, `GB`, `GiB`)
-/// or a count of records or lines (`200,000 records`, `200k lines`), each in
-/// the form [`canonical`] gives it. Not: a figure without a unit (a table
+/// or a count of records, lines or characters (`200,000 records`, `200k
+/// lines`, `5,300 characters`), also where a line break parts the number
+/// from its unit, each in the form [`canonical`] gives it. Not: a figure without a unit (a table
 /// cell of nanoseconds, `0.20 s`, a percentage), a version (`3.x`, `2.2.x`),
 /// a word with a digit (`image-2x`, `0x00`).
 fn figures_in(text: &str) -> Vec<(usize, String)> {
     static FIGURE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r"(^|[^\w.:])(\d+(?:,\d{3})*(?:\.\d+)?)(?:(x)|(k)?(?:\s|-)?([Tt]imes|ns|us|µs|ms|B|[Bb]ytes?|KB|kB|KiB|MB|MiB|GB|GiB|[Rr]ecords?|[Ll]ines?))\b",
+            r"(?m)(^|[^\w.:])(\d+(?:,\d{3})*(?:\.\d+)?)(?:(x)|(k)?(?:\s+|-)?([Tt]imes|ns|us|µs|ms|B|[Bb]ytes?|KB|kB|KiB|MB|MiB|GB|GiB|[Rr]ecords?|[Ll]ines?|[Cc]haracters?))\b",
         )
         .unwrap()
     });
     let re = &*FIGURE;
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        for c in re.captures_iter(line) {
-            // `-` after a letter joins a word (`image-2x`), after a digit or
-            // a space it is a range or a sign (`1-2 KB`, `-5 MiB`).
-            let before = &line[..c.get(1).expect("group").start()];
-            if &c[1] == "-" && before.ends_with(|ch: char| ch.is_alphabetic()) {
-                continue;
-            }
-            let unit = c.get(3).or(c.get(5)).expect("a unit").as_str();
-            let k = c.get(4).map_or("", |m| m.as_str());
-            out.push((i + 1, canonical(&c[2], k, unit)));
+    for c in re.captures_iter(text) {
+        // `-` after a letter joins a word (`image-2x`), after a digit or a
+        // space it is a range or a sign (`1-2 KB`, `-5 MiB`).
+        let start = c.get(1).expect("group").start();
+        if &c[1] == "-" && text[..start].ends_with(|ch: char| ch.is_alphabetic()) {
+            continue;
         }
+        let unit = c.get(3).or(c.get(5)).expect("a unit").as_str();
+        let k = c.get(4).map_or("", |m| m.as_str());
+        let line = text[..c.get(2).expect("a number").start()]
+            .matches('\n')
+            .count()
+            + 1;
+        out.push((line, canonical(&c[2], k, unit)));
     }
     out
 }
@@ -305,17 +308,24 @@ fn canonical(number: &str, k: &str, unit: &str) -> String {
         u if u.starts_with(['R', 'r']) => "records",
         u if u.starts_with(['L', 'l']) => "lines",
         u if u.starts_with(['T', 't']) => "times",
+        u if u.starts_with(['C', 'c']) => "characters",
         u => u,
     };
     format!("{n}{k} {unit}")
 }
 
-/// The figures figures.rs lists, in canonical form: each cost ratio, the
-/// module's size, and every other stated figure.
+/// The figures a document may state, in canonical form: from figures.rs
+/// each cost ratio, the module's size and every other stated figure; the
+/// router's size limits from the product's own constants.
 fn listed_figures() -> Vec<String> {
     use selfscrape_check::figures::{ALL, MODULE_KB, STATED};
     let mut listed: Vec<String> = ALL.iter().map(|f| f.ratio.to_string()).collect();
     listed.push(format!("{MODULE_KB} KB"));
+    listed.push(format!(
+        "{} characters",
+        selfscrape_check::tables::ROUTER_MAX_CHARS
+    ));
+    listed.push(format!("{} characters", selfscrape_router::RULE_BUDGET));
     for group in STATED {
         for text in group.texts {
             let found = figures_in(text);
@@ -417,7 +427,9 @@ fn the_figure_check_finds_every_form() {
     );
     // Counts of records and lines, `k` for thousands, a range.
     assert_eq!(
-        found("200,000 records, 1 record, 50k records/s, 20k lines, 12 lines, 1-2 KB, 3 Lines"),
+        found(
+            "200,000 records, 1 record, 50k records/s, 20k lines, 12 lines, 1-2 KB, 3 Lines, 5,300 characters"
+        ),
         [
             "200000 records",
             "1 records",
@@ -425,7 +437,8 @@ fn the_figure_check_finds_every_form() {
             "20k lines",
             "12 lines",
             "2 KB",
-            "3 lines"
+            "3 lines",
+            "5300 characters"
         ]
     );
     // Not figures: versions, hex, words with digits, units glued to words.
@@ -433,8 +446,11 @@ fn the_figure_check_finds_every_form() {
         found("Fluent Bit 3.x, 2.2.x, 0x00, {:04x}, tag image-2x, v0.7-cri.log, 10 Mbit, 4 lines2, x86")
             .is_empty()
     );
-    // Lines are counted from 1.
-    assert_eq!(figures_in("a\n\n2.7x")[0], (3, "2.7x".to_string()));
+    // Lines are counted from 1; a figure may wrap.
+    assert_eq!(
+        figures_in("a\n\n2.7x and 4,528\n  characters\n"),
+        [(3, "2.7x".to_string()), (3, "4528 characters".to_string())]
+    );
 }
 
 /// The check's and the router's messages take their figures from
