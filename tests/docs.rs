@@ -265,9 +265,10 @@ fn the_link_check_finds_what_is_broken() {
 /// `1,160-byte`, `256 B`, `132 KB`, `8 KiB`, `45MB`, `16 MiB`, `GB`, `GiB`)
 /// or a count of records, lines or characters (`200,000 records`, `200k
 /// lines`, `5,300 characters`), also where a line break parts the number
-/// from its unit, each in the form [`canonical`] gives it. Not: a figure without a unit (a table
-/// cell of nanoseconds, `0.20 s`, a percentage), a version (`3.x`, `2.2.x`),
-/// a word with a digit (`image-2x`, `0x00`).
+/// from its unit, each in the form [`canonical`] gives it. Not: a number
+/// without one of those units (a table cell of nanoseconds, seconds such as
+/// `0.20 s`, a percentage), a version (`3.x`, `2.2.x`), a word with a digit
+/// (`image-2x`, `0x00`, `{:04x}`).
 fn figures_in(text: &str) -> Vec<(usize, String)> {
     static FIGURE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
@@ -425,7 +426,7 @@ fn the_figure_check_finds_every_form() {
             "1 GiB"
         ]
     );
-    // Counts of records and lines, `k` for thousands, a range.
+    // Counts of records, lines and characters, `k` for thousands, a range.
     assert_eq!(
         found(
             "200,000 records, 1 record, 50k records/s, 20k lines, 12 lines, 1-2 KB, 3 Lines, 5,300 characters"
