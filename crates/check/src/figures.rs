@@ -225,8 +225,7 @@ pub const STATED: &[Stated] = &[
     Stated {
         texts: &["1,160 bytes", "0.49 us"],
         what: "the rule's profile (docs/performance.md): the klog own-node refusal traced with \
-               wabt's `wasm-interp --trace`, and `rule::evaluate` on it natively under perf \
-               (2026-12-07)",
+               wabt's `wasm-interp --trace`, and `rule::evaluate` on it natively under perf",
     },
     Stated {
         texts: &[
@@ -303,8 +302,9 @@ pub const STATED: &[Stated] = &[
             "20,000 lines",
         ],
         what: "the router under an output outage (docs/router.md: `scripts/real-fluent-bit-check \
-               FLUENT_BIT --burst LINES` on 1.9.10, 4.2.2 and 5.1.1, 2026-12-07): peak RSS of the \
-               merged ConfigMap, its excess over the user's, the spread between runs, the burst",
+               FLUENT_BIT --burst LINES` on 1.9.10, 4.2.2 and 5.1.1): peak RSS of the merged \
+               ConfigMap, its excess over the user's, the spread between runs, the bursts of \
+               20,000 and 100,000 lines",
     },
     Stated {
         texts: &["3643 characters", "2798 characters"],
