@@ -1,5 +1,6 @@
 //! `selfscrape`: a thin binary over the workspace's libraries
-//! (`selfscrape-replay`, `selfscrape-check`; docs/ARCHITECTURE.md).
+//! (`selfscrape-replay`, `selfscrape-check`, `selfscrape-router`;
+//! docs/ARCHITECTURE.md), one per command.
 //!
 //! `selfscrape replay [OPTIONS] [FILE|-]...` runs the filter module over logs
 //! the way Fluent Bit would. Exit status: 0 success; 1 a record was lost, an

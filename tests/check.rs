@@ -10,9 +10,7 @@
 //!   `# args: ...`                                 extra arguments;
 //!   `# wasm: shipped|none|text|FIXTURE.wat`       what `--wasm` gets
 //!                                                 (default: the built module).
-mod common;
-
-use common::{TempDir, run_cli};
+use super::common::{self, TempDir, run_cli};
 use serde_json::Value;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

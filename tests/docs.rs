@@ -1,7 +1,8 @@
 //! The documentation is real: the README's two commands exist and CI runs the
-//! same ones, the README stays a landing page, and every relative link in the
-//! README, `docs/*.md` and the other READMEs points at a file of the checkout
-//! and, for a Markdown file, at a heading it has.
+//! same ones, the README stays a landing page, every relative link of every
+//! Markdown document points at a file of the checkout and, for a Markdown
+//! file, at a heading it has, and every figure a document states (a ratio, a
+//! time, a size, a count) is one of crates/check/src/figures.rs.
 use std::path::{Path, PathBuf};
 
 fn root() -> &'static Path {
@@ -15,31 +16,46 @@ fn read(p: &Path) -> String {
 /// The README is a landing page; details belong in docs/.
 const README_MAX_BYTES: usize = 12_000;
 
-/// Every Markdown file whose links are checked, relative to the root.
+/// Every Markdown document of the project, relative to the root, sorted:
+/// found by walking the checkout (not target/, .git, node_modules or a
+/// build's output), so a new document is checked without being listed.
 fn documents() -> Vec<PathBuf> {
-    let mut docs: Vec<PathBuf> = [
+    let mut docs = Vec::new();
+    let mut dirs = vec![root().to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let p = entry.expect("readable").path();
+            let name = p.file_name().expect("a name").to_string_lossy();
+            if p.is_dir() {
+                if !matches!(
+                    name.as_ref(),
+                    "target" | ".git" | "node_modules" | "dist" | "pkg"
+                ) {
+                    dirs.push(p);
+                }
+            } else if name.ends_with(".md") {
+                docs.push(
+                    p.strip_prefix(root())
+                        .expect("under the root")
+                        .to_path_buf(),
+                );
+            }
+        }
+    }
+    docs.sort();
+    for must in [
         "README.md",
+        "CHANGELOG.md",
         "BENCHMARKS.md",
+        "docs/ARCHITECTURE.md",
         "examples/README.md",
-        "fluent-bit-conf/sidecar/README.md",
-        "fluent-bit-conf/aggregator/README.md",
         "fluent-bit-conf/fargate-router/README.md",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .collect();
-    let mut in_docs: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
-        .expect("docs/")
-        .map(|e| e.expect("readable").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-        .map(|p| {
-            p.strip_prefix(root())
-                .expect("under the root")
-                .to_path_buf()
-        })
-        .collect();
-    in_docs.sort();
-    docs.extend(in_docs);
+    ] {
+        assert!(
+            docs.contains(&PathBuf::from(must)),
+            "{must} not found: {docs:?}"
+        );
+    }
     docs
 }
 
@@ -244,35 +260,101 @@ fn the_link_check_finds_what_is_broken() {
     assert!(broken[1].contains("no heading #nowhere"), "{broken:?}");
 }
 
-/// Every cost ratio (`1.23x`) a document states, with where it stands.
-fn ratios(text: &str) -> Vec<(usize, String)> {
-    let re = regex::Regex::new(r"(?:^|[^\w.-])(\d+(?:\.\d+)?x)\b").unwrap();
+/// Every figure a text states, with its line: a ratio (`2.7x`, `25 times`),
+/// a time (`27.4 us`, `680 ns`, `µs`, `ms`), a size (`8,192 bytes`,
+/// `1,160-byte`, `256 B`, `132 KB`, `8 KiB`, `45MB`, `16 MiB`, `GB`, `GiB`)
+/// or a count of records, lines or characters (`200,000 records`, `200k
+/// lines`, `5,300 characters`), also where a line break parts the number
+/// from its unit, each in the form [`canonical`] gives it. Not: a number
+/// without one of those units (a table cell of nanoseconds, seconds such as
+/// `0.20 s`, a percentage), a version (`3.x`, `2.2.x`), a word with a digit
+/// (`image-2x`, `0x00`, `{:04x}`).
+fn figures_in(text: &str) -> Vec<(usize, String)> {
+    static FIGURE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?m)(^|[^\w.:])(\d+(?:,\d{3})*(?:\.\d+)?)(?:(x)|(k)?(?:\s+|-)?([Tt]imes|ns|us|µs|ms|B|[Bb]ytes?|KB|kB|KiB|MB|MiB|GB|GiB|[Rr]ecords?|[Ll]ines?|[Cc]haracters?))\b",
+        )
+        .unwrap()
+    });
+    let re = &*FIGURE;
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        for c in re.captures_iter(line) {
-            out.push((i + 1, c[1].to_string()));
+    for c in re.captures_iter(text) {
+        // `-` after a letter joins a word (`image-2x`), after a digit or a
+        // space it is a range or a sign (`1-2 KB`, `-5 MiB`).
+        let start = c.get(1).expect("group").start();
+        if &c[1] == "-" && text[..start].ends_with(|ch: char| ch.is_alphabetic()) {
+            continue;
         }
+        let unit = c.get(3).or(c.get(5)).expect("a unit").as_str();
+        let k = c.get(4).map_or("", |m| m.as_str());
+        let line = text[..c.get(2).expect("a number").start()]
+            .matches('\n')
+            .count()
+            + 1;
+        out.push((line, canonical(&c[2], k, unit)));
     }
     out
 }
 
+/// One spelling per figure, so that a document may write it its way:
+/// `1,160-byte` and `1160 bytes` are `1160 B`, `2.5 µs` is `2.5 us`,
+/// `45MB` is `45 MB`, `1 record` is `1 records`; a ratio is `2.7x`.
+fn canonical(number: &str, k: &str, unit: &str) -> String {
+    let n = number.replace(',', "");
+    let unit = match unit {
+        "x" => return format!("{n}x"),
+        "µs" => "us",
+        "kB" => "KB",
+        u if u.starts_with(['B', 'b']) => "B",
+        u if u.starts_with(['R', 'r']) => "records",
+        u if u.starts_with(['L', 'l']) => "lines",
+        u if u.starts_with(['T', 't']) => "times",
+        u if u.starts_with(['C', 'c']) => "characters",
+        u => u,
+    };
+    format!("{n}{k} {unit}")
+}
+
+/// The figures a document may state, in canonical form: from figures.rs
+/// each cost ratio, the module's size and every other stated figure; the
+/// router's size limits from the product's own constants.
+fn listed_figures() -> Vec<String> {
+    use selfscrape_check::figures::{ALL, MODULE_KB, STATED};
+    let mut listed: Vec<String> = ALL.iter().map(|f| f.ratio.to_string()).collect();
+    listed.push(format!("{MODULE_KB} KB"));
+    listed.push(format!(
+        "{} characters",
+        selfscrape_check::tables::ROUTER_MAX_CHARS
+    ));
+    listed.push(format!("{} characters", selfscrape_router::RULE_BUDGET));
+    for group in STATED {
+        for text in group.texts {
+            let found = figures_in(text);
+            assert!(
+                !found.is_empty(),
+                "figures.rs: {text:?} (of {:?}) is no figure to the docs test",
+                group.what
+            );
+            listed.extend(found.into_iter().map(|(_, f)| f));
+        }
+    }
+    listed
+}
+
 #[test]
 fn every_stated_figure_comes_from_the_figures_file() {
-    use selfscrape_check::figures::{ALL, MODULE_KB};
-    let known: Vec<&str> = ALL.iter().map(|f| f.ratio).collect();
+    use selfscrape_check::figures::MODULE_KB;
+    let listed = listed_figures();
     let size = regex::Regex::new(r"about (\d+) ?KB").unwrap();
     let mut wrong = Vec::new();
     let mut used = std::collections::BTreeSet::new();
     for doc in documents() {
         let text = read(&root().join(&doc));
-        for (line, ratio) in ratios(&text) {
-            if known.contains(&ratio.as_str()) {
-                used.insert(ratio);
+        for (line, figure) in figures_in(&text) {
+            if listed.contains(&figure) {
+                used.insert(figure);
             } else {
-                wrong.push(format!(
-                    "{}:{line}: {ratio} is not in figures.rs",
-                    doc.display()
-                ));
+                wrong.push(format!("{}:{line}: {figure}", doc.display()));
             }
         }
         // "about N KB" is the module's size, also across a line break.
@@ -289,16 +371,19 @@ fn every_stated_figure_comes_from_the_figures_file() {
     }
     assert!(
         wrong.is_empty(),
-        "figures that disagree:\n{}",
+        "figures crates/check/src/figures.rs does not list. A document states a figure only \
+         from there: add it first (a cost ratio to ALL; any other figure to the STATED group \
+         of the run or source it comes from, or a new group that names them), or state less. \
+         Shown as the test spells them (µs as us, bytes as B, no thousands separators):\n{}",
         wrong.join("\n")
     );
     // Each figure is stated somewhere (or it has no place in figures.rs).
-    let unused: Vec<&str> = known
-        .iter()
-        .filter(|r| !used.contains(**r))
-        .copied()
-        .collect();
-    assert!(unused.is_empty(), "figures no document states: {unused:?}");
+    let unused: std::collections::BTreeSet<&String> =
+        listed.iter().filter(|f| !used.contains(*f)).collect();
+    assert!(
+        unused.is_empty(),
+        "figures.rs lists figures no document states (remove them): {unused:?}"
+    );
     // The module is the size the docs say, within 3%.
     let bytes = crate::common::module_bytes().len() as u64;
     let said = MODULE_KB * 1000;
@@ -309,8 +394,105 @@ fn every_stated_figure_comes_from_the_figures_file() {
 }
 
 #[test]
-fn the_figure_check_finds_a_stale_ratio() {
-    let found = ratios("costs 1.07x (and 0x00, 2x, v1.9x, image-2x) | **1.02x**");
-    let found: Vec<&str> = found.iter().map(|(_, r)| r.as_str()).collect();
-    assert_eq!(found, ["1.07x", "2x", "1.02x"]);
+fn the_figure_check_finds_every_form() {
+    let found =
+        |text: &str| -> Vec<String> { figures_in(text).into_iter().map(|(_, f)| f).collect() };
+    // Ratios, as `x` and in words.
+    assert_eq!(
+        found("costs 1.07x (and 0x00, 2x, v1.9x, image-2x) | **1.02x**, 25 times its cost"),
+        ["1.07x", "2x", "1.02x", "25 times"]
+    );
+    // Times.
+    assert_eq!(
+        found("27.4 us, 7.8us, 2.5 µs, 680 ns and 3 ms"),
+        ["27.4 us", "7.8 us", "2.5 us", "680 ns", "3 ms"]
+    );
+    // Sizes, with or without the space, with a hyphen, with thousands.
+    assert_eq!(
+        found(
+            "8,192 bytes, a 1,160-byte record, 256 B, 1 byte, 132 KB, 2 kB, 8 KiB, 45MB, +202 MiB, 0.0673 GB, 1 GiB"
+        ),
+        [
+            "8192 B",
+            "1160 B",
+            "256 B",
+            "1 B",
+            "132 KB",
+            "2 KB",
+            "8 KiB",
+            "45 MB",
+            "202 MiB",
+            "0.0673 GB",
+            "1 GiB"
+        ]
+    );
+    // Counts of records, lines and characters, `k` for thousands, a range.
+    assert_eq!(
+        found(
+            "200,000 records, 1 record, 50k records/s, 20k lines, 12 lines, 1-2 KB, 3 Lines, 5,300 characters"
+        ),
+        [
+            "200000 records",
+            "1 records",
+            "50k records",
+            "20k lines",
+            "12 lines",
+            "2 KB",
+            "3 lines",
+            "5300 characters"
+        ]
+    );
+    // Not figures: versions, hex, words with digits, units glued to words.
+    assert!(
+        found("Fluent Bit 3.x, 2.2.x, 0x00, {:04x}, tag image-2x, v0.7-cri.log, 10 Mbit, 4 lines2, x86")
+            .is_empty()
+    );
+    // Lines are counted from 1; a figure may wrap.
+    assert_eq!(
+        figures_in("a\n\n2.7x and 4,528\n  characters\n"),
+        [(3, "2.7x".to_string()), (3, "4528 characters".to_string())]
+    );
+}
+
+/// The check's and the router's messages take their figures from
+/// figures.rs: no line of their product code (tests and comments aside)
+/// states one of its own.
+#[test]
+fn the_check_and_the_router_state_no_figure_of_their_own() {
+    let tests = regex::Regex::new(r"#\[cfg\(test\)\]\s*mod ").unwrap();
+    let mut own = Vec::new();
+    let mut dirs = vec![
+        root().join("crates/check/src"),
+        root().join("crates/router/src"),
+    ];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.expect("readable").path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") || path.ends_with("figures.rs") {
+                continue;
+            }
+            let code = read(&path);
+            // The unit tests (a `#[cfg(test)]` module) may state figures.
+            let code = &code[..tests.find(&code).map_or(code.len(), |m| m.start())];
+            for (i, line) in code.lines().enumerate() {
+                if line.trim_start().starts_with("//") {
+                    continue;
+                }
+                for (_, figure) in figures_in(line) {
+                    let file = path.strip_prefix(root()).expect("under the root");
+                    own.push(format!("{}:{}: {figure}", file.display(), i + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        own.is_empty(),
+        "figures in the check's or the router's code that do not come from \
+         crates/check/src/figures.rs (add a constant there and format it in):\n{}",
+        own.join("\n")
+    );
 }

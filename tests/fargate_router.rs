@@ -19,7 +19,7 @@
 //! filter_kubernetes' Merge_Log/Keep_Log, filter_modify's conditions, Copy
 //! and Remove, filter_rewrite_tag's rules and record accessor templates,
 //! filter_grep's legacy rule order, and flb_router_match.
-mod common;
+use super::common;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;

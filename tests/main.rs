@@ -2,19 +2,21 @@
 //! module per subject, as ripgrep and regex keep theirs. Run one subject with
 //! a filter (`cargo test --test suite corpus_wasm::`), one corpus case in
 //! every engine with `SELFSCRAPE_CASE=<name>` (crates/testkit, `corpus::run`).
-//! tests/check.rs and tests/fargate_router.rs are binaries of their own
-//! (Cargo.toml lists every test target: `autotests = false`, and
-//! workspace::every_test_file_is_compiled keeps the list whole).
+//! It is the package's only test target (Cargo.toml: `autotests = false`);
+//! workspace::every_test_file_is_compiled fails on a tests/*.rs that is not a
+//! module here.
 
 mod allocations;
 mod common;
 
+mod check;
 mod cli;
 mod configs;
 mod corpus_native;
 mod corpus_wasm;
 mod docs;
 mod examples_shape;
+mod fargate_router;
 mod fuzz_module;
 mod guest_native;
 mod host;

@@ -1,11 +1,10 @@
 //! Shared by the integration tests: where the built module is, and a check
-//! that it is not older than the code it is built from.
-#![allow(dead_code)]
+//! that it is not older than the code it is built from, temp dirs, and a
+//! run of the `selfscrape` binary.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-#[allow(unused_imports)] // each test binary uses some of them
 pub use selfscrape_testkit::{Rng, corpus};
 
 /// The target directory cargo builds these tests in.
@@ -157,8 +156,3 @@ pub fn run_cli(bin: &str, args: &[&std::ffi::OsStr], stdin: &[u8], env: &[(&str,
     );
     run
 }
-
-/// What the EKS Fargate built-in log router accepts (the `aws-logging`
-/// ConfigMap): the product's table (crates/check/src/tables.rs).
-#[allow(unused_imports)]
-pub use selfscrape_check::tables::{ROUTER_FILTERS, ROUTER_OUTPUTS};

@@ -1,10 +1,19 @@
 //! Every figure the project states about itself, in one place.
 //!
-//! The README, `docs/*.md`, `BENCHMARKS.md`, the configs' READMEs and
-//! `selfscrape check`'s messages take their figures from here, and
-//! `tests/docs.rs` fails when one of them states a cost ratio (`1.23x`) or
-//! the module's size that is not in this file, or when the module's size
-//! here is more than 3% off the module the suite builds.
+//! Every Markdown document of the project (found by walking the checkout)
+//! and the messages of `selfscrape check` and `selfscrape router` take their
+//! figures from here. `tests/docs.rs` fails when a document states a figure
+//! that is not in this file (a ratio: `1.23x`, `25 times`; a time: `us`,
+//! `µs`, `ns`, `ms`; a size: bytes, `B`, `KB`, `KiB`, `MB`, `MiB`, `GB`,
+//! `GiB`; a count of records, lines or characters), naming the document, the
+//! line and the figure; when this file lists a figure no document states;
+//! when the check's or the router's product code writes a figure of its own;
+//! and when the module's size here is more than 3% off the module the suite
+//! builds. A new figure goes here first: a cost ratio in [`ALL`], anything
+//! else in a [`STATED`] group that says where it comes from. (The router's
+//! size limits, 5,300 and 3,000 characters, the test takes from the
+//! product's constants, `tables::ROUTER_MAX_CHARS` and the router's
+//! `RULE_BUDGET`.)
 //!
 //! The costs are CPU seconds (user + system) of the whole Fluent Bit process,
 //! `tail -> filters -> null`, medians of interleaved rounds, measured by
@@ -131,7 +140,205 @@ pub const TARGET_DROP_ALL: Figure = Figure {
     what: "target: module / drop-everything module on metrics-server-only traffic",
 };
 
-/// Every figure, for the docs test.
+/// Figures the project states that are not cost ratios (times, sizes,
+/// counts), grouped by where they come from.
+#[derive(Debug, Clone, Copy)]
+pub struct Stated {
+    /// As the docs write them, e.g. `"27.4 us"`, `"1,160 bytes"`,
+    /// `"200k records"` (the docs test reads `µs` as `us`, `1,160-byte` as
+    /// `1160 bytes`, `45MB` as `45 MB`).
+    pub texts: &'static [&'static str],
+    /// What they are, and the run, table or source they come from.
+    pub what: &'static str,
+}
+
+/// What `wasm-leaky-host` says the leak of Fluent Bit 4.1.0 and 4.1.1 came to.
+pub const LEAKY_HOST_GROWTH: &str = "+202 MiB between 50k and 500k records";
+
+/// The long probe record `selfscrape check` runs a module on
+/// (`module::probe_records`; a unit test holds the two together).
+pub const PROBE_RECORD: &str = "32 KiB";
+
+/// Every stated figure that is not a cost ratio, for the docs test.
+pub const STATED: &[Stated] = &[
+    Stated {
+        texts: &[LEAKY_HOST_GROWTH],
+        what: "the peak RSS a leaky host (4.1.0/4.1.1) running a wasm filter gains between 50k \
+               and 500k records: as first stated with the `wasm-leaky-host` finding \
+               (2026-12-05); no run of the checkout measures it again",
+    },
+    Stated {
+        texts: &[PROBE_RECORD],
+        what: "the size of the check's long probe record (crates/check/src/module.rs)",
+    },
+    Stated {
+        texts: &[
+            "200,000 records",
+            "200k records",
+            "200k lines",
+            "1 KiB",
+            "2 KB",
+            "10,000 records",
+            "20k lines",
+            "50k records",
+            "50 records",
+            "256 B",
+            "4 KiB",
+            "64 KiB",
+        ],
+        what: "the workloads: the benches' (benches/common/workload.rs: 200,000 mixed records of \
+               about 1 KiB, JSON payloads of 1-2 KB, one failed scrape per block of 50, 10,000 \
+               records of two Fargate replicas, plain records of 256 B to 4 KiB, 64 KiB stress \
+               lines) and real-fluent-bit-check's (200k mixed lines, 20k lines of metrics-server's \
+               pod, 50k records of two replicas)",
+    },
+    Stated {
+        texts: &["64 bytes", "8-byte"],
+        what: "how the module reads: the read-once floor 64 bytes per loop turn \
+               (crates/filter/src/comparator.rs), the strided scan's 8-byte windows \
+               (crates/rule/src/scan.rs)",
+    },
+    Stated {
+        texts: &[
+            "131,881 bytes",
+            "1,169 B",
+            "1,253 B",
+            "1,164 B",
+            "680 ns",
+            "439 ns",
+            "407 ns",
+            "21 us",
+            "25 times",
+        ],
+        what: "the in-host bench's last run (BENCHMARKS.md: `SELFSCRAPE_BENCH_ROUNDS=5 cargo \
+               bench --bench filter`, 2026-12-07, commit a340580): the module's size, the \
+               workloads' mean record sizes, a clock-read pair, per-record costs, a candidate's \
+               cost against its native cost",
+    },
+    Stated {
+        texts: &["27.4 us", "7.8 us", "11.6 us", "1.2 us", "0.6 us", "20 us"],
+        what: "CPU per record on real Fluent Bit 5.1.1, the run of MODULE_VS_PASSTHROUGH and \
+               MODULE_VS_DROP_ALL (the module and the drop-everything module on metrics-server \
+               only, the passthrough on mixed logs, the module's extra over it), and the read-once \
+               floor in the in-host bench",
+    },
+    Stated {
+        texts: &["1,160 bytes", "0.49 us"],
+        what: "the rule's profile (docs/performance.md): the klog own-node refusal traced with \
+               wabt's `wasm-interp --trace`, and `rule::evaluate` on it natively under perf",
+    },
+    Stated {
+        texts: &[
+            "4.7 us",
+            "26.9 us",
+            "2.3 us",
+            "23 KB",
+            "134,371 bytes",
+            "220 KiB",
+            "434 bytes",
+            "64 KiB",
+            "830 lines",
+        ],
+        what: "what decided issue 20 (the rule remembers nothing), 2026-12-05, busy machine: a \
+               repeated refusal in the in-host bench with and without the memos and the \
+               passthrough, the module's size and the rule's memory with and without them (in \
+               wasm pages of 64 KiB), the memos' code (the build with them is in the history before issue 20)",
+    },
+    Stated {
+        texts: &["124,000 records", "81,600 records", "100,000 records"],
+        what: "the replay (`cargo bench --bench replay`, 5 runs, 2026-12-05): records per second \
+               with and without the NDJSON fast path, and its target",
+    },
+    Stated {
+        texts: &["8 KiB", "8,192 bytes"],
+        what: "Fluent Bit's default wasm stack and heap (selfscrape_host::FLUENT_BIT_MIN_SIZE)",
+    },
+    Stated {
+        texts: &["1 MiB"],
+        what: "the module's shadow stack (rust-lld's default for wasm32, crates/filter/build.rs), \
+               Kubernetes' limit on a ConfigMap, the hostile key and quotes of \
+               tests/hostile_sizes.rs",
+    },
+    Stated {
+        texts: &["16 MiB"],
+        what: "the rule's `Emitter_Mem_Buf_Limit 16M` (crates/router/src/rule.rs), the hostile \
+               record of tests/hostile_sizes.rs",
+    },
+    Stated {
+        texts: &["700 KiB", "454 records", "104 lines"],
+        what: "what the tests hold: the module under 700 KiB (tests/configs.rs), the corpus's \
+               cases (tests/corpus/*.toml), the sample logs' lines (tests/examples_shape.rs \
+               against examples/README.md)",
+    },
+    Stated {
+        texts: &[
+            "14 lines",
+            "14 records",
+            "2,418 bytes",
+            "2,574 bytes",
+            "0.0673 GB",
+        ],
+        what: "`selfscrape replay`'s summary of examples/v0.7-cri.log (README.md, docs/replay.md)",
+    },
+    Stated {
+        texts: &["100,000 lines", "22 MB"],
+        what: "the playground in headless Chromium: 100,000 CRI lines (playground/browser_test.mjs)",
+    },
+    Stated {
+        texts: &[
+            "41.2 MiB",
+            "41.0 MiB",
+            "45.2 MiB",
+            "89.4 MiB",
+            "48.0 MiB",
+            "50.1 MiB",
+            "60.4 MiB",
+            "50.2 MiB",
+            "49.4 MiB",
+            "105.0 MiB",
+            "17.9 MiB",
+            "24.1 MiB",
+            "10 MiB",
+            "20,000 lines",
+        ],
+        what: "the router under an output outage (docs/router.md: `scripts/real-fluent-bit-check \
+               FLUENT_BIT --burst LINES` on 1.9.10, 4.2.2 and 5.1.1): peak RSS of the merged \
+               ConfigMap, its excess over the user's, the spread between runs, the bursts of \
+               20,000 and 100,000 lines",
+    },
+    Stated {
+        texts: &["3643 characters", "2798 characters"],
+        what: "`selfscrape router` on AWS's documented ConfigMap (crates/router/src/aws-default.yaml): \
+               the merged ConfigMap, the shipped fluent-bit-conf/fargate-router/aws-logging.yaml \
+               (its report is pinned by tests/fargate_router.rs), and the rule's part of it",
+    },
+    Stated {
+        texts: &["24 records"],
+        what: "`scripts/real-fluent-bit-check --configmap` on 5.1.1: records of pods without a \
+               `host` in the test's kubernetes metadata (docs/router.md)",
+    },
+    Stated {
+        texts: &[
+            "15 times",
+            "5 times",
+            "4 times",
+            "6 times",
+            "12 lines",
+            "296 lines",
+            "9 MiB",
+            "44.5 MiB",
+            "67.5 MiB",
+            "256 MiB",
+        ],
+        what: "the aggregator: the router's `Retry_Limit 15` (crates/router/src/aggregator.rs), \
+               the Deployment's 256Mi memory limit (fluent-bit-conf/aggregator/deployment.yaml), \
+               and `scripts/real-fluent-bit-check --aggregator` (router 1.9.10, aggregator 4.2.2 \
+               and 5.1.1): retries after an outage, the lines written meanwhile, the corpus's \
+               lines, the flood's body, the aggregator's peak RSS under it",
+    },
+];
+
+/// Every cost ratio, for the docs test.
 pub const ALL: &[Figure] = &[
     MODULE_VS_PASSTHROUGH,
     MODULE_VS_DROP_ALL,
@@ -167,4 +374,25 @@ pub fn router_unscoped_cost() -> String {
         ROUTER_APP_POD[0].ratio,
         ROUTER_APP_POD[1].ratio
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_probe_record_is_the_size_the_messages_state() {
+        let longest = crate::module::probe_records()
+            .iter()
+            .map(Vec::len)
+            .max()
+            .expect("probe records");
+        let kib: usize = super::PROBE_RECORD
+            .strip_suffix(" KiB")
+            .and_then(|n| n.parse().ok())
+            .expect("PROBE_RECORD is N KiB");
+        assert!(
+            longest.abs_diff(kib * 1024) < 64,
+            "the long probe record is {longest} bytes, PROBE_RECORD says {}",
+            super::PROBE_RECORD
+        );
+    }
 }

@@ -668,7 +668,8 @@ pub fn check_config(config: &Config, target: &Target, opts: &Options, out: &mut 
                 Severity::Error,
                 "wasm-leaky-host",
                 format!(
-                    "Fluent Bit {v} (aws-for-fluent-bit 3.0.0/3.0.1) never frees the copies of tag and record it makes for every wasm call: memory grows with every record until the container is killed (measured +202 MiB between 50k and 500k records)"
+                    "Fluent Bit {v} (aws-for-fluent-bit 3.0.0/3.0.1) never frees the copies of tag and record it makes for every wasm call: memory grows with every record until the container is killed (measured {})",
+                    crate::figures::LEAKY_HOST_GROWTH
                 ),
                 "run Fluent Bit 4.1.2 or later (aws-for-fluent-bit 3.0.2 or later)",
             ));
@@ -1092,8 +1093,9 @@ fn check_module(
                 Severity::Error,
                 "wasm-heap-too-small",
                 format!(
-                    "the module exports no malloc/free, so Fluent Bit copies records into its heap of {} bytes: a 32 KiB probe record did not fit and was passed as a null pointer (lost)",
-                    heap.max(FLUENT_BIT_MIN_SIZE)
+                    "the module exports no malloc/free, so Fluent Bit copies records into its heap of {} bytes: a {} probe record did not fit and was passed as a null pointer (lost)",
+                    heap.max(FLUENT_BIT_MIN_SIZE),
+                    crate::figures::PROBE_RECORD
                 ),
                 format!("export malloc and free from the module (selfscrape_filter.wasm does), or set WASM_Heap_Size {need} (Fluent Bit 3.1.5 or later)"),
             ));
@@ -1108,9 +1110,10 @@ fn check_module(
             Severity::Error,
             "wasm-probe-lost",
             format!(
-                "the module lost {} of {} probe records (a metrics-server refusal, a 32 KiB line): {first}",
+                "the module lost {} of {} probe records (a metrics-server refusal, a {} line): {first}",
                 run.lost.len(),
-                module::probe_records().len()
+                module::probe_records().len(),
+                crate::figures::PROBE_RECORD
             ),
             "use selfscrape_filter.wasm, built by this project",
         ));
