@@ -72,58 +72,16 @@ pub fn router_rules(text: &str, doc: &Yaml) -> Vec<RouterIssue> {
 /// `data` is `data` ([`data_entries`]): what `selfscrape router` checks its
 /// model of a ConfigMap against, before and after the merge.
 pub fn data_rules(chars: usize, data: &[(String, Option<String>, usize)]) -> Vec<RouterIssue> {
-    let mut bad = Vec::new();
-    let mut push = |code, line, message: String| {
-        bad.push(RouterIssue {
-            code,
-            line,
-            message,
-        })
-    };
+    let mut bad = Issues::default();
     // The router counts the characters of the whole ConfigMap.
     if chars > ROUTER_MAX_CHARS {
-        push(
+        bad.push(
             "router-too-long",
             None,
             format!("{chars} characters, the router accepts at most {ROUTER_MAX_CHARS}"),
         );
     }
-    // In the data (YAML comments never reach the router).
-    for (_, value, first) in data {
-        if let Some(i) = value
-            .as_deref()
-            .and_then(|v| v.lines().position(|l| l.contains("${")))
-        {
-            push(
-                "router-env",
-                Some(first + i),
-                "contains ${...}: the router allows no environment variables".into(),
-            );
-        }
-    }
-    for (key, value, line) in data {
-        if !["filters.conf", "output.conf", "parsers.conf", "flb_log_cw"].contains(&key.as_str()) {
-            push(
-                "router-data",
-                Some(*line),
-                format!("unexpected data key {key}"),
-            );
-        }
-        if value.is_none() {
-            push(
-                "router-data",
-                Some(*line),
-                format!("data key {key} is not a string"),
-            );
-        }
-        if key == "flb_log_cw" && !matches!(value.as_deref(), Some("true" | "false")) {
-            push(
-                "router-data",
-                Some(*line),
-                "flb_log_cw must be \"true\" or \"false\"".into(),
-            );
-        }
-    }
+    data_keys(data, &mut bad);
     let expected = [
         ("filters.conf", "FILTER"),
         ("output.conf", "OUTPUT"),
@@ -132,7 +90,7 @@ pub fn data_rules(chars: usize, data: &[(String, Option<String>, usize)]) -> Vec
     for (file, kind) in expected {
         let Some((_, Some(text), first)) = data.iter().find(|(k, _, _)| k == file) else {
             if file == "output.conf" {
-                push(
+                bad.push(
                     "router-data",
                     None,
                     "no output.conf: the router needs one output".into(),
@@ -140,104 +98,166 @@ pub fn data_rules(chars: usize, data: &[(String, Option<String>, usize)]) -> Vec
             }
             continue;
         };
-        // Same indentation for every directive, and for every key, deeper.
-        let (mut dir_indent, mut key_indent) = (BTreeSet::new(), BTreeSet::new());
-        for (i, line) in text.lines().enumerate() {
-            // Fluent Bit skips a comment in the first column before it
-            // looks at indentation (an indented one must be indented right).
-            if line.trim().is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let indent = line.len() - line.trim_start().len();
-            if line.trim_start().starts_with('[') {
-                dir_indent.insert(indent);
-            } else {
-                key_indent.insert(indent);
-            }
-            if line.contains('\t') {
-                push(
-                    "router-indentation",
-                    Some(first + i),
-                    format!("{file}: tab in {line:?}"),
-                );
-            }
+        indentation(file, text, *first, &mut bad);
+        for s in sections(text, *first) {
+            section_rules(file, kind, &s, &mut bad);
         }
-        if dir_indent.len() > 1 || key_indent.len() > 1 {
-            push(
-                "router-indentation",
-                Some(*first),
-                format!("{file}: mixed indentation {dir_indent:?} {key_indent:?}"),
+    }
+    bad.0
+}
+
+/// The issues found so far.
+#[derive(Default)]
+struct Issues(Vec<RouterIssue>);
+
+impl Issues {
+    fn push(&mut self, code: &'static str, line: Option<usize>, message: String) {
+        self.0.push(RouterIssue {
+            code,
+            line,
+            message,
+        });
+    }
+}
+
+/// The data's keys and values (YAML comments never reach the router).
+fn data_keys(data: &[(String, Option<String>, usize)], bad: &mut Issues) {
+    for (_, value, first) in data {
+        if let Some(i) = value
+            .as_deref()
+            .and_then(|v| v.lines().position(|l| l.contains("${")))
+        {
+            bad.push(
+                "router-env",
+                Some(first + i),
+                "contains ${...}: the router allows no environment variables".into(),
             );
         }
-        if let (Some(d), Some(k)) = (dir_indent.first(), key_indent.first()) {
-            if k <= d {
-                push(
-                    "router-indentation",
-                    Some(*first),
-                    format!("{file}: keys are not indented more than directives"),
-                );
-            }
+    }
+    for (key, value, line) in data {
+        if !["filters.conf", "output.conf", "parsers.conf", "flb_log_cw"].contains(&key.as_str()) {
+            bad.push(
+                "router-data",
+                Some(*line),
+                format!("unexpected data key {key}"),
+            );
         }
-        for s in sections(text, *first) {
-            if !s.kind.eq_ignore_ascii_case(kind) {
-                push(
-                    "router-section",
+        if value.is_none() {
+            bad.push(
+                "router-data",
+                Some(*line),
+                format!("data key {key} is not a string"),
+            );
+        }
+        if key == "flb_log_cw" && !matches!(value.as_deref(), Some("true" | "false")) {
+            bad.push(
+                "router-data",
+                Some(*line),
+                "flb_log_cw must be \"true\" or \"false\"".into(),
+            );
+        }
+    }
+}
+
+/// Same indentation for every directive, and for every key, deeper.
+fn indentation(file: &str, text: &str, first: usize, bad: &mut Issues) {
+    let (mut dir_indent, mut key_indent) = (BTreeSet::new(), BTreeSet::new());
+    for (i, line) in text.lines().enumerate() {
+        // Fluent Bit skips a comment in the first column before it
+        // looks at indentation (an indented one must be indented right).
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        if line.trim_start().starts_with('[') {
+            dir_indent.insert(indent);
+        } else {
+            key_indent.insert(indent);
+        }
+        if line.contains('\t') {
+            bad.push(
+                "router-indentation",
+                Some(first + i),
+                format!("{file}: tab in {line:?}"),
+            );
+        }
+    }
+    if dir_indent.len() > 1 || key_indent.len() > 1 {
+        bad.push(
+            "router-indentation",
+            Some(first),
+            format!("{file}: mixed indentation {dir_indent:?} {key_indent:?}"),
+        );
+    }
+    if let (Some(d), Some(k)) = (dir_indent.first(), key_indent.first()) {
+        if k <= d {
+            bad.push(
+                "router-indentation",
+                Some(first),
+                format!("{file}: keys are not indented more than directives"),
+            );
+        }
+    }
+}
+
+/// One section of `file`, which holds `kind` sections only.
+fn section_rules(file: &str, kind: &str, s: &Section, bad: &mut Issues) {
+    if !s.kind.eq_ignore_ascii_case(kind) {
+        bad.push(
+            "router-section",
+            Some(s.line),
+            format!(
+                "{file}: [{}] section, only [{kind}] belongs there",
+                s.kind.to_ascii_uppercase()
+            ),
+        );
+    }
+    let required: &[&str] = if kind == "PARSER" {
+        &["name", "format"]
+    } else {
+        &["name", "match"]
+    };
+    for r in required {
+        if s.all(r).is_empty() {
+            bad.push(
+                "router-missing-key",
+                Some(s.line),
+                format!("{file}: a [{kind}] without {r}"),
+            );
+        }
+    }
+    let name = s.name();
+    let (allowed, code): (&[&str], _) = match s.kind.as_str() {
+        "filter" => (ROUTER_FILTERS, "router-filter-not-allowed"),
+        "output" => (ROUTER_OUTPUTS, "router-output-not-allowed"),
+        _ => (&[], ""),
+    };
+    if !allowed.is_empty() && !allowed.contains(&name.as_str()) {
+        bad.push(
+            code,
+            Some(s.line),
+            format!(
+                "{file}: {} {name} is not one the router accepts",
+                s.kind.to_ascii_uppercase()
+            ),
+        );
+    }
+    if name == "kubernetes" {
+        for k in [
+            "kube_url",
+            "kube_ca_file",
+            "kube_token_command",
+            "kube_token_file",
+        ] {
+            if !s.all(k).is_empty() {
+                bad.push(
+                    "router-kubernetes-owned",
                     Some(s.line),
-                    format!(
-                        "{file}: [{}] section, only [{kind}] belongs there",
-                        s.kind.to_ascii_uppercase()
-                    ),
+                    format!("{file}: kubernetes {k} is owned by the service"),
                 );
-            }
-            let required: &[&str] = if kind == "PARSER" {
-                &["name", "format"]
-            } else {
-                &["name", "match"]
-            };
-            for r in required {
-                if s.all(r).is_empty() {
-                    push(
-                        "router-missing-key",
-                        Some(s.line),
-                        format!("{file}: a [{kind}] without {r}"),
-                    );
-                }
-            }
-            let name = s.name();
-            let (allowed, code): (&[&str], _) = match s.kind.as_str() {
-                "filter" => (ROUTER_FILTERS, "router-filter-not-allowed"),
-                "output" => (ROUTER_OUTPUTS, "router-output-not-allowed"),
-                _ => (&[], ""),
-            };
-            if !allowed.is_empty() && !allowed.contains(&name.as_str()) {
-                push(
-                    code,
-                    Some(s.line),
-                    format!(
-                        "{file}: {} {name} is not one the router accepts",
-                        s.kind.to_ascii_uppercase()
-                    ),
-                );
-            }
-            if name == "kubernetes" {
-                for k in [
-                    "kube_url",
-                    "kube_ca_file",
-                    "kube_token_command",
-                    "kube_token_file",
-                ] {
-                    if !s.all(k).is_empty() {
-                        push(
-                            "router-kubernetes-owned",
-                            Some(s.line),
-                            format!("{file}: kubernetes {k} is owned by the service"),
-                        );
-                    }
-                }
             }
         }
     }
-    bad
 }
 
 /// The router's rules as messages: what tests/fargate_router.rs asserts on.

@@ -154,6 +154,14 @@ const OWN_NODE_TAG: &str = r"\Ass\.[^,]+,([a-z0-9.-]+),\1\z";
 
 /// The filters, in the order they go in front of the user's.
 pub fn filters(o: &RuleOptions) -> Vec<Section> {
+    let mut out = judged(o);
+    out.extend(verdict(o));
+    out.extend(returned(o));
+    out
+}
+
+/// Steps 1 to 4: a refused scrape leaves under `ss.<tag>,<host>,<node>`.
+fn judged(o: &RuleOptions) -> Vec<Section> {
     let m = o.matcher.as_str();
     let mut kube = section("filter", &[("Name", "kubernetes"), ("Match", m)]);
     for (k, v) in &o.kubernetes {
@@ -168,7 +176,7 @@ pub fn filters(o: &RuleOptions) -> Vec<Section> {
     }
     push(&mut parser, "Reserve_Data", "On");
     push(&mut parser, "Preserve_Key", "On");
-    let mut out = vec![
+    vec![
         kube,
         parser,
         section(
@@ -196,70 +204,81 @@ pub fn filters(o: &RuleOptions) -> Vec<Section> {
                 ("Rule", "$ss_nd . ss.$TAG,$kubernetes['host'],$ss_nd false"),
             ],
         ),
-    ];
+    ]
+}
+
+/// Step 5: the own-node refusal dropped (dry run: marked).
+fn verdict(o: &RuleOptions) -> Vec<Section> {
     if o.dry_run {
-        out.push(section(
+        return vec![
+            section(
+                "filter",
+                &[
+                    ("Name", "modify"),
+                    ("Match", "zz.never"),
+                    ("Match_Regex", OWN_NODE_TAG),
+                    ("Add", r#"ss_m {"self_scrape":true}"#),
+                ],
+            ),
+            section(
+                "filter",
+                &[
+                    ("Name", "parser"),
+                    ("Match", "ss.*"),
+                    ("Key_Name", "ss_m"),
+                    ("Parser", MARK_PARSER),
+                    ("Reserve_Data", "On"),
+                ],
+            ),
+        ];
+    }
+    vec![section(
+        "filter",
+        &[
+            ("Name", "grep"),
+            ("Match", "zz.never"),
+            ("Match_Regex", OWN_NODE_TAG),
+            ("Exclude", "$kubernetes['host'] ."),
+        ],
+    )]
+}
+
+/// Steps 6 to 8: back under its own tag, judged, without the helper keys.
+fn returned(o: &RuleOptions) -> Vec<Section> {
+    let m = o.matcher.as_str();
+    vec![
+        section(
             "filter",
             &[
                 ("Name", "modify"),
-                ("Match", "zz.never"),
-                ("Match_Regex", OWN_NODE_TAG),
-                ("Add", r#"ss_m {"self_scrape":true}"#),
-            ],
-        ));
-        out.push(section(
-            "filter",
-            &[
-                ("Name", "parser"),
                 ("Match", "ss.*"),
-                ("Key_Name", "ss_m"),
-                ("Parser", MARK_PARSER),
-                ("Reserve_Data", "On"),
+                ("Rename", "kubernetes ss_k8s"),
+                ("Remove", "ss_nd"),
             ],
-        ));
-    } else {
-        out.push(section(
+        ),
+        section(
             "filter",
             &[
-                ("Name", "grep"),
-                ("Match", "zz.never"),
-                ("Match_Regex", OWN_NODE_TAG),
-                ("Exclude", "$kubernetes['host'] ."),
+                ("Name", "rewrite_tag"),
+                ("Match", "ss.*"),
+                (
+                    "Rule",
+                    "$ss_k8s['host'] . kube.var.log.containers.$TAG[5].log false",
+                ),
+                ("Emitter_Mem_Buf_Limit", EMITTER_MEM_BUF_LIMIT),
             ],
-        ));
-    }
-    out.push(section(
-        "filter",
-        &[
-            ("Name", "modify"),
-            ("Match", "ss.*"),
-            ("Rename", "kubernetes ss_k8s"),
-            ("Remove", "ss_nd"),
-        ],
-    ));
-    out.push(section(
-        "filter",
-        &[
-            ("Name", "rewrite_tag"),
-            ("Match", "ss.*"),
-            (
-                "Rule",
-                "$ss_k8s['host'] . kube.var.log.containers.$TAG[5].log false",
-            ),
-            ("Emitter_Mem_Buf_Limit", EMITTER_MEM_BUF_LIMIT),
-        ],
-    ));
-    out.push(section(
-        "filter",
-        &[
-            ("Name", "modify"),
-            ("Match", m),
-            ("Remove", "kubernetes"),
-            // ss_k8s and ss_cand: the tail's record has no other key.
-            ("Remove_wildcard", HELPER_PREFIX),
-        ],
-    ));
-    out
+        ),
+        section(
+            "filter",
+            &[
+                ("Name", "modify"),
+                ("Match", m),
+                ("Remove", "kubernetes"),
+                // ss_k8s and ss_cand: the tail's record has no other key.
+                ("Remove_wildcard", HELPER_PREFIX),
+            ],
+        ),
+    ]
 }
 
 /// The parsers the filters name.
