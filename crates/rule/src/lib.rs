@@ -470,7 +470,8 @@ impl Scratch {
         }
     }
 
-    /// The failing node named by the last evaluated record, when it had one.
+    /// The failing node that the last evaluation read last (of an aggregate:
+    /// its first failure's), as far as it decoded; empty when it read none.
     pub fn failing_node(&self) -> &[u8] {
         &self.decoded.node
     }
@@ -500,7 +501,7 @@ impl Scratch {
 /// explanations; the error and the spare are overwritten by every judge.
 #[derive(Debug, Default)]
 struct Decoded {
-    /// The failing node of the last evaluation.
+    /// The failing node last read ([`Scratch::failing_node`]).
     node: Vec<u8>,
     /// A decoded error string.
     err: Vec<u8>,

@@ -27,8 +27,8 @@ pub(crate) struct Found<'r> {
     pub pod_ip: Option<&'r [u8]>,
     /// `_p` (multiline cri) or `logtag` (Parser cri) says the line is cut.
     pub partial: bool,
-    /// A key the rule reads appears twice, or more than four objects have
-    /// a `msg`.
+    /// A key the rule reads appears twice (at the root, or `host` or
+    /// `pod_ip` in `kubernetes`), or more than four objects have a `msg`.
     pub ambiguous: bool,
 }
 
