@@ -99,11 +99,13 @@ fn judge_found(found: &Found<'_>, scratch: &mut Scratch) -> Reason {
     // A `log` that is some other line means merged fields did not come from
     // it (the kubernetes filter keeps the merged line itself in `log`).
     let mut log_is_other = false;
-    for (raw, is_log) in [(found.log, true), (found.message, false)] {
-        let Some(raw) = raw else { continue };
+    if let Some(raw) = found.log {
         let reason = judge_raw_text(raw, own, text, decoded);
-        log_is_other |= is_log && reason.is_none();
+        log_is_other = reason.is_none();
         verdicts.add(reason);
+    }
+    if let Some(raw) = found.message {
+        verdicts.add(judge_raw_text(raw, own, text, decoded));
     }
     if !log_is_other {
         if found.root.msg.is_some() {
