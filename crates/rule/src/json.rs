@@ -1,12 +1,14 @@
-//! Just enough JSON for the rule, read in one forward pass: a [`Cursor`]
-//! walks an object's members (the rule's walk is a loop over them, no
-//! callbacks), [`string_end`] skips string contents eight bytes at a time,
-//! values the rule does not read are skipped with their grammar checked,
-//! and [`decode_into`] decodes string contents.
+//! Just enough JSON for the rule, each read a forward pass: a [`Cursor`]
+//! walks an object's members as the caller's own loop (the record's walk,
+//! `crate::walk`), [`members`] calls a closure per member for the few objects
+//! the judges read apart, [`string_end`] skips string contents eight bytes at
+//! a time, values the rule does not read are skipped with their grammar
+//! checked, and [`decode_into`] decodes string contents.
 //!
 //! Nothing here allocates except [`decode_into`], which only grows the
-//! caller's buffer. Depth is a counter, so hostile nesting costs time, never
-//! stack.
+//! caller's buffer. Nesting inside a skipped value is a counter and a
+//! fixed-size stack of bits, not recursion, so hostile nesting costs time,
+//! never call stack.
 
 /// The input is not well-formed enough to judge: the record is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +121,8 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Containers nest at most this deep (64 words of bits): deeper is a doubt.
+/// Containers inside a value nest at most this deep (512 levels: a bit per
+/// level in eight 64-bit words); deeper is a doubt.
 const MAX_DEPTH: usize = 64 * 8;
 
 /// Object-or-array flags of the open containers, one bit per level.
@@ -462,8 +465,8 @@ impl<'a> Cursor<'a> {
 }
 
 /// Calls `f(key, value)` for each member of the object `obj` (nothing but
-/// blanks around it), in order. For the rare objects the rule reads apart
-/// (a merged JSON-logging object, a `node` object).
+/// blanks around it), in order. For the rare objects the judges read apart
+/// (a merged JSON-logging object, a JSON-logging line, a `node` object).
 pub(crate) fn members<'a>(
     obj: &'a [u8],
     mut f: impl FnMut(Key<'a>, Value<'a>),

@@ -1,15 +1,19 @@
 //! The rule: drop a record exactly when it carries a metrics-server failed
 //! scrape, refused, of the emitting pod's own node.
 //!
-//! Two stages. [`scan`] looks for `: connect: connection refused`, which every
-//! droppable record contains, with a strided word probe that touches a small
-//! fraction of the bytes; almost every record stops there. Records that
-//! contain it are walked structurally: iteratively, without recursion, and
-//! without allocating once the [`Scratch`] buffers have grown.
+//! Two stages, both behind [`evaluate`]. [`scan`] looks for `: connect:
+//! connection refused`, which every droppable record contains, with a
+//! strided word probe that touches a small fraction of the bytes; almost
+//! every record stops there. A record that contains it is walked once,
+//! structurally ([`walk`]: its grammar checked, what the rule reads picked
+//! up), then every message found in it is judged (this file, top-down:
+//! the record, then each place a message can be, then one failure against
+//! the own node). Both stages are iterative, without recursion, and allocate
+//! nothing once the [`Scratch`] buffers have grown.
 //!
 //! Where the message can be: `log` or `message` (text, or a JSON object as
 //! text: JSON logging), the record's root (`msg`/`err`/`node` merged by the
-//! kubernetes filter) or any top-level object that has a `msg` (a
+//! kubernetes filter) or up to four top-level objects that have a `msg` (a
 //! `Merge_Log_Key`). The own node is `kubernetes.host`, or, when the record
 //! has no string `kubernetes.host`, `kubernetes.pod_ip` compared with the
 //! dialled IP. Any doubt keeps the record. Nothing is remembered from one
@@ -32,86 +36,15 @@ mod reason;
 mod scan;
 pub mod spec;
 mod text;
+mod walk;
 
 pub use reason::{Cause, Reason};
 pub use scan::NEEDLE;
 
 use cause::Failure;
 use json::{Malformed, Value};
-use text::Message;
-
-/// The buffers a judge decodes into. The failing node stays for
-/// explanations; the error and the spare are overwritten by every judge.
-#[derive(Debug, Default)]
-struct Decoded {
-    /// The failing node of the last evaluation.
-    node: Vec<u8>,
-    /// A decoded error string.
-    err: Vec<u8>,
-    /// For comparisons of escaped strings.
-    tmp: Vec<u8>,
-}
-
-impl Decoded {
-    const fn new() -> Decoded {
-        Decoded {
-            node: Vec::new(),
-            err: Vec::new(),
-            tmp: Vec::new(),
-        }
-    }
-}
-
-/// Reusable buffers for the structural stage. Keep one for many records (the
-/// module keeps one for its whole life): steady state allocates nothing.
-#[derive(Debug, Default)]
-pub struct Scratch {
-    /// The failing node (kept for explanations), the error, a spare.
-    decoded: Decoded,
-    /// A decoded `log`/`message` value.
-    text: Vec<u8>,
-    /// The decoded `kubernetes.host`.
-    own_host: Vec<u8>,
-    /// The decoded `kubernetes.pod_ip`.
-    own_ip: Vec<u8>,
-}
-
-impl Scratch {
-    /// Empty buffers.
-    pub const fn new() -> Scratch {
-        Scratch {
-            decoded: Decoded::new(),
-            text: Vec::new(),
-            own_host: Vec::new(),
-            own_ip: Vec::new(),
-        }
-    }
-
-    /// The failing node named by the last evaluated record, when it had one.
-    pub fn failing_node(&self) -> &[u8] {
-        &self.decoded.node
-    }
-
-    /// Forgets the last evaluation (keeps the capacity).
-    pub(crate) fn clear(&mut self) {
-        self.decoded.node.clear();
-    }
-
-    /// Bytes of capacity held, for leak checks.
-    pub fn capacity(&self) -> usize {
-        [
-            &self.decoded.node,
-            &self.text,
-            &self.decoded.err,
-            &self.own_host,
-            &self.own_ip,
-            &self.decoded.tmp,
-        ]
-        .iter()
-        .map(|v| v.capacity())
-        .sum::<usize>()
-    }
-}
+use text::{Message, Version};
+use walk::{Fields, Found};
 
 /// The verdict on one JSON-mode record: the body as JSON object text, without
 /// the NUL. Never panics, whatever the bytes.
@@ -139,100 +72,56 @@ pub fn explain(record: &[u8], scratch: &mut Scratch) -> Reason {
     }
 }
 
-/// What a record says about its own node.
-#[derive(Debug, Clone, Copy)]
-struct Own<'s> {
-    host: Option<&'s [u8]>,
-    ip: Option<&'s [u8]>,
+/// The structural verdict: the record walked, then its messages judged.
+fn judge_record(record: &[u8], scratch: &mut Scratch) -> Reason {
+    let Ok(found) = walk::record(record) else {
+        return Reason::NotJsonObject;
+    };
+    judge_found(&found, scratch)
 }
 
-/// `msg`/`err`/`node` members of a JSON-logging object (or the record root).
-#[derive(Debug, Clone, Copy, Default)]
-struct Fields<'a> {
-    msg: Option<Value<'a>>,
-    err: Option<Value<'a>>,
-    node: Option<Value<'a>>,
-    repeated: bool,
-}
-
-impl<'a> Fields<'a> {
-    /// Takes `key: value` if the key is one of the three.
-    fn take(&mut self, key: RootKey, value: Value<'a>) {
-        let slot = match key {
-            RootKey::Msg => &mut self.msg,
-            RootKey::Err => &mut self.err,
-            RootKey::Node => &mut self.node,
-            _ => return,
-        };
-        self.repeated |= slot.replace(value).is_some();
+/// Every message the walk found, judged against the own node; see
+/// [`Verdicts`] for how their verdicts combine.
+fn judge_found(found: &Found<'_>, scratch: &mut Scratch) -> Reason {
+    if found.ambiguous {
+        return Reason::Ambiguous;
     }
-
-    fn of(obj: &'a [u8]) -> Result<Fields<'a>, Malformed> {
-        let mut fields = Fields::default();
-        json::members(obj, |k, v| fields.take(root_key(k), v))?;
-        Ok(fields)
+    let Scratch {
+        decoded,
+        text,
+        own_host,
+        own_ip,
+    } = scratch;
+    let Ok(own) = own_node(found.host, found.pod_ip, own_host, own_ip) else {
+        return Reason::Ambiguous;
+    };
+    let mut verdicts = Verdicts::default();
+    // A `log` that is some other line means merged fields did not come from
+    // it (the kubernetes filter keeps the merged line itself in `log`).
+    let mut log_is_other = false;
+    if let Some(raw) = found.log {
+        let reason = judge_raw_text(raw, own, text, decoded);
+        log_is_other = reason.is_none();
+        verdicts.add(reason);
     }
-}
-
-/// The keys the rule reads at a record's root (and `msg`, `err`, `node` in
-/// a JSON-logging object).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RootKey {
-    Log,
-    Message,
-    Kubernetes,
-    Msg,
-    Err,
-    Node,
-    /// `_p` (multiline cri) or `logtag` (Parser cri): the CRI flag.
-    Flag,
-    Other,
-}
-
-impl RootKey {
-    /// A bit per key that must not repeat (`_p`/`logtag` may).
-    const fn once_bit(self) -> u8 {
-        match self {
-            RootKey::Log => 1,
-            RootKey::Message => 2,
-            RootKey::Kubernetes => 4,
-            RootKey::Msg => 8,
-            RootKey::Err => 16,
-            RootKey::Node => 32,
-            RootKey::Flag | RootKey::Other => 0,
+    if let Some(raw) = found.message {
+        verdicts.add(judge_raw_text(raw, own, text, decoded));
+    }
+    if !log_is_other {
+        if found.root.msg.is_some() {
+            verdicts.add(judge_fields(&found.root, own, decoded));
+        }
+        for obj in found.merged.iter().flatten() {
+            verdicts.add(match Fields::of(obj) {
+                Ok(fields) => judge_fields(&fields, own, decoded),
+                Err(Malformed) => Some(Reason::Ambiguous),
+            });
         }
     }
-}
-
-/// Which key this is, as it decodes.
-fn root_key(key: json::Key<'_>) -> RootKey {
-    const KEYS: [(&[u8], RootKey); 8] = [
-        (b"log", RootKey::Log),
-        (b"message", RootKey::Message),
-        (b"kubernetes", RootKey::Kubernetes),
-        (b"msg", RootKey::Msg),
-        (b"err", RootKey::Err),
-        (b"node", RootKey::Node),
-        (b"_p", RootKey::Flag),
-        (b"logtag", RootKey::Flag),
-    ];
-    KEYS.iter()
-        .find(|(plain, _)| key.is(plain))
-        .map_or(RootKey::Other, |&(_, k)| k)
-}
-
-/// Where the message may be in one record.
-#[derive(Debug, Default)]
-struct Found<'r> {
-    texts: [Option<&'r [u8]>; 2],
-    root: Fields<'r>,
-    objects: [Option<&'r [u8]>; 4],
-    /// `kubernetes.host` and `kubernetes.pod_ip` as raw JSON string contents.
-    host: Option<&'r [u8]>,
-    pod_ip: Option<&'r [u8]>,
-    /// `_p` (multiline cri) or `logtag` (Parser cri) says the line is cut.
-    partial: bool,
-    ambiguous: bool,
+    if found.partial && verdicts.any {
+        return Reason::Ambiguous;
+    }
+    verdicts.reason()
 }
 
 /// Combines the verdicts on every message found in a record: drop only when
@@ -262,149 +151,6 @@ impl Verdicts {
     }
 }
 
-/// The structural verdict: the record walked, then its messages judged.
-fn judge_record(record: &[u8], scratch: &mut Scratch) -> Reason {
-    let Ok(found) = find_candidates(record) else {
-        return Reason::NotJsonObject;
-    };
-    judge_found(&found, scratch)
-}
-
-fn judge_found(found: &Found<'_>, scratch: &mut Scratch) -> Reason {
-    if found.ambiguous {
-        return Reason::Ambiguous;
-    }
-    let Scratch {
-        decoded,
-        text,
-        own_host,
-        own_ip,
-    } = scratch;
-    let Ok(own) = own_node(found.host, found.pod_ip, own_host, own_ip) else {
-        return Reason::Ambiguous;
-    };
-    let mut verdicts = Verdicts::default();
-    // A `log` that is some other line means merged fields did not come from
-    // it (the kubernetes filter keeps the merged line itself in `log`).
-    let mut log_is_other = false;
-    for (slot, raw) in found.texts.iter().enumerate() {
-        let Some(raw) = raw else { continue };
-        let reason = judge_raw_text(raw, own, text, decoded);
-        log_is_other |= slot == 0 && reason.is_none();
-        verdicts.add(reason);
-    }
-    if !log_is_other {
-        if found.root.msg.is_some() {
-            verdicts.add(judge_fields(&found.root, own, decoded));
-        }
-        for obj in found.objects.iter().flatten() {
-            verdicts.add(match Fields::of(obj) {
-                Ok(fields) => judge_fields(&fields, own, decoded),
-                Err(Malformed) => Some(Reason::Ambiguous),
-            });
-        }
-    }
-    if found.partial && verdicts.any {
-        return Reason::Ambiguous;
-    }
-    verdicts.reason()
-}
-
-/// The one walk of a candidate record: every byte is read once, its JSON
-/// grammar checked, and what the rule reads is picked up on the way (no
-/// callbacks, no second pass over any part).
-fn find_candidates(record: &[u8]) -> Result<Found<'_>, Malformed> {
-    let mut found = Found::default();
-    // The keys the rule reads that were seen: any of them twice is a doubt.
-    let mut seen = 0u8;
-    let mut c = json::Cursor::new(record);
-    let mut more = c.enter_object()?;
-    while more {
-        let key = root_key(c.key()?);
-        let bit = key.once_bit();
-        found.ambiguous |= seen & bit != 0;
-        seen |= bit;
-        let object = c.peek() == Some(b'{');
-        match key {
-            RootKey::Kubernetes if object => kubernetes_map(&mut c, &mut found)?,
-            RootKey::Kubernetes => {
-                c.value()?;
-            }
-            // Any other object may be merged JSON logging (a
-            // Merge_Log_Key): it is when it has a `msg`.
-            RootKey::Log | RootKey::Message | RootKey::Flag | RootKey::Other if object => {
-                let start = c.pos();
-                if has_msg(&mut c)? {
-                    match found.objects.iter_mut().find(|o| o.is_none()) {
-                        Some(slot) => *slot = Some(c.since(start)),
-                        None => found.ambiguous = true,
-                    }
-                }
-            }
-            _ => match (key, c.value()?) {
-                (RootKey::Log, Value::Str(raw)) => found.texts[0] = Some(raw),
-                (RootKey::Message, Value::Str(raw)) => found.texts[1] = Some(raw),
-                (RootKey::Flag, Value::Str(flag)) => found.partial |= json::decodes_to(flag, b"P"),
-                (key, value) => found.root.take(key, value),
-            },
-        }
-        more = c.next_member()?;
-    }
-    if !c.at_end() {
-        return Err(Malformed);
-    }
-    found.ambiguous |= found.root.repeated;
-    Ok(found)
-}
-
-/// The `kubernetes` map at the cursor: its string `host` and `pod_ip`.
-fn kubernetes_map<'r>(c: &mut json::Cursor<'r>, found: &mut Found<'r>) -> Result<(), Malformed> {
-    let mut more = c.enter_object()?;
-    while more {
-        let key = c.key()?;
-        if let Value::Str(s) = c.value()? {
-            let slot = if key.is(b"host") {
-                Some(&mut found.host)
-            } else if key.is(b"pod_ip") {
-                Some(&mut found.pod_ip)
-            } else {
-                None
-            };
-            if let Some(slot) = slot {
-                found.ambiguous |= slot.replace(s).is_some();
-            }
-        }
-        more = c.next_member()?;
-    }
-    Ok(())
-}
-
-/// Walks the object at the cursor; whether it has a `msg` member.
-fn has_msg(c: &mut json::Cursor<'_>) -> Result<bool, Malformed> {
-    let mut found = false;
-    let mut more = c.enter_object()?;
-    while more {
-        found |= c.key()?.is(b"msg");
-        c.value()?;
-        more = c.next_member()?;
-    }
-    Ok(found)
-}
-
-/// A `log`/`message` value as raw JSON string contents: decoded, then
-/// judged. A value that does not decode is a doubt.
-fn judge_raw_text(
-    raw: &[u8],
-    own: Own<'_>,
-    text: &mut Vec<u8>,
-    decoded: &mut Decoded,
-) -> Option<Reason> {
-    if json::decode_into(raw, text).is_err() {
-        return Some(Reason::Ambiguous);
-    }
-    judge_text(text, own, decoded)
-}
-
 /// Decodes `kubernetes.host` and `kubernetes.pod_ip` (found by the walk).
 fn own_node<'s>(
     host_raw: Option<&[u8]>,
@@ -424,21 +170,70 @@ fn own_node<'s>(
     })
 }
 
-const SCRAPE_MSG: &[u8] = b"Failed to scrape node";
+/// What a record says about its own node.
+#[derive(Debug, Clone, Copy)]
+struct Own<'s> {
+    host: Option<&'s [u8]>,
+    ip: Option<&'s [u8]>,
+}
+
+/// A `log`/`message` value as raw JSON string contents: decoded, then
+/// judged. A value that does not decode is a doubt.
+fn judge_raw_text(
+    raw: &[u8],
+    own: Own<'_>,
+    text: &mut Vec<u8>,
+    decoded: &mut Decoded,
+) -> Option<Reason> {
+    if json::decode_into(raw, text).is_err() {
+        return Some(Reason::Ambiguous);
+    }
+    judge_text(text, own, decoded)
+}
+
+/// A decoded `log`/`message` text, by the message [`text::locate`] finds at
+/// its start. `None`: it holds no failed-scrape message.
+fn judge_text(text: &[u8], own: Own<'_>, decoded: &mut Decoded) -> Option<Reason> {
+    match text::locate(text) {
+        Message::None => None,
+        Message::Partial => Some(Reason::Ambiguous),
+        Message::ScrapeVariant { kvs, timeout } => {
+            let cause = if timeout {
+                Cause::Timeout
+            } else {
+                Cause::Other
+            };
+            Some(judge_structured(kvs, own, decoded, Some(cause)))
+        }
+        Message::Json(obj) => match Fields::of(obj) {
+            Ok(fields) => judge_fields(&fields, own, decoded),
+            Err(Malformed) => None,
+        },
+        Message::Structured(kvs) => Some(judge_structured(kvs, own, decoded, None)),
+        Message::Aggregate { version, body } => {
+            Some(judge_aggregate(body, version, own, &mut decoded.node))
+        }
+    }
+}
+
+/// The v0.7+ message as JSON logging's `msg` holds it (decoded; in klog
+/// text it is quoted: the `text` module's own constant).
+const JSON_SCRAPE_MSG: &[u8] = b"Failed to scrape node";
 
 /// A JSON-logging object: `msg` must be exactly the scrape message (or one
 /// of its never-refused variants), `node` the object klog makes of
-/// `klog.KObj(node)`, `err` a string.
+/// `klog.KObj(node)`, `err` a string. `None`: `msg` is not a string that
+/// says a scrape failed.
 fn judge_fields(fields: &Fields<'_>, own: Own<'_>, decoded: &mut Decoded) -> Option<Reason> {
     let Decoded { node, err, tmp } = decoded;
     let Some(Value::Str(msg)) = fields.msg else {
         return None;
     };
-    let forced = if json::str_eq(msg, SCRAPE_MSG, tmp) {
+    let forced = if json::str_eq(msg, JSON_SCRAPE_MSG, tmp) {
         None
     } else {
         json::decode_into(msg, tmp).ok()?;
-        let variant = bytes::strip_prefix(tmp, SCRAPE_MSG)?.strip_prefix(b", ")?;
+        let variant = bytes::strip_prefix(tmp, JSON_SCRAPE_MSG)?.strip_prefix(b", ")?;
         Some(if bytes::starts_with(variant, b"timeout") {
             Cause::Timeout
         } else {
@@ -466,29 +261,6 @@ fn judge_fields(fields: &Fields<'_>, own: Own<'_>, decoded: &mut Decoded) -> Opt
         return Some(Reason::Ambiguous);
     }
     Some(judge_one(own, node, err, forced))
-}
-
-/// A `log`/`message` text.
-fn judge_text(text: &[u8], own: Own<'_>, decoded: &mut Decoded) -> Option<Reason> {
-    match text::locate(text) {
-        Message::None => None,
-        Message::Partial => Some(Reason::Ambiguous),
-        Message::ScrapeVariant { kvs, timeout } => {
-            let cause = if timeout {
-                Cause::Timeout
-            } else {
-                Cause::Other
-            };
-            Some(judge_structured(kvs, own, decoded, Some(cause)))
-        }
-        Message::Json(obj) => match Fields::of(obj) {
-            Ok(fields) => judge_fields(&fields, own, decoded),
-            Err(Malformed) => None,
-        },
-        Message::Structured(kvs) => Some(judge_structured(kvs, own, decoded, None)),
-        Message::AggregateV04(body) => Some(judge_aggregate(body, false, own, &mut decoded.node)),
-        Message::AggregateV03(body) => Some(judge_aggregate(body, true, own, &mut decoded.node)),
-    }
 }
 
 /// `err="..." node="..."` after `"Failed to scrape node"` (or a variant of it,
@@ -531,11 +303,10 @@ fn judge_structured(
 /// `utilerrors` aggregate prints one distinct error bare and several,
 /// deduplicated, in brackets; only one node is the pod's own, so a bracketed
 /// list never qualifies as a whole. Drops only a bare own-node refusal.
-fn judge_aggregate(body: &[u8], v03: bool, own: Own<'_>, node: &mut Vec<u8>) -> Reason {
-    let item_prefix: &[u8] = if v03 {
-        b"unable to fully scrape metrics from source kubelet_summary:"
-    } else {
-        b"unable to fully scrape metrics from node "
+fn judge_aggregate(body: &[u8], version: Version, own: Own<'_>, node: &mut Vec<u8>) -> Reason {
+    let item_prefix: &[u8] = match version {
+        Version::V04 => b"unable to fully scrape metrics from node ",
+        Version::V03 => b"unable to fully scrape metrics from source kubelet_summary:",
     };
     let Some(inner) = body.strip_prefix(b"[").and_then(|b| b.strip_suffix(b"]")) else {
         let Some(item) = body.strip_prefix(item_prefix) else {
@@ -544,7 +315,7 @@ fn judge_aggregate(body: &[u8], v03: bool, own: Own<'_>, node: &mut Vec<u8>) -> 
         if next_item(item, item_prefix).is_some() {
             return Reason::Ambiguous;
         }
-        return judge_item(item, v03, own, node, true).unwrap_or(Reason::Ambiguous);
+        return judge_item(item, version, own, node, true).unwrap_or(Reason::Ambiguous);
     };
     // The same reason for every failure, or MixedAggregate.
     let mut verdict: Option<Reason> = None;
@@ -558,7 +329,7 @@ fn judge_aggregate(body: &[u8], v03: bool, own: Own<'_>, node: &mut Vec<u8>) -> 
             Some(at) => (item.get(..at).unwrap_or_default(), item.get(at + 2..)),
             None => (item, None),
         };
-        let Some(reason) = judge_item(item, v03, own, node, count == 0) else {
+        let Some(reason) = judge_item(item, version, own, node, count == 0) else {
             return Reason::Ambiguous;
         };
         count += 1;
@@ -594,10 +365,12 @@ fn next_item(item: &[u8], item_prefix: &[u8]) -> Option<usize> {
 }
 
 /// One aggregate item after its prefix: `<node>: [unable to fetch metrics from
-/// node <node>: | ... Kubelet <node> (<ip>): ]<error>`.
+/// node <node>: | ... Kubelet <node> (<ip>): ]<error>`. The `first` item's
+/// node is the one explanations report. `None`: not an item metrics-server
+/// prints.
 fn judge_item(
     item: &[u8],
-    v03: bool,
+    version: Version,
     own: Own<'_>,
     node: &mut Vec<u8>,
     first: bool,
@@ -606,20 +379,18 @@ fn judge_item(
     if name.is_empty() || name.contains(&b' ') {
         return None;
     }
-    let inner: &[u8] = if v03 {
-        b"unable to fetch metrics from Kubelet "
-    } else {
-        b"unable to fetch metrics from node "
+    let (inner, after_name): (&[u8], &[u8]) = match version {
+        Version::V04 => (b"unable to fetch metrics from node ", b": "),
+        Version::V03 => (b"unable to fetch metrics from Kubelet ", b" ("),
     };
     if let Some(rest) = err.strip_prefix(inner) {
-        let (named, rest) = text::split_once(rest, if v03 { b" (" } else { b": " })?;
+        let (named, rest) = text::split_once(rest, after_name)?;
         if named != name {
             return None;
         }
-        err = if v03 {
-            text::split_once(rest, b"): ")?.1
-        } else {
-            rest
+        err = match version {
+            Version::V04 => rest,
+            Version::V03 => text::split_once(rest, b"): ")?.1,
         };
     }
     if first {
@@ -674,6 +445,80 @@ fn is_node_name(name: &[u8]) -> bool {
         && bytes::all_dns_chars(name)
         && name.first().is_some_and(u8::is_ascii_alphanumeric)
         && name.last().is_some_and(u8::is_ascii_alphanumeric)
+}
+
+/// Reusable buffers for the structural stage. Keep one for many records (the
+/// module keeps one for its whole life): steady state allocates nothing.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    /// The failing node (kept for explanations), the error, a spare.
+    decoded: Decoded,
+    /// A decoded `log`/`message` value.
+    text: Vec<u8>,
+    /// The decoded `kubernetes.host`.
+    own_host: Vec<u8>,
+    /// The decoded `kubernetes.pod_ip`.
+    own_ip: Vec<u8>,
+}
+
+impl Scratch {
+    /// Empty buffers.
+    pub const fn new() -> Scratch {
+        Scratch {
+            decoded: Decoded::new(),
+            text: Vec::new(),
+            own_host: Vec::new(),
+            own_ip: Vec::new(),
+        }
+    }
+
+    /// The failing node that the last evaluation read last (of an aggregate:
+    /// its first failure's), as far as it decoded; empty when it read none.
+    pub fn failing_node(&self) -> &[u8] {
+        &self.decoded.node
+    }
+
+    /// Forgets the last evaluation (keeps the capacity).
+    pub(crate) fn clear(&mut self) {
+        self.decoded.node.clear();
+    }
+
+    /// Bytes of capacity held, for leak checks.
+    pub fn capacity(&self) -> usize {
+        [
+            &self.decoded.node,
+            &self.text,
+            &self.decoded.err,
+            &self.own_host,
+            &self.own_ip,
+            &self.decoded.tmp,
+        ]
+        .iter()
+        .map(|v| v.capacity())
+        .sum::<usize>()
+    }
+}
+
+/// The buffers a judge decodes into. The failing node stays for
+/// explanations; the error and the spare are overwritten by every judge.
+#[derive(Debug, Default)]
+struct Decoded {
+    /// The failing node last read ([`Scratch::failing_node`]).
+    node: Vec<u8>,
+    /// A decoded error string.
+    err: Vec<u8>,
+    /// For comparisons of escaped strings.
+    tmp: Vec<u8>,
+}
+
+impl Decoded {
+    const fn new() -> Decoded {
+        Decoded {
+            node: Vec::new(),
+            err: Vec::new(),
+            tmp: Vec::new(),
+        }
+    }
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

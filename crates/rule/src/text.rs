@@ -18,16 +18,31 @@ pub(crate) enum Message<'t> {
     /// `"Failed to scrape node, node is not ready"`: scrape failures that are
     /// never refusals; their key/value pairs, and whether it is the timeout.
     ScrapeVariant { kvs: &'t [u8], timeout: bool },
-    /// v0.4 `unable to fully scrape metrics: ...` (the part after the colon).
-    AggregateV04(&'t [u8]),
-    /// v0.3 `unable to fully collect metrics: ...` (the part after the colon).
-    AggregateV03(&'t [u8]),
+    /// v0.4 `unable to fully scrape metrics: ...` or v0.3 `unable to fully
+    /// collect metrics: ...`: the part after the colon.
+    Aggregate { version: Version, body: &'t [u8] },
     /// A JSON object (JSON logging, `--logging-format=json`).
     Json(&'t [u8]),
 }
 
-const SCRAPE_MSG: &[u8] = b"\"Failed to scrape node\"";
-const SCRAPE_VARIANT: &[u8] = b"\"Failed to scrape node, ";
+/// The metrics-server release lines that print one line per cycle for every
+/// failed node together (an aggregate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Version {
+    /// v0.4 (`server.go`): `unable to fully scrape metrics: ` and items
+    /// `unable to fully scrape metrics from node N: unable to fetch metrics
+    /// from node N: <error>`.
+    V04,
+    /// v0.3 (`manager.go`): `unable to fully collect metrics: ` and items
+    /// `unable to fully scrape metrics from source kubelet_summary:N: unable
+    /// to fetch metrics from Kubelet N (<ip>): <error>`.
+    V03,
+}
+
+/// The v0.5+ message as klog's structured text prints it: quoted.
+const KLOG_SCRAPE_MSG: &[u8] = b"\"Failed to scrape node\"";
+/// The start of its never-refused variants, likewise quoted.
+const KLOG_SCRAPE_VARIANT: &[u8] = b"\"Failed to scrape node, ";
 const V04_HEAD: &[u8] = b"unable to fully scrape metrics: ";
 const V03_HEAD: &[u8] = b"unable to fully collect metrics: ";
 
@@ -65,8 +80,8 @@ enum Prefix<'t> {
 }
 
 /// The prefixes [`locate`] strips: an RFC3339 timestamp with its stream and
-/// CRI flag, then a klog header. When it finds a klog header, it has read
-/// no byte past the header.
+/// CRI flag, then a klog header. When it finds a klog header, no byte past
+/// the header decides what it returns.
 fn prefix(mut t: &[u8]) -> Prefix<'_> {
     if let Some(rest) = rfc3339(t) {
         t = rest;
@@ -105,13 +120,13 @@ fn prefix(mut t: &[u8]) -> Prefix<'_> {
 
 /// The message at the start of `t` (after the prefixes).
 fn message(t: &[u8], headed: bool) -> Message<'_> {
-    if let Some(rest) = bytes::strip_prefix(t, SCRAPE_MSG) {
+    if let Some(rest) = bytes::strip_prefix(t, KLOG_SCRAPE_MSG) {
         return match rest.first() {
             None | Some(b' ') => Message::Structured(rest),
             _ => Message::None,
         };
     }
-    if let Some(rest) = bytes::strip_prefix(t, SCRAPE_VARIANT) {
+    if let Some(rest) = bytes::strip_prefix(t, KLOG_SCRAPE_VARIANT) {
         let kvs = go_string_end(rest)
             .and_then(|end| rest.get(end + 1..))
             .unwrap_or_default();
@@ -121,10 +136,16 @@ fn message(t: &[u8], headed: bool) -> Message<'_> {
         };
     }
     if let Some(rest) = bytes::strip_prefix(t, V04_HEAD) {
-        return Message::AggregateV04(rest);
+        return Message::Aggregate {
+            version: Version::V04,
+            body: rest,
+        };
     }
     if let Some(rest) = bytes::strip_prefix(t, V03_HEAD) {
-        return Message::AggregateV03(rest);
+        return Message::Aggregate {
+            version: Version::V03,
+            body: rest,
+        };
     }
     if !headed && t.first() == Some(&b'{') {
         return Message::Json(t);

@@ -393,103 +393,32 @@ fn filler(bytes: usize) -> String {
 impl Gen {
     /// The record bytes.
     pub fn generate(&self) -> Vec<u8> {
-        match *self {
+        let record = match *self {
             Gen::Nested {
                 depth,
                 bracket,
                 with_line,
                 closed,
-            } => {
-                let mut open = String::with_capacity(depth * 16);
-                let mut close = String::with_capacity(depth * 2);
-                const KEYS: [&str; 3] = ["log", "kubernetes", "host"];
-                for i in 0..depth {
-                    let object = match bracket {
-                        Bracket::Array => false,
-                        Bracket::Object => true,
-                        Bracket::Mixed => i % 2 == 1,
-                    };
-                    if object {
-                        let _ = write!(open, "{{\"{}\":", KEYS[i % 3]);
-                        close.push('}');
-                    } else {
-                        open.push('[');
-                        close.push(']');
-                    }
-                }
-                let inner = format!("\"{OWN}\"");
-                let close: String = close.chars().rev().collect();
-                if closed {
-                    let mut s = format!("{{\"deep\":{open}{inner}{close}");
-                    if with_line {
-                        s.push(',');
-                        s.push_str(&symptom_keys(OWN));
-                    }
-                    s.push('}');
-                    s.into_bytes()
-                } else if with_line {
-                    format!("{{{},\"deep\":{open}{inner}", symptom_keys(OWN)).into_bytes()
-                } else {
-                    format!("{{\"deep\":{open}{inner}").into_bytes()
-                }
-            }
+            } => nested(depth, bracket, with_line, closed),
             Gen::BigLog { bytes, line_at_end } => {
                 let mut log = filler(bytes);
                 if line_at_end {
                     log.push_str(&json_escape(&symptom_line(OWN)));
                 }
-                format!("{{\"log\":\"{log}\",{}}}", own_kubernetes()).into_bytes()
+                format!("{{\"log\":\"{log}\",{}}}", own_kubernetes())
             }
             Gen::BigValue { bytes, with_line } => {
-                let mut s = format!("{{\"filler\":\"{}\"", "x".repeat(bytes));
-                if with_line {
-                    s.push(',');
-                    s.push_str(&symptom_keys(OWN));
-                }
-                s.push('}');
-                s.into_bytes()
+                object(&format!("\"filler\":\"{}\"", "x".repeat(bytes)), with_line)
             }
-            Gen::ManyKeys { count, with_line } => {
-                let mut s = String::with_capacity(count * 16 + 1024);
-                s.push('{');
-                for i in 0..count {
-                    if i > 0 {
-                        s.push(',');
-                    }
-                    let _ = write!(s, "\"k{i}\":\"v{i}\"");
-                }
-                if with_line {
-                    if count > 0 {
-                        s.push(',');
-                    }
-                    s.push_str(&symptom_keys(OWN));
-                }
-                s.push('}');
-                s.into_bytes()
-            }
+            Gen::ManyKeys { count, with_line } => object(&many_keys(count), with_line),
             Gen::DupLog { count } => {
                 let log = format!("\"log\":\"{}\",", json_escape(&symptom_line(OWN)));
-                format!("{{{}{}}}", log.repeat(count), own_kubernetes()).into_bytes()
+                format!("{{{}{}}}", log.repeat(count), own_kubernetes())
             }
             Gen::BigKey { bytes, with_line } => {
-                let mut s = format!("{{\"{}\":\"v\"", "k".repeat(bytes));
-                if with_line {
-                    s.push(',');
-                    s.push_str(&symptom_keys(OWN));
-                }
-                s.push('}');
-                s.into_bytes()
+                object(&format!("\"{}\":\"v\"", "k".repeat(bytes)), with_line)
             }
-            Gen::QuotesBackslashes { bytes, with_line } => {
-                // `\"\\` is a quote and a backslash; the string ends on an
-                // escaped backslash right before its closing quote.
-                let units = "\\\"\\\\".repeat(bytes / 4);
-                if with_line {
-                    format!("{{\"x\":\"{units}\",{}}}", symptom_keys(OWN)).into_bytes()
-                } else {
-                    format!("{{\"log\":\"{units}\",{}}}", own_kubernetes()).into_bytes()
-                }
-            }
+            Gen::QuotesBackslashes { bytes, with_line } => quotes_backslashes(bytes, with_line),
             Gen::FakeKeysInString { count } => {
                 // The text `","log":"..","kubernetes":{..},"x":"`, escaped
                 // once more so that it stays inside the string.
@@ -499,62 +428,22 @@ impl Gen {
                     fake.repeat(count),
                     own_kubernetes()
                 )
-                .into_bytes()
             }
-            Gen::LongNode { bytes } => {
-                let label = "a".repeat(63);
-                let mut node = String::with_capacity(bytes + 64);
-                while node.len() < bytes {
-                    if !node.is_empty() {
-                        node.push('.');
-                    }
-                    node.push_str(&label);
-                }
-                node.truncate(bytes);
-                while node.ends_with('.') {
-                    node.pop();
-                    node.push('b');
-                }
-                format!("{{{}}}", symptom_keys(&node)).into_bytes()
-            }
+            Gen::LongNode { bytes } => format!("{{{}}}", symptom_keys(&long_node_name(bytes))),
             Gen::UnicodeEscapes { bytes } => format!(
                 "{{\"log\":\"{}\",{}}}",
                 "\\u00e9".repeat(bytes / 6),
                 own_kubernetes()
-            )
-            .into_bytes(),
-            Gen::BigLabels { count } => {
-                let mut labels = String::with_capacity(count * 24);
-                for i in 0..count {
-                    if i > 0 {
-                        labels.push(',');
-                    }
-                    let _ = write!(labels, "\"example.com/label-{i}\":\"value-{i}\"");
-                }
-                format!(
-                    "{{\"log\":\"{}\",\"kubernetes\":{{\"labels\":{{{labels}}},\"host\":\"{OWN}\",\"pod_ip\":\"{OWN_IP}\"}}}}",
-                    json_escape(&symptom_line(OWN))
-                )
-                .into_bytes()
-            }
-            Gen::RandomBytes { bytes, seed, brace } => {
-                let mut out = Vec::with_capacity(bytes + 1);
-                if brace {
-                    out.push(b'{');
-                }
-                let mut rng = crate::Rng::new(seed);
-                while out.len() < bytes + usize::from(brace) {
-                    out.extend_from_slice(&rng.next().to_le_bytes());
-                }
-                out.truncate(bytes + usize::from(brace));
-                out
-            }
+            ),
+            Gen::BigLabels { count } => big_labels(count),
+            Gen::RandomBytes { bytes, seed, brace } => return random_bytes(bytes, seed, brace),
             Gen::RepeatLine { count } => {
                 let line = json_escape(&symptom_line(OWN));
                 let log = vec![line; count].join("\\n");
-                format!("{{\"log\":\"{log}\",{}}}", own_kubernetes()).into_bytes()
+                format!("{{\"log\":\"{log}\",{}}}", own_kubernetes())
             }
-        }
+        };
+        record.into_bytes()
     }
 
     fn kind(&self) -> &'static str {
@@ -574,6 +463,122 @@ impl Gen {
             Gen::RepeatLine { .. } => "repeat_line",
         }
     }
+}
+
+/// `{<members>}`, then the symptom keys after the members when `with_line`.
+fn object(members: &str, with_line: bool) -> String {
+    let mut s = String::with_capacity(members.len() + 1024);
+    s.push('{');
+    s.push_str(members);
+    if with_line {
+        if !members.is_empty() {
+            s.push(',');
+        }
+        s.push_str(&symptom_keys(OWN));
+    }
+    s.push('}');
+    s
+}
+
+/// [`Gen::Nested`]: `depth` levels around the own node's name, under `deep`.
+fn nested(depth: usize, bracket: Bracket, with_line: bool, closed: bool) -> String {
+    const KEYS: [&str; 3] = ["log", "kubernetes", "host"];
+    let mut open = String::with_capacity(depth * 16);
+    let mut close = String::with_capacity(depth * 2);
+    for i in 0..depth {
+        let object = match bracket {
+            Bracket::Array => false,
+            Bracket::Object => true,
+            Bracket::Mixed => i % 2 == 1,
+        };
+        if object {
+            let _ = write!(open, "{{\"{}\":", KEYS[i % 3]);
+            close.push('}');
+        } else {
+            open.push('[');
+            close.push(']');
+        }
+    }
+    let deep = format!("\"deep\":{open}\"{OWN}\"");
+    let close: String = close.chars().rev().collect();
+    match (closed, with_line) {
+        (true, _) => object(&format!("{deep}{close}"), with_line),
+        (false, true) => format!("{{{},{deep}", symptom_keys(OWN)),
+        (false, false) => format!("{{{deep}"),
+    }
+}
+
+/// [`Gen::ManyKeys`]'s members: `"k0":"v0",...` (`count` of them).
+fn many_keys(count: usize) -> String {
+    let mut s = String::with_capacity(count * 16);
+    for i in 0..count {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(s, "\"k{i}\":\"v{i}\"");
+    }
+    s
+}
+
+/// [`Gen::QuotesBackslashes`].
+fn quotes_backslashes(bytes: usize, with_line: bool) -> String {
+    // `\"\\` is a quote and a backslash; the string ends on an escaped
+    // backslash right before its closing quote.
+    let units = "\\\"\\\\".repeat(bytes / 4);
+    if with_line {
+        format!("{{\"x\":\"{units}\",{}}}", symptom_keys(OWN))
+    } else {
+        format!("{{\"log\":\"{units}\",{}}}", own_kubernetes())
+    }
+}
+
+/// A valid node name of exactly `bytes` bytes: 63-byte labels of `a`, and
+/// a `b` where a cut would leave a trailing dot.
+fn long_node_name(bytes: usize) -> String {
+    let label = "a".repeat(63);
+    let mut node = String::with_capacity(bytes + 64);
+    while node.len() < bytes {
+        if !node.is_empty() {
+            node.push('.');
+        }
+        node.push_str(&label);
+    }
+    node.truncate(bytes);
+    while node.ends_with('.') {
+        node.pop();
+        node.push('b');
+    }
+    node
+}
+
+/// [`Gen::BigLabels`].
+fn big_labels(count: usize) -> String {
+    let mut labels = String::with_capacity(count * 24);
+    for i in 0..count {
+        if i > 0 {
+            labels.push(',');
+        }
+        let _ = write!(labels, "\"example.com/label-{i}\":\"value-{i}\"");
+    }
+    format!(
+        "{{\"log\":\"{}\",\"kubernetes\":{{\"labels\":{{{labels}}},\"host\":\"{OWN}\",\"pod_ip\":\"{OWN_IP}\"}}}}",
+        json_escape(&symptom_line(OWN))
+    )
+}
+
+/// [`Gen::RandomBytes`].
+fn random_bytes(bytes: usize, seed: u64, brace: bool) -> Vec<u8> {
+    let len = bytes + usize::from(brace);
+    let mut out = Vec::with_capacity(len);
+    if brace {
+        out.push(b'{');
+    }
+    let mut rng = crate::Rng::new(seed);
+    while out.len() < len {
+        out.extend_from_slice(&rng.next().to_le_bytes());
+    }
+    out.truncate(len);
+    out
 }
 
 /// `tests/corpus` of this checkout.
