@@ -7,7 +7,10 @@
 //! - [`tables`]: product data (keys by Fluent Bit version, images, the
 //!   Fargate router's limits), with sources;
 //! - [`tag`]: Fluent Bit's `Match`/`Match_Regex` routing;
-//! - [`module`]: the module's exports, and probes on the project's host;
+//! - [`module`]: the module's exports, and probes on the project's host
+//!   (the `module` feature, on by default; without it the checks that run
+//!   the module say the CLI runs them, and the crate builds for wasm32);
+//! - [`size`]: Fluent Bit's size syntax;
 //! - [`router`]: the Fargate router's rules;
 //! - [`rules`]: the findings for a Fluent Bit config;
 //! - [`figures`]: every figure the project states about itself.
@@ -21,6 +24,7 @@ pub mod figures;
 pub mod module;
 pub mod router;
 pub mod rules;
+pub mod size;
 pub mod tables;
 pub mod tag;
 pub mod yaml;
