@@ -4,7 +4,9 @@
 //! - `playground_core_agrees_with_the_module`: the playground's own tests,
 //!   natively (no wasm-bindgen): its per-record and per-line API give the
 //!   module's verdict, reason and node on the whole corpus and on every line
-//!   of examples/ (playground/tests/agreement.rs).
+//!   of examples/ (playground/tests/agreement.rs); its ConfigMap view gives
+//!   `selfscrape router`'s pinned stdout, stderr and exit status for every
+//!   shape and mode of tests/router/expected (playground/tests/configmap.rs).
 //! - `playground_summary_equals_selfscrape_replay`: for every sample, the
 //!   playground's summary is `selfscrape replay`'s, line for line (but the
 //!   first, which names the engine).
@@ -63,6 +65,7 @@ fn playground_core_agrees_with_the_module() {
         "corpus cases agree",
         "compared line by line",
         "sample lines agree",
+        "router outputs agree",
     ] {
         let line = all
             .lines()

@@ -212,16 +212,24 @@ fn place(file: &Path, line: Option<usize>) -> String {
 pub fn check_paths(paths: &[PathBuf], opts: &Options) -> Report {
     let mut report = Report::default();
     for path in paths {
-        report.files.push(path.clone());
-        match check_file_against(path, opts) {
-            Ok((mut findings, target)) => {
-                report.findings.append(&mut findings);
-                report.fluent_bit.push((path.clone(), target.versions()));
-            }
-            Err(e) => report.failures.push(e),
-        }
+        report.add(path, check_file_against(path, opts));
     }
     report
+}
+
+impl Report {
+    /// Adds what checking one file (or a text under that name) found.
+    pub fn add(&mut self, path: &Path, checked: Result<(Vec<Finding>, Target), ReadError>) {
+        self.files.push(path.to_path_buf());
+        match checked {
+            Ok((mut findings, target)) => {
+                self.findings.append(&mut findings);
+                self.fluent_bit
+                    .push((path.to_path_buf(), target.versions()));
+            }
+            Err(e) => self.failures.push(e),
+        }
+    }
 }
 
 /// What a file is, once read.

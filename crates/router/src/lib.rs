@@ -12,6 +12,9 @@ mod aggregator;
 mod conf;
 mod emit;
 pub mod rule;
+mod stderr;
+
+pub use stderr::error_text;
 
 use conf::Conf;
 use rule::{HELPER_KEYS, KUBERNETES_COPIED, KUBERNETES_DEFAULT, RuleOptions, SHAPES, Shape};
