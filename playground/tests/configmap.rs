@@ -144,3 +144,49 @@ fn a_wasm_filter_is_checked_as_far_as_no_runtime_allows() {
         ["wasm-size-invalid"]
     );
 }
+
+/// A ConfigMap cut anywhere (a paste that lost its end, a file dropped
+/// half-written) or with a line doubled is an answer, never a panic: in
+/// the page a panic is a trap that leaves the core unusable.
+#[test]
+fn cut_and_mangled_configmaps_never_panic() {
+    let mut texts = vec![AWS_DEFAULT.to_owned()];
+    for e in std::fs::read_dir(router_dir()).expect("tests/router") {
+        let p = e.expect("entry").path();
+        if p.extension().is_some_and(|x| x == "yaml") {
+            texts.push(std::fs::read_to_string(&p).unwrap());
+        }
+    }
+    let (mut runs, mut merged) = (0, 0);
+    for text in &texts {
+        let cuts = (0..text.len())
+            .step_by(23)
+            .filter(|i| text.is_char_boundary(*i));
+        let mut variants: Vec<String> = cuts.map(|i| text[..i].to_owned()).collect();
+        let lines: Vec<&str> = text.lines().collect();
+        for i in (0..lines.len()).step_by(3) {
+            let mut doubled = lines.clone();
+            doubled.insert(i, lines[i]);
+            variants.push(doubled.join("\n"));
+            let mut dedented = lines.clone();
+            dedented[i] = lines[i].trim_start();
+            variants.push(dedented.join("\n"));
+        }
+        for v in variants {
+            let out = configmap::run(&v, &Request::default());
+            runs += 1;
+            if out.merged.is_some() {
+                merged += 1;
+                assert!(out.exit_code <= 1 && !out.yaml.is_empty());
+            } else {
+                assert!(
+                    out.exit_code >= 2 && out.stderr.starts_with("selfscrape router: error: "),
+                    "{v:?}: {}",
+                    out.stderr
+                );
+            }
+        }
+    }
+    assert!(runs > 1000 && merged > 0, "{runs} runs, {merged} merged");
+    println!("{runs} cut or mangled ConfigMaps: {merged} merged, the rest refused with a message");
+}
