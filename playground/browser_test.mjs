@@ -4,9 +4,12 @@
 //   node playground/browser_test.mjs DIST_DIR EXAMPLES_DIR [REPLAY_SUMMARY_FILE]
 // REPLAY_SUMMARY_FILE: what `selfscrape replay --node NODE examples/v0.7-cri.log`
 // printed on stderr; the page's summary must say the same.
+// The ConfigMap view is checked against tests/router/ (EXAMPLES_DIR/../tests/
+// router, or $SELFSCRAPE_ROUTER_DIR): every shape pasted, merged in every
+// mode, must show exactly `selfscrape router`'s pinned stdout and stderr.
 // Exits non-zero on the first failed check, printing what it saw.
 import { chromium } from "playwright-core";
-import { readFileSync, existsSync } from "node:fs";
+import { readFileSync, existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -18,6 +21,7 @@ if (!distArg || !examplesArg) {
 }
 const dist = resolve(distArg);
 const examples = resolve(examplesArg);
+const routerDir = resolve(process.env.SELFSCRAPE_ROUTER_DIR || join(examples, "..", "tests", "router"));
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 if (!existsSync(executablePath)) {
   console.error(`browser test: no Chromium at ${executablePath}`);
@@ -70,7 +74,10 @@ const problems = [];
 const requests = [];
 try {
   // en-US: the page formats counts with the browser's locale.
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, locale: "en-US" });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, locale: "en-US", acceptDownloads: true });
+  // The ConfigMap view's Copy button writes the clipboard; the test reads it back.
+  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+  const page = await context.newPage();
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   page.on("console", (m) => {
     if (m.type() === "error") problems.push(`console error: ${m.text()}`);
@@ -218,7 +225,161 @@ try {
       `(${elapsed.toFixed(1)} s including the test's file transfer)`,
   );
 
-  // 5. Nothing left the browser, nothing went wrong.
+  // 5. The ConfigMap view: every shape of tests/router pasted and merged in
+  //    every mode of tests/router_output.rs gives the CLI's pinned bytes.
+  await page.click("#tab-router");
+  check(await page.isVisible("#cm-input") && !(await page.isVisible("#input")), "the ConfigMap tab shows its view");
+  await page.click("#cm-run");
+  const empty = await page.$eval("#cm-error", (e) => (e.hidden ? "" : e.textContent));
+  check(empty.startsWith("Nothing to merge"), "an empty box: a message, no merge", empty);
+  const modes = [
+    ["drop", async () => { await page.check("input[name=cm-mode][value=drop]"); }],
+    ["dry-run", async () => { await page.check("input[name=cm-mode][value=dry-run]"); }],
+    ["aggregator", async () => {
+      await page.check("input[name=cm-mode][value=aggregator]");
+      await page.fill("#cm-aggregator", "selfscrape-aggregator.logging.svc");
+    }],
+    ["ms-0.7", async () => {
+      await page.check("input[name=cm-mode][value=drop]");
+      await page.fill("#cm-ms", "0.7");
+    }],
+    ["container", async () => {
+      await page.check("input[name=cm-mode][value=drop]");
+      await page.fill("#cm-container", "metrics-server-nanny");
+    }],
+  ];
+  let merges = 0;
+  let refusals = 0;
+  async function mergeOnce() {
+    await page.evaluate(() => { document.body.dataset.cmState = "clicked"; });
+    await page.click("#cm-run");
+    await page.waitForSelector("body[data-cm-state=done]", { timeout: 30000 });
+    return page.evaluate(() => ({
+      exit: document.getElementById("cm-status").dataset.exit,
+      stderr: document.getElementById("cm-stderr").textContent,
+      yaml: document.getElementById("cm-yaml").value,
+      mergedShown: !document.getElementById("cm-merged-box").hidden,
+      error: document.getElementById("cm-error").hidden ? "" : document.getElementById("cm-error").textContent,
+      size: document.getElementById("cm-size-box").hidden ? "" : document.getElementById("cm-size").textContent,
+      before: document.getElementById("cm-check-before").textContent,
+      after: document.getElementById("cm-check-after-box").hidden ? null : document.getElementById("cm-check-after").textContent,
+    }));
+  }
+  const shapes = readdirSync(routerDir).filter((f) => f.endsWith(".yaml")).sort();
+  check(shapes.length >= 16, `tests/router holds the ConfigMap shapes (${shapes.length})`);
+  for (const shape of shapes) {
+    const stem = shape.replace(/\.yaml$/, "");
+    await page.fill("#cm-input", readFileSync(join(routerDir, shape), "utf8"));
+    for (const [mode, set] of modes) {
+      // Cleared directly: a field the mode disables cannot be typed into.
+      await page.evaluate(() => {
+        for (const id of ["cm-aggregator", "cm-ms", "cm-container"]) document.getElementById(id).value = "";
+      });
+      await set();
+      const got = await mergeOnce();
+      const wantYaml = readFileSync(join(routerDir, "expected", `${stem}.${mode}.yaml`), "utf8");
+      const wantReport = readFileSync(join(routerDir, "expected", `${stem}.${mode}.report`), "utf8");
+      const report = `exit ${got.exit}\n${got.stderr}`;
+      if (report !== wantReport || got.yaml !== wantYaml) {
+        check(false, `${stem}.${mode}: the page shows selfscrape router's stdout and stderr`, { report, wantReport });
+      }
+      if (got.exit === "0" || got.exit === "1") {
+        merges++;
+        const chars = /^([\d,]+) of the router's 5,300 characters/.exec(got.size);
+        const reported = /size: (\d+) of the router's 5300 characters/.exec(got.stderr);
+        if (!got.mergedShown || !chars || !reported || chars[1].replace(/,/g, "") !== reported[1]) {
+          check(false, `${stem}.${mode}: the merged ConfigMap and its size are shown`, got);
+        }
+        if (got.after === null || !got.after.startsWith("$ selfscrape check aws-logging.merged.yaml ") ||
+            !/^0 error\(s\), \d+ warning\(s\) in 1 file\(s\)$/m.test(got.after)) {
+          check(false, `${stem}.${mode}: the check of the merged ConfigMap finds no error`, got.after);
+        }
+      } else {
+        refusals++;
+        if (got.mergedShown || !got.error.startsWith("selfscrape router: error:") || got.after !== null) {
+          check(false, `${stem}.${mode}: a refusal shows its message and no ConfigMap`, got);
+        }
+      }
+      if (!got.before.startsWith("$ selfscrape check aws-logging.yaml ")) {
+        check(false, `${stem}.${mode}: the pasted ConfigMap is checked`, got.before);
+      }
+    }
+  }
+  check(merges > 0 && refusals > 0,
+    `${shapes.length} shapes x ${modes.length} modes: the page shows selfscrape router's exact stdout and stderr (${merges} merged, ${refusals} refused)`);
+
+  // Copy and download the last merge of a shape that merges.
+  await page.fill("#cm-input", readFileSync(join(routerDir, "01-aws-cloudwatch.yaml"), "utf8"));
+  await page.fill("#cm-container", "");
+  await page.check("input[name=cm-mode][value=dry-run]");
+  const dry = await mergeOnce();
+  const wantDry = readFileSync(join(routerDir, "expected", "01-aws-cloudwatch.dry-run.yaml"), "utf8");
+  check(dry.yaml === wantDry, "dry run of AWS's CloudWatch example: the pinned ConfigMap");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#cm-download")]);
+  const downloaded = readFileSync(await download.path(), "utf8");
+  check(download.suggestedFilename() === "aws-logging.merged.yaml" && downloaded === wantDry,
+    "Download saves aws-logging.merged.yaml, byte for byte", download.suggestedFilename());
+  await page.click("#cm-copy");
+  await page.waitForFunction(() => document.getElementById("cm-copied").textContent !== "");
+  const copied = await page.$eval("#cm-copied", (e) => e.textContent);
+  check(copied === "copied", "Copy puts the merged ConfigMap on the clipboard", copied);
+  const clip = await page.evaluate(() => navigator.clipboard.readText().catch((e) => "unreadable: " + e));
+  check(clip === wantDry, "the clipboard holds the merged ConfigMap", clip.slice(0, 200));
+
+  // AWS's documented ConfigMap, and kubectl's JSON output of it.
+  await page.check("input[name=cm-mode][value=drop]");
+  await page.click("#cm-aws");
+  const aws = await mergeOnce();
+  const wantAws = readFileSync(join(routerDir, "expected", "aws-default.drop.yaml"), "utf8");
+  check(aws.yaml === wantAws, "AWS's documented ConfigMap (the button) merges as `selfscrape router` without a file does");
+  const awsText = await page.$eval("#cm-input", (t) => t.value);
+  const block = (key) => {
+    const lines = awsText.split("\n");
+    const at = lines.findIndex((l) => l === `  ${key}: |`);
+    const body = [];
+    for (const l of lines.slice(at + 1)) {
+      if (!l.startsWith("    ")) break;
+      body.push(l.slice(4) + "\n");
+    }
+    return body.join("");
+  };
+  const kubectlJson = JSON.stringify({
+    apiVersion: "v1",
+    data: {
+      "filters.conf": block("filters.conf"),
+      flb_log_cw: "false",
+      "output.conf": block("output.conf"),
+      "parsers.conf": block("parsers.conf"),
+    },
+    kind: "ConfigMap",
+    metadata: { name: "aws-logging", namespace: "aws-observability", resourceVersion: "1234", uid: "0b4c7e6e-4d7f" },
+  }, null, 4);
+  await page.fill("#cm-input", kubectlJson);
+  const fromJson = await mergeOnce();
+  check(fromJson.exit === "0" && fromJson.stderr === aws.stderr && fromJson.yaml.includes("Name ss_klog"),
+    "`kubectl get -o json` output merges, with the same report", fromJson);
+
+  // Bad input and bad options: a message in the page, never a panic.
+  for (const [text, want] of [
+    ["a: [\n", "selfscrape router: error: not valid YAML"],
+    ["kind: ConfigMap\nmetadata:\n  name: fluent-bit\n  namespace: logging\n", "selfscrape router: error: no aws-observability/aws-logging ConfigMap"],
+    ["\u0000\u0001", "selfscrape router: error:"],
+  ]) {
+    await page.fill("#cm-input", text);
+    const bad = await mergeOnce();
+    check(bad.exit === "3" && bad.error.startsWith(want) && !bad.mergedShown, `bad input ${JSON.stringify(text)}: ${want}`, bad);
+  }
+  await page.click("#cm-aws");
+  await page.fill("#cm-ms", "seven");
+  const badOpt = await mergeOnce();
+  check(badOpt.exit === "3" && badOpt.error.includes("is not a metrics-server release"), "a bad --metrics-server: the command's message", badOpt.error);
+  await page.fill("#cm-ms", "");
+  await page.check("input[name=cm-mode][value=aggregator]");
+  await page.fill("#cm-aggregator", "not a host");
+  const badAgg = await mergeOnce();
+  check(badAgg.exit === "3" && badAgg.error.includes("is not HOST or HOST:PORT"), "a bad aggregator address: the command's message", badAgg.error);
+
+  // 6. Nothing left the browser, nothing went wrong.
   const outside = requests.filter((u) => !/^(file|data|blob):/.test(u));
   check(outside.length === 0, "no request left the browser", outside);
   check(problems.length === 0, "no page or console errors", problems);

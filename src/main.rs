@@ -106,7 +106,7 @@ mod cli {
 
     fn run_router(args: RouterArgs) -> ExitCode {
         let fail = |code: u8, message: &str| {
-            eprintln!("selfscrape router: error: {message}");
+            eprint!("{}", selfscrape_router::error_text(message));
             ExitCode::from(code)
         };
         let input = match args.file.as_deref() {
@@ -147,17 +147,9 @@ mod cli {
                 {
                     return fail(3, "could not write stdout");
                 }
-                let mut err = std::io::stderr().lock();
-                let _ = writeln!(
-                    err,
-                    "selfscrape router: merged into aws-observability/aws-logging"
-                );
-                for line in &merged.report {
-                    let _ = writeln!(err, "  {line}");
-                }
-                for w in &merged.warnings {
-                    let _ = writeln!(err, "  warning: {w}");
-                }
+                let _ = std::io::stderr()
+                    .lock()
+                    .write_all(merged.stderr_text().as_bytes());
                 ExitCode::from(merged.exit_code())
             }
         }

@@ -4,7 +4,9 @@
 //! - `playground_core_agrees_with_the_module`: the playground's own tests,
 //!   natively (no wasm-bindgen): its per-record and per-line API give the
 //!   module's verdict, reason and node on the whole corpus and on every line
-//!   of examples/ (playground/tests/agreement.rs).
+//!   of examples/ (playground/tests/agreement.rs); its ConfigMap view gives
+//!   `selfscrape router`'s pinned stdout, stderr and exit status for every
+//!   shape and mode of tests/router/expected (playground/tests/configmap.rs).
 //! - `playground_summary_equals_selfscrape_replay`: for every sample, the
 //!   playground's summary is `selfscrape replay`'s, line for line (but the
 //!   first, which names the engine).
@@ -63,6 +65,7 @@ fn playground_core_agrees_with_the_module() {
         "corpus cases agree",
         "compared line by line",
         "sample lines agree",
+        "router outputs agree",
     ] {
         let line = all
             .lines()
@@ -212,4 +215,69 @@ fn playground_page_in_headless_chromium() {
     println!("{all}");
     assert!(out.status.success(), "browser test failed:\n{all}");
     assert!(all.contains("checks passed"), "{all}");
+}
+
+/// .github/workflows/pages.yml publishes the page CI tests: on every push
+/// to main it runs playground/build and deploys playground/dist to GitHub
+/// Pages with the permissions Pages needs.
+#[test]
+fn the_pages_workflow_publishes_what_playground_build_makes() {
+    use selfscrape_check::yaml::{Yaml, parse_yaml};
+    let path = root().join(".github/workflows/pages.yml");
+    let text = std::fs::read_to_string(&path).expect(".github/workflows/pages.yml");
+    let wf = parse_yaml(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let at = |node: &Yaml, keys: &[&str]| -> Option<Yaml> {
+        keys.iter().try_fold(node.clone(), |n, k| n.get(k).cloned())
+    };
+    let branches = at(&wf, &["on", "push", "branches"]);
+    assert_eq!(
+        branches,
+        Some(Yaml::Seq(vec![Yaml::Str("main".into())])),
+        "on.push.branches"
+    );
+    for (key, want) in [("pages", "write"), ("id-token", "write")] {
+        assert_eq!(
+            at(&wf, &["permissions", key])
+                .as_ref()
+                .and_then(Yaml::as_str),
+            Some(want),
+            "permissions.{key}"
+        );
+    }
+    let steps = |job: &str| -> Vec<Yaml> {
+        match at(&wf, &["jobs", job, "steps"]) {
+            Some(Yaml::Seq(s)) => s,
+            other => panic!("jobs.{job}.steps: {other:?}"),
+        }
+    };
+    let value = |step: &Yaml, key: &str| step.get(key).and_then(Yaml::as_str).map(str::to_owned);
+    let build = steps("build");
+    assert!(
+        build
+            .iter()
+            .any(|s| value(s, "run").as_deref() == Some("playground/build")),
+        "the build job runs playground/build"
+    );
+    let upload = build
+        .iter()
+        .find(|s| value(s, "uses").is_some_and(|u| u.starts_with("actions/upload-pages-artifact@")))
+        .expect("the build job uploads a Pages artifact");
+    assert_eq!(
+        upload
+            .get("with")
+            .and_then(|w| w.get("path"))
+            .and_then(Yaml::as_str),
+        Some("playground/dist")
+    );
+    assert!(
+        steps("deploy")
+            .iter()
+            .any(|s| value(s, "uses").is_some_and(|u| u.starts_with("actions/deploy-pages@"))),
+        "the deploy job deploys"
+    );
+    // playground/build writes dist/ there, and the version it checks is the
+    // one the workflow installs.
+    let build_script = std::fs::read_to_string(root().join("playground/build")).unwrap();
+    assert!(build_script.contains("mkdir dist"), "{build_script}");
+    assert!(text.contains(r#"s/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p"#));
 }

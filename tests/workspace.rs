@@ -3,7 +3,8 @@
 //! the rule crate forbids `unsafe`, the module's `unsafe` is in its `abi.rs`
 //! and the host's in its `wamr.rs`, and the module depends on the rule alone
 //! (docs/ARCHITECTURE.md), and that document and the workspace's crate list
-//! name every crate and its real edges (`cargo metadata`).
+//! name every crate and its real edges (`cargo metadata`), and the router
+//! builds without the WAMR host (`cargo tree`).
 
 use std::path::{Path, PathBuf};
 
@@ -260,4 +261,70 @@ fn the_architecture_and_the_crate_list_follow_cargo_metadata() {
         }
     }
     assert!(errs.is_empty(), "{}", errs.join("\n"));
+}
+
+/// What `cargo tree` says `package` is built from (normal dependencies,
+/// the features it gets when built alone), one package name a line.
+fn built_from(package: &str, target: &str) -> Vec<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args([
+            "tree", "-e", "normal", "--prefix", "none", "--target", target, "-p",
+        ])
+        .arg(package)
+        .current_dir(root())
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Merging a ConfigMap is text in, text out: the router, and the check
+/// under it without its `module` feature, build without WAMR (no cmake, no
+/// C toolchain) and for wasm32 (the playground). The binary turns the
+/// feature on, so `selfscrape check` still runs the module.
+#[test]
+fn the_router_and_the_check_under_it_need_no_wasm_runtime() {
+    for target in ["all", "wasm32-unknown-unknown"] {
+        let deps = built_from("selfscrape-router", target);
+        assert!(
+            deps.iter().any(|d| d == "selfscrape-check"),
+            "{target}: {deps:?}"
+        );
+        let wamr: Vec<&String> = deps
+            .iter()
+            .filter(|d| d.starts_with("wamr") || *d == "selfscrape-host")
+            .collect();
+        assert!(
+            wamr.is_empty(),
+            "{target}: selfscrape-router is built from {wamr:?}"
+        );
+    }
+    let binary = built_from("selfscrape", "all");
+    assert!(
+        binary.iter().any(|d| d == "wamrx-sys"),
+        "the CLI lost the check's module feature: {binary:?}"
+    );
+    let check = manifest("crates/check");
+    assert_eq!(
+        check["features"]["default"].as_array().map(Vec::len),
+        Some(1),
+        "selfscrape-check's default features: {:?}",
+        check["features"]
+    );
+    assert_eq!(
+        check["features"]["module"][0].as_str(),
+        Some("dep:selfscrape-host")
+    );
 }

@@ -10,6 +10,9 @@
 //! feature (no WAMR, no files): [`Session`] feeds the replay's
 //! [`Judge`] with [`RuleEngine`] and turns its events into [`Row`]s.
 //!
+//! The ConfigMap view ([`configmap`]) is `selfscrape router` and
+//! `selfscrape check` on a pasted `aws-logging` ConfigMap, as the CLI runs them.
+//!
 //! This API has no wasm-bindgen in it (`web`, wasm32 only, wraps it for
 //! JavaScript), so the agreement tests call it natively.
 
@@ -17,6 +20,7 @@ pub use selfscrape_replay::RuleEngine;
 pub use selfscrape_replay::{input, savings, summary, time};
 pub use selfscrape_rule as rule;
 
+pub mod configmap;
 #[cfg(target_arch = "wasm32")]
 mod web;
 

@@ -1,5 +1,5 @@
-//! The JavaScript face of [`crate::Session`] (wasm32 only). Strings in,
-//! JSON text out; no logic of its own.
+//! The JavaScript face of [`crate::Session`] and [`crate::configmap`]
+//! (wasm32 only). Strings in, JSON text out; no logic of its own.
 
 use wasm_bindgen::prelude::*;
 
@@ -70,4 +70,32 @@ pub fn samples() -> String {
         .map(|s| serde_json::json!({"name": s.name, "node": s.node, "text": s.text}))
         .collect();
     serde_json::Value::Array(all).to_string()
+}
+
+/// `selfscrape router` on a pasted ConfigMap with the command's options
+/// (empty strings: not given), and `selfscrape check` on what went in and
+/// what came out: [`crate::configmap::Outcome`] as JSON.
+#[wasm_bindgen]
+pub fn configmap(
+    text: &str,
+    dry_run: bool,
+    aggregator: &str,
+    container: &str,
+    metrics_server: &str,
+) -> String {
+    let request = crate::configmap::Request {
+        dry_run,
+        aggregator: aggregator.into(),
+        container: container.into(),
+        metrics_server: metrics_server.into(),
+    };
+    let mut out = crate::configmap::run(text, &request).to_json();
+    out["command"] = request.command_line().into();
+    out.to_string()
+}
+
+/// AWS's documented aws-logging ConfigMap (what the command merges without a file).
+#[wasm_bindgen]
+pub fn aws_default_configmap() -> String {
+    crate::configmap::AWS_DEFAULT.into()
 }

@@ -1,6 +1,9 @@
 // The page: reads the input, feeds it in chunks of whole lines to the wasm
 // core (selfscrape_playground), and shows what the core returns. No rule,
 // no parsing of log formats and no arithmetic of the savings live here.
+// The ConfigMap view hands the pasted ConfigMap and the options to the
+// core's `configmap` (selfscrape router and selfscrape check) and shows its
+// answer as it is: no YAML is read or written here.
 "use strict";
 
 (function () {
@@ -60,7 +63,9 @@
       $("reason-filter").appendChild(o);
     }
     wire();
+    wireRouter();
     setState("ready");
+    if (location.hash === "#configmap") showView("router");
     const m = /^#sample=(.+)$/.exec(location.hash);
     if (m) {
       loadSample(decodeURIComponent(m[1]));
@@ -336,6 +341,182 @@
       : "no records";
     $("prev").disabled = page === 0;
     $("next").disabled = page >= pages - 1;
+  }
+
+  // --- The views -----------------------------------------------------------
+
+  function showView(view) {
+    const router = view === "router";
+    $("view-replay").hidden = router;
+    $("view-router").hidden = !router;
+    $("lead-replay").hidden = router;
+    $("lead-router").hidden = !router;
+    $("tab-replay").setAttribute("aria-selected", String(!router));
+    $("tab-router").setAttribute("aria-selected", String(router));
+    document.body.dataset.view = view;
+  }
+
+  // --- The ConfigMap view: selfscrape router and selfscrape check ----------
+
+  let merged = ""; // the last merged ConfigMap (stdout)
+
+  function setCmState(state) {
+    document.body.dataset.cmState = state;
+  }
+
+  function showCmError(message) {
+    const e = $("cm-error");
+    e.textContent = message;
+    e.hidden = !message;
+  }
+
+  function cmMode() {
+    return document.querySelector("input[name=cm-mode]:checked").value;
+  }
+
+  function setCmText(text, note) {
+    $("cm-input").value = text;
+    $("cm-file-note").textContent = note || "";
+    $("cm-file-note").hidden = !note;
+  }
+
+  async function readCmFile(file) {
+    const text = new TextDecoder("utf-8").decode(new Uint8Array(await file.arrayBuffer()));
+    setCmText(text, `${file.name}: ${text.length.toLocaleString()} characters`);
+  }
+
+  function wireRouter() {
+    $("tab-replay").addEventListener("click", () => showView("replay"));
+    $("tab-router").addEventListener("click", () => showView("router"));
+    $("cm-run").addEventListener("click", merge);
+    $("cm-aws").addEventListener("click", () => {
+      setCmText(core.aws_default_configmap(), "AWS's documented ConfigMap (EKS user guide, Fargate logging, CloudWatch Logs)");
+    });
+    $("cm-input").addEventListener("input", () => { $("cm-file-note").hidden = true; });
+    for (const r of document.querySelectorAll("input[name=cm-mode]")) {
+      r.addEventListener("change", () => {
+        const agg = cmMode() === "aggregator";
+        $("cm-aggregator").disabled = !agg;
+        // The command takes --metrics-server only without --aggregator.
+        $("cm-ms").disabled = agg;
+        if (agg) $("cm-aggregator").focus();
+      });
+    }
+    $("cm-file").addEventListener("change", async (e) => {
+      if (e.target.files[0]) {
+        await readCmFile(e.target.files[0]);
+        merge();
+      }
+    });
+    const drop = $("cm-drop");
+    drop.addEventListener("dragover", (e) => {
+      e.preventDefault();
+      drop.classList.add("over");
+    });
+    drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+    drop.addEventListener("drop", async (e) => {
+      e.preventDefault();
+      drop.classList.remove("over");
+      const f = e.dataTransfer.files[0];
+      if (f) {
+        await readCmFile(f);
+        merge();
+      }
+    });
+    $("cm-copy").addEventListener("click", copyMerged);
+    $("cm-download").addEventListener("click", () => {
+      const url = URL.createObjectURL(new Blob([merged], { type: "application/yaml" }));
+      const a = document.createElement("a");
+      a.href = url;
+      a.download = "aws-logging.merged.yaml";
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 1000);
+    });
+  }
+
+  async function copyMerged() {
+    let done = false;
+    try {
+      await navigator.clipboard.writeText(merged);
+      done = true;
+    } catch (_) {
+      // No clipboard API here (an insecure context, a refused permission):
+      // copy the selection instead.
+      const box = $("cm-yaml");
+      box.focus();
+      box.select();
+      done = document.execCommand("copy");
+    }
+    $("cm-copied").textContent = done ? "copied" : "select the text and copy it (the browser refused)";
+  }
+
+  const EXIT_MEANING = {
+    0: ["merged", "ok"],
+    1: ["merged, with warnings: read them", "warn"],
+    2: ["refused: the report says why and what to do", "bad"],
+    3: ["bad input or option", "bad"],
+  };
+
+  function merge() {
+    if (!core) return;
+    showCmError("");
+    const text = $("cm-input").value;
+    if (!text.trim()) {
+      showCmError("Nothing to merge: paste your aws-logging ConfigMap, drop its file, or load AWS's documented one.");
+      $("cm-results").hidden = true;
+      setCmState("empty");
+      return;
+    }
+    setCmState("running");
+    const mode = cmMode();
+    let out;
+    try {
+      out = JSON.parse(core.configmap(
+        text,
+        mode === "dry-run",
+        mode === "aggregator" ? $("cm-aggregator").value : "",
+        $("cm-container").value,
+        mode === "aggregator" ? "" : $("cm-ms").value,
+      ));
+    } catch (e) {
+      showCmError("The WebAssembly core failed: " + e);
+      setCmState("error");
+      return;
+    }
+    renderMerge(out);
+    setCmState("done");
+  }
+
+  function renderMerge(out) {
+    merged = out.yaml;
+    const [meaning, cls] = EXIT_MEANING[out.exit_code] || ["?", "bad"];
+    const status = $("cm-status");
+    status.className = "status " + cls;
+    status.textContent = `${out.command}: exit status ${out.exit_code}, ${meaning}`;
+    status.dataset.exit = String(out.exit_code);
+    $("cm-stderr").textContent = out.stderr;
+    if (!out.merged) showCmError(out.stderr.trim());
+    $("cm-merged-box").hidden = !out.merged;
+    $("cm-yaml").value = out.yaml;
+    $("cm-copied").textContent = "";
+    $("cm-size-box").hidden = !out.merged;
+    if (out.merged) {
+      $("cm-meter").max = out.max_chars;
+      $("cm-meter").value = out.chars;
+      $("cm-size").textContent =
+        `${out.chars.toLocaleString()} of the router's ${out.max_chars.toLocaleString()} characters ` +
+        `(the rule: ${out.rule_chars.toLocaleString()}; ${(out.max_chars - out.chars).toLocaleString()} left)`;
+    }
+    $("cm-check-before").textContent = checkText(out.before);
+    $("cm-check-after-box").hidden = !out.after;
+    $("cm-check-after").textContent = out.after ? checkText(out.after) : "";
+    $("cm-results").hidden = false;
+  }
+
+  function checkText(c) {
+    return `$ selfscrape check ${c.name}   (exit status ${c.exit_code})\n${c.text}`;
   }
 
   start();

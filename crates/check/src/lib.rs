@@ -2,10 +2,12 @@
 //! ConfigMap or a manifest would lose records, stop Fluent Bit from
 //! starting, or cost more than it should, found before deploying.
 //!
-//! - the config model, its tag routing and its tables are
+//! - the config model, its tag routing, size syntax and tables are
 //!   `selfscrape-fbconf`'s (re-exported here as [`config`], [`yaml`],
 //!   [`tag`], [`tables`]); [`files`] reads included files from disk;
-//! - [`module`]: the module's exports, and probes on the project's host;
+//! - [`module`]: the module's exports, and probes on the project's host
+//!   (the `module` feature, on by default; without it the checks that run
+//!   the module say the CLI runs them, and the crate builds for wasm32);
 //! - [`router`]: the Fargate router's rules;
 //! - [`rules`]: the findings for a Fluent Bit config;
 //! - [`figures`]: every figure the project states about itself.
@@ -206,16 +208,24 @@ fn place(file: &Path, line: Option<usize>) -> String {
 pub fn check_paths(paths: &[PathBuf], opts: &Options) -> Report {
     let mut report = Report::default();
     for path in paths {
-        report.files.push(path.clone());
-        match check_file_against(path, opts) {
-            Ok((mut findings, target)) => {
-                report.findings.append(&mut findings);
-                report.fluent_bit.push((path.clone(), target.versions()));
-            }
-            Err(e) => report.failures.push(e),
-        }
+        report.add(path, check_file_against(path, opts));
     }
     report
+}
+
+impl Report {
+    /// Adds what checking one file (or a text under that name) found.
+    pub fn add(&mut self, path: &Path, checked: Result<(Vec<Finding>, Target), ReadError>) {
+        self.files.push(path.to_path_buf());
+        match checked {
+            Ok((mut findings, target)) => {
+                self.findings.append(&mut findings);
+                self.fluent_bit
+                    .push((path.to_path_buf(), target.versions()));
+            }
+            Err(e) => self.failures.push(e),
+        }
+    }
 }
 
 /// What a file is, once read.

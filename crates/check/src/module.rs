@@ -1,8 +1,10 @@
 //! What a filter module offers a config: its exports, read from the binary,
 //! and how it behaves on the project's WAMR host (the engine Fluent Bit
 //! embeds, without reference types as Fluent Bit 2.0 to 4.0.2 build it)
-//! with the config's stack and heap sizes, on probe records.
+//! with the config's stack and heap sizes, on probe records. Loading and
+//! probing need the `module` feature (the host); reading the exports does not.
 
+#[cfg(feature = "module")]
 use selfscrape_host::{Host, HostConfig, HostError, Loss, Outcome};
 
 /// The names of the functions a wasm binary exports, or why it is not one.
@@ -78,6 +80,7 @@ pub struct ProbeRun {
 }
 
 /// Loads the module as Fluent Bit would with these sizes.
+#[cfg(feature = "module")]
 pub fn load(wasm: &[u8], stack: u32, heap: u32) -> Result<Host, HostError> {
     Host::new(
         wasm,
@@ -90,6 +93,7 @@ pub fn load(wasm: &[u8], stack: u32, heap: u32) -> Result<Host, HostError> {
 }
 
 /// Runs the probes through `function` with these sizes (a fresh instance).
+#[cfg(feature = "module")]
 pub fn probe(wasm: &[u8], function: &str, stack: u32, heap: u32) -> Result<ProbeRun, HostError> {
     let mut host = load(wasm, stack, heap)?;
     let mut run = ProbeRun::default();
@@ -110,7 +114,7 @@ pub fn probe(wasm: &[u8], function: &str, stack: u32, heap: u32) -> Result<Probe
 /// holds, if any.
 pub fn least_size(from: u32, ok: impl Fn(u32) -> bool) -> Option<u32> {
     let mut size = from
-        .max(selfscrape_host::FLUENT_BIT_MIN_SIZE)
+        .max(selfscrape_fbconf::size::FLUENT_BIT_MIN_SIZE)
         .checked_next_power_of_two()?;
     while size <= 16 << 20 {
         if ok(size) {
@@ -122,6 +126,7 @@ pub fn least_size(from: u32, ok: impl Fn(u32) -> bool) -> Option<u32> {
 }
 
 /// Whether a load error is WAMR refusing reference types.
+#[cfg(feature = "module")]
 pub fn is_reference_types_error(e: &HostError) -> bool {
     match e {
         HostError::Load(m) => m.contains("reference types") || m.contains("zero byte expected"),

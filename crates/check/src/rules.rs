@@ -3,25 +3,20 @@
 //! router's ConfigMap, and for images in manifests.
 
 use super::config::{Config, expand};
-use super::module::{self, function_exports, least_size, probe};
 use super::route::{self as route, Route};
 use super::tables::{
     self, ES_INPUT_IDLE_TIMEOUT, ES_INPUT_IDLE_TIMEOUT_SINCE, ImageFluentBit,
     KEEPALIVE_IDLE_TIMEOUT, KEEPALIVE_SLACK, Known, LEAKY_HOSTS, PROPERTY_ERROR_FATAL_SINCE,
-    REFERENCE_TYPES_SINCE, REWRITE_TAG_EMITTER_BUFFER, REWRITE_TAG_KEEPS_ON_ERROR_SINCE,
-    REWRITE_TAG_PAUSES_INPUT_SINCE, Version, image_fluent_bit, key_known, plugin_known,
+    REWRITE_TAG_EMITTER_BUFFER, REWRITE_TAG_KEEPS_ON_ERROR_SINCE, REWRITE_TAG_PAUSES_INPUT_SINCE,
+    Version, image_fluent_bit, key_known, plugin_known,
 };
 use super::tag::{APP_TAG, METRICS_SERVER_TAG};
 use super::yaml::Yaml;
 use super::{Finding, Options, Severity, Target, image_tag, router};
-use selfscrape_fbconf::size::parse_size;
 use selfscrape_fbconf::{Entry, Section};
-use selfscrape_host::BUILD_COMMAND;
-use selfscrape_host::FLUENT_BIT_MIN_SIZE;
 use std::path::Path;
 
-/// Stack and heap sizes above this are not probed.
-const MAX_PROBED_SIZE: u32 = 256 << 20;
+mod wasm_module;
 
 fn finding(
     p: &Section,
@@ -752,6 +747,10 @@ fn check_wasm_filter(
     };
     let bytes = match std::fs::read(&file) {
         Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+            out.push(wasm_module::unreadable_here(p, line, &file));
+            return;
+        }
         Err(e) => {
             let (severity, fix) = if given {
                 (Severity::Error, "pass --wasm a module file that exists")
@@ -772,7 +771,7 @@ fn check_wasm_filter(
             return;
         }
     };
-    check_module(p, &bytes, function, target, out);
+    wasm_module::check(p, &bytes, function, target, out);
 }
 
 /// `Match *`, or a Match that takes application logs.
@@ -923,215 +922,6 @@ fn check_node_source(config: &Config, index: usize, p: &Section, out: &mut Vec<F
             ));
         }
     }
-}
-
-/// The module: loads, exports, reference types, stack and heap.
-fn check_module(
-    p: &Section,
-    wasm: &[u8],
-    function: Option<&str>,
-    target: &Target,
-    out: &mut Vec<Finding>,
-) {
-    let line = p.line_of("wasm_path");
-    let exports = match function_exports(wasm) {
-        Ok(e) => e,
-        Err(e) => {
-            out.push(finding(
-                p,
-                line,
-                Severity::Error,
-                "wasm-not-a-module",
-                format!("the module file is not a wasm module: {e}"),
-                format!("point WASM_Path at selfscrape_filter.wasm ({BUILD_COMMAND})"),
-            ));
-            return;
-        }
-    };
-    let size = |key: &str| -> Result<u32, String> {
-        match p.get(key) {
-            None => Ok(FLUENT_BIT_MIN_SIZE),
-            Some(v) => parse_size(v),
-        }
-    };
-    let (stack, heap) = match (size("wasm_stack_size"), size("wasm_heap_size")) {
-        (Ok(s), Ok(h)) => (s, h),
-        (Err(e), _) | (_, Err(e)) => {
-            out.push(finding(
-                p,
-                p.line,
-                Severity::Error,
-                "wasm-size-invalid",
-                format!("WASM_Stack_Size/WASM_Heap_Size: {e}"),
-                "write a size such as 64k or 1M",
-            ));
-            return;
-        }
-    };
-    // Sizes no probe should allocate (Fluent Bit would try): not probed.
-    if stack.max(heap) > MAX_PROBED_SIZE {
-        return;
-    }
-    let loaded = module::load(wasm, stack, heap);
-    let mut probe_ok = true;
-    if let Err(e) = &loaded {
-        probe_ok = false;
-        if module::is_reference_types_error(e) {
-            let old: Vec<Version> = target
-                .versions()
-                .into_iter()
-                .filter(|v| *v < REFERENCE_TYPES_SINCE)
-                .collect();
-            if !old.is_empty() {
-                out.push(finding(
-                    p,
-                    line,
-                    Severity::Error,
-                    "wasm-reference-types",
-                    format!(
-                        "the module uses reference types, which Fluent Bit {} cannot load ({e}): before 4.1 every record then passes unfiltered, from 4.1 Fluent Bit does not start",
-                        list(&old)
-                    ),
-                    "build the module as the project does (.cargo/config.toml), or run Fluent Bit 4.0.3 or later",
-                ));
-            } else if *target == Target::Unknown {
-                out.push(finding(
-                    p,
-                    line,
-                    Severity::Warning,
-                    "wasm-reference-types",
-                    "the module uses reference types: Fluent Bit 2.0 to 4.0.2 cannot load it".into(),
-                    "name the Fluent Bit version (--fluent-bit), or build the module as the project does",
-                ));
-            }
-        } else {
-            out.push(finding(
-                p,
-                line,
-                Severity::Error,
-                "wasm-not-a-module",
-                format!("the module does not load: {e}"),
-                format!("rebuild selfscrape_filter.wasm with `{BUILD_COMMAND}`"),
-            ));
-            return;
-        }
-    }
-    drop(loaded);
-    let has = |name: &str| exports.iter().any(|e| e == name);
-    if let Some(f) = function {
-        if !has(f) {
-            out.push(finding(
-                p,
-                p.line_of("function_name"),
-                Severity::Error,
-                "wasm-function-missing",
-                format!(
-                    "the module does not export {f}: Fluent Bit drops every record (it exports {})",
-                    exports.join(", ")
-                ),
-                "use drop_self_scrape (or mark_self_scrape for a dry run)",
-            ));
-            probe_ok = false;
-        }
-    }
-    let allocator = has("malloc") && has("free");
-    let Some(f) = function.filter(|_| probe_ok) else {
-        if !allocator {
-            no_allocator(p, line, heap, out);
-        }
-        return;
-    };
-    let run = match probe(wasm, f, stack, heap) {
-        Ok(r) => r,
-        Err(e) => {
-            out.push(finding(
-                p,
-                line,
-                Severity::Error,
-                "wasm-not-a-module",
-                format!("the module does not load: {e}"),
-                "rebuild the module",
-            ));
-            return;
-        }
-    };
-    let versions = target.versions();
-    let sizes_settable = versions
-        .iter()
-        .all(|v| key_known("filter:wasm", "wasm_stack_size", *v) == Known::Yes);
-    if run.stack_overflow {
-        let need = least_size(stack, |s| {
-            probe(wasm, f, s, heap).is_ok_and(|r| !r.stack_overflow)
-        });
-        let need = need.map_or("more than 16M".to_string(), |n| format!("{}k", n / 1024));
-        let fix = if sizes_settable || versions.is_empty() {
-            format!("set WASM_Stack_Size {need} (Fluent Bit 3.1.5 or later)")
-        } else {
-            format!("run Fluent Bit 3.1.5 or later and set WASM_Stack_Size {need}")
-        };
-        out.push(finding(
-            p,
-            p.line_of("wasm_stack_size"),
-            Severity::Error,
-            "wasm-stack-too-small",
-            format!(
-                "with a stack of {} bytes the module overflows it on a probe record: the record is lost (\"wasm operand stack overflow\")",
-                stack.max(FLUENT_BIT_MIN_SIZE)
-            ),
-            fix,
-        ));
-    }
-    if !allocator {
-        if run.alloc_failures > 0 {
-            let need = least_size(heap, |h| {
-                probe(wasm, f, stack, h).is_ok_and(|r| r.alloc_failures == 0)
-            });
-            let need = need.map_or("more than 16M".to_string(), |n| format!("{}k", n / 1024));
-            out.push(finding(
-                p,
-                p.line_of("wasm_heap_size"),
-                Severity::Error,
-                "wasm-heap-too-small",
-                format!(
-                    "the module exports no malloc/free, so Fluent Bit copies records into its heap of {} bytes: a {} probe record did not fit and was passed as a null pointer (lost)",
-                    heap.max(FLUENT_BIT_MIN_SIZE),
-                    crate::figures::PROBE_RECORD
-                ),
-                format!("export malloc and free from the module (selfscrape_filter.wasm does), or set WASM_Heap_Size {need} (Fluent Bit 3.1.5 or later)"),
-            ));
-        } else {
-            no_allocator(p, line, heap, out);
-        }
-    }
-    if let Some(first) = run.lost.first() {
-        out.push(finding(
-            p,
-            line,
-            Severity::Error,
-            "wasm-probe-lost",
-            format!(
-                "the module lost {} of {} probe records (a metrics-server refusal, a {} line): {first}",
-                run.lost.len(),
-                module::probe_records().len(),
-                crate::figures::PROBE_RECORD
-            ),
-            "use selfscrape_filter.wasm, built by this project",
-        ));
-    }
-}
-
-fn no_allocator(p: &Section, line: usize, heap: u32, out: &mut Vec<Finding>) {
-    out.push(finding(
-        p,
-        line,
-        Severity::Warning,
-        "wasm-no-malloc-free",
-        format!(
-            "the module does not export both malloc and free: Fluent Bit copies each record into its heap of {} bytes, and a record that does not fit is lost",
-            heap.max(FLUENT_BIT_MIN_SIZE)
-        ),
-        "use selfscrape_filter.wasm, which exports malloc and free",
-    ));
 }
 
 /// The router's ConfigMap.

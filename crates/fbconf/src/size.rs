@@ -1,4 +1,10 @@
-//! Fluent Bit's size syntax (`flb_utils_size_to_bytes`).
+//! Fluent Bit's size syntax (`flb_utils_size_to_bytes`), and the wasm
+//! filter's size defaults.
+
+/// Fluent Bit's `FLB_WASM_DEFAULT_STACK_SIZE` and
+/// `FLB_WASM_DEFAULT_HEAP_SIZE`, also the floor it raises smaller settings
+/// to.
+pub const FLUENT_BIT_MIN_SIZE: u32 = 8192;
 
 /// A size as Fluent Bit reads `wasm_stack_size`, `Mem_Buf_Limit`,
 /// `Buffer_Max_Size`...: bytes, or a number with `K`, `M`, `G` (optionally

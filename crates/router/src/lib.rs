@@ -21,7 +21,10 @@ mod emit;
 mod plan;
 mod read;
 pub mod rule;
+mod stderr;
 mod verify;
+
+pub use stderr::error_text;
 
 use plan::Plan;
 use read::Input;
