@@ -281,6 +281,22 @@ pub const STATED: &[Stated] = &[
         what: "`selfscrape replay`'s summary of examples/v0.7-cri.log (README.md, docs/replay.md)",
     },
     Stated {
+        texts: &[
+            "465,047 bytes",
+            "652,729 bytes",
+            "212,211 bytes",
+            "1,579,158 bytes",
+            "2,151,832 bytes",
+            "790,488 bytes",
+            "1,802,256 bytes",
+            "2,449,296 bytes",
+            "898,821 bytes",
+        ],
+        what: "what playground/dist weighs, as playground/build makes it (wasm module, dist/ in all, \
+               the sum of its files gzipped with -9), measured 2026-12-07: before the ConfigMap tab, \
+               with it on `regex`, and on the config model (playground/README.md)",
+    },
+    Stated {
         texts: &["100,000 lines", "22 MB"],
         what: "the playground in headless Chromium: 100,000 CRI lines (playground/browser_test.mjs)",
     },

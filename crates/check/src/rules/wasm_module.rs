@@ -7,8 +7,8 @@
 
 use super::{Section, finding};
 use crate::module::function_exports;
-use selfscrape_fbconf::size::{FLUENT_BIT_MIN_SIZE, parse_size};
 use crate::{Finding, Severity, Target};
+use selfscrape_fbconf::size::{FLUENT_BIT_MIN_SIZE, parse_size};
 
 /// How the module is built (`selfscrape_host::BUILD_COMMAND`, which this
 /// file cannot name without the host; a test holds the two equal).
@@ -193,10 +193,11 @@ fn not_run(m: &Module<'_>, out: &mut Vec<Finding>) {
 mod run {
     use super::super::{finding, list};
     use super::{BUILD_COMMAND, Module, function_missing, no_allocator};
+    use crate::figures;
     use crate::module::{self, least_size, probe};
-    use selfscrape_fbconf::size::FLUENT_BIT_MIN_SIZE;
     use crate::tables::{Known, REFERENCE_TYPES_SINCE, Version, key_known};
     use crate::{Finding, Severity, Target};
+    use selfscrape_fbconf::size::FLUENT_BIT_MIN_SIZE;
 
     /// Stack and heap sizes above this are not probed.
     const MAX_PROBED_SIZE: u32 = 256 << 20;
@@ -300,9 +301,10 @@ mod run {
                 Severity::Error,
                 "wasm-probe-lost",
                 format!(
-                    "the module lost {} of {} probe records (a metrics-server refusal, a 32 KiB line): {first}",
+                    "the module lost {} of {} probe records (a metrics-server refusal, a {} line): {first}",
                     run.lost.len(),
-                    module::probe_records().len()
+                    module::probe_records().len(),
+                    figures::PROBE_RECORD
                 ),
                 "use selfscrape_filter.wasm, built by this project",
             ));
@@ -347,8 +349,9 @@ mod run {
             Severity::Error,
             "wasm-heap-too-small",
             format!(
-                "the module exports no malloc/free, so Fluent Bit copies records into its heap of {} bytes: a 32 KiB probe record did not fit and was passed as a null pointer (lost)",
-                m.heap.max(FLUENT_BIT_MIN_SIZE)
+                "the module exports no malloc/free, so Fluent Bit copies records into its heap of {} bytes: a {} probe record did not fit and was passed as a null pointer (lost)",
+                m.heap.max(FLUENT_BIT_MIN_SIZE),
+                figures::PROBE_RECORD
             ),
             format!("export malloc and free from the module (selfscrape_filter.wasm does), or set WASM_Heap_Size {need} (Fluent Bit 3.1.5 or later)"),
         ));
