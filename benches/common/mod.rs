@@ -1,11 +1,8 @@
 //! Shared by the benches: building what they measure from this checkout's
-//! sources, the workloads, small statistics.
-#![allow(dead_code)]
+//! sources, the workloads (crates/testkit), small statistics.
+#![allow(dead_code)] // each bench uses some of it
 
-pub mod workload;
-
-#[allow(unused_imports)] // each bench uses some of them
-pub use selfscrape_testkit::Rng;
+pub use selfscrape_testkit::workload;
 
 /// The target directory cargo builds the benches in.
 pub fn target_dir() -> PathBuf {
@@ -150,7 +147,7 @@ fn thread_cpu_ns() -> u64 {
 
 /// CPU seconds (user + system) of every child process waited for so far
 /// (`getrusage(RUSAGE_CHILDREN)`): what the benches that run a binary
-/// (the replay tool, Fluent Bit) measure, as differences.
+/// (the replay tool) measure, as differences.
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
 pub fn children_cpu_seconds() -> f64 {
     // struct rusage on 64-bit Linux: two timevals, then 14 longs.
@@ -307,102 +304,4 @@ pub fn machine() -> String {
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_default();
     format!("{cpus} CPUs, {model}{mhz}; load average {load}")
-}
-
-/// A Fluent Bit binary: its version and its `--help` (which lists the
-/// plugins it was built with).
-pub struct FluentBit {
-    pub bin: PathBuf,
-    pub version: String,
-    pub help: String,
-}
-
-impl FluentBit {
-    /// Runs `--version` and `--help`; says why when the binary does not
-    /// run or is not Fluent Bit.
-    pub fn probe(bin: &Path) -> Result<FluentBit, String> {
-        let run = |arg: &str| {
-            Command::new(bin)
-                .arg(arg)
-                .stdin(std::process::Stdio::null())
-                .output()
-                .map(|o| {
-                    let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
-                    s.push_str(&String::from_utf8_lossy(&o.stderr));
-                    s
-                })
-                .map_err(|e| format!("cannot run {}: {e}", bin.display()))
-        };
-        let version = run("--version")?
-            .lines()
-            .find_map(|l| l.strip_prefix("Fluent Bit v"))
-            .map(|v| v.trim().to_string())
-            .ok_or_else(|| format!("{} is not Fluent Bit", bin.display()))?;
-        Ok(FluentBit {
-            bin: bin.to_path_buf(),
-            version,
-            help: run("--help")?,
-        })
-    }
-
-    /// Whether the build has this plugin.
-    pub fn has(&self, plugin: &str) -> bool {
-        self.help
-            .lines()
-            .any(|l| l.split_whitespace().next() == Some(plugin))
-    }
-
-    /// The major version (0 when unreadable).
-    pub fn major(&self) -> u32 {
-        self.version
-            .split('.')
-            .next()
-            .and_then(|m| m.parse().ok())
-            .unwrap_or(0)
-    }
-}
-
-/// The environment the shipped configs' variables expect, with the values
-/// the real-Fluent-Bit benches give them when they run a config as it is.
-pub fn config_env() -> Vec<(String, String)> {
-    [
-        ("SELFSCRAPE_ROOT", env!("CARGO_MANIFEST_DIR").to_string()),
-        ("SELFSCRAPE_TARGET", target_dir().display().to_string()),
-        ("AWS_REGION", "eu-west-2".into()),
-        ("LOG_GROUP_NAME", "selfscrape-check".into()),
-        ("LOG_STREAM_PREFIX", "check-".into()),
-        (
-            "NODE_NAME",
-            "fargate-ip-10-6-194-69.eu-west-2.compute.internal".into(),
-        ),
-        ("POD_NAME", "metrics-server-6d94bc8694-x7kqp".into()),
-        ("POD_NAMESPACE", "kube-system".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
-}
-
-/// The paths in a directory, sorted (none when it cannot be read).
-pub fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    paths.sort();
-    paths
-}
-
-/// The plugins a config names (`Name x` classic, `name: x` YAML).
-pub fn plugin_names(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|l| {
-            let l = l.trim().trim_start_matches("- ").to_ascii_lowercase();
-            let (k, v) = l.split_once([' ', ':'])?;
-            let v = v.trim_start_matches(':').trim();
-            (k == "name" && !v.is_empty() && !v.contains(' ')).then(|| v.to_string())
-        })
-        .collect()
 }

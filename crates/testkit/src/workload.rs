@@ -60,32 +60,32 @@ pub struct Record {
     pub kind: Kind,
 }
 
-/// The tests' generator (crates/testkit/src/rng.rs), with what the workloads draw.
-pub struct Rng(selfscrape_testkit::Rng);
+/// The tests' generator ([`crate::Rng`]), with what the workloads draw.
+struct Rng(crate::Rng);
 
 impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(selfscrape_testkit::Rng::new(seed))
+    fn new(seed: u64) -> Rng {
+        Rng(crate::Rng::new(seed))
     }
 
-    pub fn next(&mut self) -> u64 {
+    fn next(&mut self) -> u64 {
         self.0.next()
     }
 
     /// Uniform in `0..n` (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
+    fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.below(hi - lo + 1)
     }
 
-    pub fn chance(&mut self, percent: u64) -> bool {
+    fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
 
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
 
