@@ -341,3 +341,144 @@ fn burst_run(o: &Burst) -> ! {
     burst::check(&fb, &work, &b, &mut summary);
     summary.finish(&format!("Fluent Bit {}", fb.version))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("selfscrape-acceptance").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_defaults_are_the_runs_of_before() {
+        let Ok(Cli {
+            run: Command::All(o),
+        }) = parse(&["all", "fb"])
+        else {
+            panic!("`all fb` does not parse");
+        };
+        assert_eq!(
+            (o.costs.rounds, o.costs.records, o.costs.no_bench),
+            (5, 200_000, false)
+        );
+        let Ok(Cli {
+            run: Command::Aggregator(o),
+        }) = parse(&["aggregator", "r", "a"])
+        else {
+            panic!("`aggregator r a` does not parse");
+        };
+        assert_eq!((o.steady, o.outage, o.flood), (60, 60, 60));
+        let Ok(Cli {
+            run: Command::Burst(o),
+        }) = parse(&["burst", "fb", "--burst", "20000"])
+        else {
+            panic!("`burst fb --burst 20000` does not parse");
+        };
+        assert_eq!((o.lines, o.nodes, o.outage), (20_000, 200, 30));
+        assert!(o.merged.is_none() && o.merged_dry_run.is_none());
+        let Ok(Cli {
+            run: Command::Check(o),
+        }) = parse(&["check", "fb"])
+        else {
+            panic!("`check fb` does not parse");
+        };
+        assert_eq!(o.start_seconds, 2.0);
+        assert!(o.configs.is_empty());
+    }
+
+    #[test]
+    fn the_scripts_options_reach_their_runs() {
+        for args in [
+            &[
+                "router",
+                "fb",
+                "--rounds",
+                "3",
+                "--records",
+                "1000",
+                "--no-bench",
+            ][..],
+            &["dry-run", "fb", "--no-bench"],
+            &["module", "fb", "--rounds", "1"],
+            &[
+                "configmap",
+                "fb",
+                "--configmap",
+                "a.yaml",
+                "--configmap",
+                "dir",
+            ],
+            &[
+                "aggregator",
+                "r",
+                "a",
+                "--steady",
+                "0",
+                "--outage",
+                "30",
+                "--flood",
+                "0",
+            ],
+            &[
+                "burst",
+                "fb",
+                "--burst",
+                "10",
+                "--burst-nodes",
+                "5",
+                "--outage",
+                "0",
+                "--merged",
+                "m",
+                "--merged-dry-run",
+                "d",
+            ],
+            &[
+                "check",
+                "fb",
+                "--start-seconds",
+                "1.5",
+                "--configs",
+                "d",
+                "--configs",
+                "e",
+            ],
+        ] {
+            if let Err(e) = parse(args) {
+                panic!("{args:?}: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn bad_arguments_exit_2_with_a_message() {
+        for (args, says) in [
+            (&["router", "fb", "--rounds", "0"][..], "positive number"),
+            (&["module", "fb", "--records", "many"], "positive number"),
+            (&["configmap", "fb"], "--configmap"),
+            (&["burst", "fb"], "--burst"),
+            (&["burst", "fb", "--burst", "0"], "positive number"),
+            (&["aggregator", "r"], "AGGREGATOR_FLUENT_BIT"),
+            (&["router"], "FLUENT_BIT"),
+            (&["router", "fb", "--only", "check"], "--only"),
+            (&["aggregator", "r", "a", "--burst", "10"], "--burst"),
+            (&["no-such-run", "fb"], "no-such-run"),
+        ] {
+            match parse(args) {
+                Ok(_) => panic!("{args:?} parses"),
+                Err(e) => {
+                    assert_eq!(e.exit_code(), 2, "{args:?}");
+                    let text = e.to_string();
+                    assert!(text.contains(says), "{args:?}: {text}");
+                }
+            }
+        }
+    }
+}
