@@ -440,3 +440,29 @@ fn runs_in(r: &str, unlisted: &[(String, Vec<String>)]) -> String {
         found.into_iter().cloned().collect::<Vec<_>>().join(", ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unlisted_record_is_named_by_the_runs_whose_text_it_holds() {
+        let line = "2026-11-28T06:00:05.123456789Z stderr F E1128 \"Failed\" node=\"n\"";
+        let unlisted = vec![
+            (
+                line.to_string(),
+                vec!["Raw:a".to_string(), "Input:b".to_string()],
+            ),
+            (
+                "2026-11-28T06:00:05Z stderr F other".to_string(),
+                vec!["Raw:c".to_string()],
+            ),
+        ];
+        let record = r#"{"message":"E1128 \"Failed\" node=\"n\"","k":1}"#;
+        assert_eq!(runs_in(record, &unlisted), "Input:b, Raw:a");
+        assert_eq!(
+            runs_in(r#"{"msg":"Failed"}"#, &unlisted),
+            "a run whose text the record no longer shows"
+        );
+    }
+}

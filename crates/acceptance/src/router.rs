@@ -371,3 +371,48 @@ pub fn bench(fb: &FluentBit, work: &Path, o: &Costs, summary: &mut Summary) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RECORD: &str = r#"{"log":"E1128 \"Failed to scrape node\"","kubernetes":{"host":"h"}}"#;
+
+    #[test]
+    fn a_listed_difference_is_noted() {
+        let mut s = Summary::default();
+        let keeps = [(
+            RECORD.to_string(),
+            vec!["Raw:v07-kv-order-node-first".to_string()],
+        )];
+        report_config_keeps(&keeps, &mut s);
+        assert!(!s.failed(), "{:?}", s.lines());
+        assert!(
+            s.lines()
+                .iter()
+                .any(|l| l.contains("Raw:v07-kv-order-node-first"))
+        );
+    }
+
+    #[test]
+    fn a_difference_not_listed_fails_naming_its_case() {
+        let mut s = Summary::default();
+        let keeps = [
+            (
+                RECORD.to_string(),
+                vec!["Raw:v07-kv-order-node-first".to_string()],
+            ),
+            (
+                RECORD.to_string(),
+                vec!["Input:no-such-difference".to_string()],
+            ),
+            (RECORD.to_string(), Vec::new()),
+        ];
+        report_config_keeps(&keeps, &mut s);
+        assert!(s.failed());
+        let text = s.lines().join("\n");
+        assert!(text.contains("FAIL  router: 2 records"), "{text}");
+        assert!(text.contains("Input:no-such-difference"), "{text}");
+        assert!(text.contains("an unknown run"), "{text}");
+    }
+}

@@ -34,6 +34,18 @@ impl Summary {
         }
     }
 
+    /// Whether a check failed.
+    #[cfg(test)]
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// The lines so far.
+    #[cfg(test)]
+    pub fn lines(&self) -> &[String] {
+        &self.lines
+    }
+
     /// Prints the summary and exits: 0 when every check passed, else 1.
     pub fn finish(&self, what: &str) -> ! {
         println!("\nSummary ({what}):");
