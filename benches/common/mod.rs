@@ -2,7 +2,14 @@
 //! sources, the workloads (crates/testkit), small statistics.
 #![allow(dead_code)] // each bench uses some of it
 
+pub use selfscrape_testkit::report::{machine, median, min_max};
 pub use selfscrape_testkit::workload;
+
+/// Which sources were measured: this checkout's commit, and whether it had
+/// uncommitted changes.
+pub fn source_state() -> String {
+    selfscrape_testkit::report::source_state(Path::new(env!("CARGO_MANIFEST_DIR")))
+}
 
 /// The target directory cargo builds the benches in.
 pub fn target_dir() -> PathBuf {
@@ -217,29 +224,6 @@ impl Clock {
     }
 }
 
-/// The median (mean of the middle two for an even count); NaN when empty.
-pub fn median(values: &[f64]) -> f64 {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
-pub fn min_max(values: &[f64]) -> (f64, f64) {
-    values
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
-            (lo.min(x), hi.max(x))
-        })
-}
-
 fn positive_env(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -256,52 +240,4 @@ pub fn rounds(default: usize) -> usize {
 /// The mixed workload's size: `SELFSCRAPE_BENCH_RECORDS`, else 200,000.
 pub fn mixed_records() -> usize {
     positive_env("SELFSCRAPE_BENCH_RECORDS", 200_000)
-}
-
-/// Which sources were measured: the commit, and whether `src/` or
-/// `Cargo.toml` had uncommitted changes (the benches build the working tree).
-pub fn source_state() -> String {
-    let git = |args: &[&str]| {
-        Command::new("git")
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    match git(&["rev-parse", "--short", "HEAD"]) {
-        Some(commit) => {
-            let dirty = git(&["status", "--porcelain", "--", "src", "Cargo.toml"])
-                .is_some_and(|s| !s.is_empty());
-            if dirty {
-                format!("commit {commit} plus uncommitted changes in src/ or Cargo.toml")
-            } else {
-                format!("commit {commit}")
-            }
-        }
-        None => "unknown (no git)".to_string(),
-    }
-}
-
-/// The machine, for the report: `nproc`, CPU model, load.
-pub fn machine() -> String {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map_or("unknown CPU", |(_, m)| m.trim())
-        .to_string();
-    let mhz = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("cpu MHz"))
-        .and_then(|l| l.split_once(':'))
-        .map_or(String::new(), |(_, m)| format!(" @ {} MHz", m.trim()));
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default();
-    format!("{cpus} CPUs, {model}{mhz}; load average {load}")
 }

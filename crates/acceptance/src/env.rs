@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+pub use selfscrape_testkit::report::{machine, median, min_max};
+
 /// The checkout's root (the workspace's).
 pub fn root() -> &'static Path {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
@@ -56,6 +58,12 @@ pub fn passthrough_path() -> PathBuf {
 /// The release `selfscrape` (the check and the router).
 pub fn selfscrape_path() -> PathBuf {
     target_dir().join("release/selfscrape")
+}
+
+/// Which sources were measured: this checkout's commit, and whether it had
+/// uncommitted changes.
+pub fn source_state() -> String {
+    selfscrape_testkit::report::source_state(root())
 }
 
 /// Where the runs write their inputs and outputs.
@@ -175,75 +183,4 @@ pub fn config_env() -> Vec<(String, String)> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect()
-}
-
-/// Which sources were measured: the commit, and whether `src/` or
-/// `Cargo.toml` had uncommitted changes (the runs build the working tree).
-pub fn source_state() -> String {
-    let git = |args: &[&str]| {
-        Command::new("git")
-            .args(args)
-            .current_dir(root())
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    match git(&["rev-parse", "--short", "HEAD"]) {
-        Some(commit) => {
-            let dirty = git(&["status", "--porcelain", "--", "src", "Cargo.toml"])
-                .is_some_and(|s| !s.is_empty());
-            if dirty {
-                format!("commit {commit} plus uncommitted changes in src/ or Cargo.toml")
-            } else {
-                format!("commit {commit}")
-            }
-        }
-        None => "unknown (no git)".to_string(),
-    }
-}
-
-/// The machine, for the report: `nproc`, CPU model, load.
-pub fn machine() -> String {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map_or("unknown CPU", |(_, m)| m.trim())
-        .to_string();
-    let mhz = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("cpu MHz"))
-        .and_then(|l| l.split_once(':'))
-        .map_or(String::new(), |(_, m)| format!(" @ {} MHz", m.trim()));
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default();
-    format!("{cpus} CPUs, {model}{mhz}; load average {load}")
-}
-
-/// The median (mean of the middle two for an even count); NaN when empty.
-pub fn median(values: &[f64]) -> f64 {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
-pub fn min_max(values: &[f64]) -> (f64, f64) {
-    values
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
-            (lo.min(x), hi.max(x))
-        })
 }

@@ -5,6 +5,8 @@
 //! - [`differences`]: where the Fargate router's rule and the module differ
 //!   by design, case by case;
 //! - [`paths`]: where cargo put the module;
+//! - [`report`]: what the benches and the acceptance runs say about a
+//!   measurement (sources, machine, medians);
 //! - [`workload`] (feature `workload`): the benchmarks' generated records, as
 //!   the exact JSON text Fluent Bit prints (the benches and the acceptance
 //!   runs of crates/acceptance).
@@ -15,6 +17,7 @@
 pub mod corpus;
 pub mod differences;
 pub mod paths;
+pub mod report;
 mod rng;
 #[cfg(feature = "workload")]
 pub mod workload;
