@@ -33,7 +33,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::env::{self, write};
-use crate::fluent_bit::FluentBit;
+use crate::fluent_bit::{FluentBit, free_port};
 
 /// The findings that say Fluent Bit will not start.
 const START_CLAIMS: &[&str] = &["unknown-plugin", "unknown-key", "log-level-invalid"];
@@ -51,14 +51,6 @@ struct Case {
     /// Extra arguments to the check (`--wasm`).
     check_args: Vec<PathBuf>,
     yaml: bool,
-}
-
-/// A port nothing listens on now, so that two benches do not collide.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(24224)
 }
 
 /// The text with the module path replaced and every listening port moved
