@@ -1,5 +1,5 @@
-//! What the tests, the benches and the playground's tests share, and the
-//! filter never uses:
+//! What the tests, the benches, the acceptance runs and the playground's
+//! tests share, and the filter never uses:
 //! - [`corpus`]: the engine-independent case corpus (`tests/corpus/*.toml`);
 //! - [`Rng`]: the one pseudo-random generator;
 //! - [`differences`]: where the Fargate router's rule and the module differ
