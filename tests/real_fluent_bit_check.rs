@@ -115,3 +115,13 @@ fn the_burst_run_refuses_a_configmap_that_is_not_there() {
         "{err}"
     );
 }
+
+#[test]
+fn only_takes_a_part_of_the_default_run_or_check() {
+    let (code, err) = run(&["/bin/sh", "--only", "everything"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--only takes router, dry-run, module or check"),
+        "{err}"
+    );
+}

@@ -1,11 +1,15 @@
 //! Shared by the benches: building what they measure from this checkout's
-//! sources, the workloads, small statistics.
-#![allow(dead_code)]
+//! sources, the workloads (crates/testkit), small statistics.
+#![allow(dead_code)] // each bench uses some of it
 
-pub mod workload;
+pub use selfscrape_testkit::report::{machine, median, min_max};
+pub use selfscrape_testkit::workload;
 
-#[allow(unused_imports)] // each bench uses some of them
-pub use selfscrape_testkit::Rng;
+/// Which sources were measured: this checkout's commit, and whether it had
+/// uncommitted changes.
+pub fn source_state() -> String {
+    selfscrape_testkit::report::source_state(Path::new(env!("CARGO_MANIFEST_DIR")))
+}
 
 /// The target directory cargo builds the benches in.
 pub fn target_dir() -> PathBuf {
@@ -150,7 +154,7 @@ fn thread_cpu_ns() -> u64 {
 
 /// CPU seconds (user + system) of every child process waited for so far
 /// (`getrusage(RUSAGE_CHILDREN)`): what the benches that run a binary
-/// (the replay tool, Fluent Bit) measure, as differences.
+/// (the replay tool) measure, as differences.
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
 pub fn children_cpu_seconds() -> f64 {
     // struct rusage on 64-bit Linux: two timevals, then 14 longs.
@@ -220,29 +224,6 @@ impl Clock {
     }
 }
 
-/// The median (mean of the middle two for an even count); NaN when empty.
-pub fn median(values: &[f64]) -> f64 {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
-pub fn min_max(values: &[f64]) -> (f64, f64) {
-    values
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
-            (lo.min(x), hi.max(x))
-        })
-}
-
 fn positive_env(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -259,150 +240,4 @@ pub fn rounds(default: usize) -> usize {
 /// The mixed workload's size: `SELFSCRAPE_BENCH_RECORDS`, else 200,000.
 pub fn mixed_records() -> usize {
     positive_env("SELFSCRAPE_BENCH_RECORDS", 200_000)
-}
-
-/// Which sources were measured: the commit, and whether `src/` or
-/// `Cargo.toml` had uncommitted changes (the benches build the working tree).
-pub fn source_state() -> String {
-    let git = |args: &[&str]| {
-        Command::new("git")
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    match git(&["rev-parse", "--short", "HEAD"]) {
-        Some(commit) => {
-            let dirty = git(&["status", "--porcelain", "--", "src", "Cargo.toml"])
-                .is_some_and(|s| !s.is_empty());
-            if dirty {
-                format!("commit {commit} plus uncommitted changes in src/ or Cargo.toml")
-            } else {
-                format!("commit {commit}")
-            }
-        }
-        None => "unknown (no git)".to_string(),
-    }
-}
-
-/// The machine, for the report: `nproc`, CPU model, load.
-pub fn machine() -> String {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map_or("unknown CPU", |(_, m)| m.trim())
-        .to_string();
-    let mhz = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("cpu MHz"))
-        .and_then(|l| l.split_once(':'))
-        .map_or(String::new(), |(_, m)| format!(" @ {} MHz", m.trim()));
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default();
-    format!("{cpus} CPUs, {model}{mhz}; load average {load}")
-}
-
-/// A Fluent Bit binary: its version and its `--help` (which lists the
-/// plugins it was built with).
-pub struct FluentBit {
-    pub bin: PathBuf,
-    pub version: String,
-    pub help: String,
-}
-
-impl FluentBit {
-    /// Runs `--version` and `--help`; says why when the binary does not
-    /// run or is not Fluent Bit.
-    pub fn probe(bin: &Path) -> Result<FluentBit, String> {
-        let run = |arg: &str| {
-            Command::new(bin)
-                .arg(arg)
-                .stdin(std::process::Stdio::null())
-                .output()
-                .map(|o| {
-                    let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
-                    s.push_str(&String::from_utf8_lossy(&o.stderr));
-                    s
-                })
-                .map_err(|e| format!("cannot run {}: {e}", bin.display()))
-        };
-        let version = run("--version")?
-            .lines()
-            .find_map(|l| l.strip_prefix("Fluent Bit v"))
-            .map(|v| v.trim().to_string())
-            .ok_or_else(|| format!("{} is not Fluent Bit", bin.display()))?;
-        Ok(FluentBit {
-            bin: bin.to_path_buf(),
-            version,
-            help: run("--help")?,
-        })
-    }
-
-    /// Whether the build has this plugin.
-    pub fn has(&self, plugin: &str) -> bool {
-        self.help
-            .lines()
-            .any(|l| l.split_whitespace().next() == Some(plugin))
-    }
-
-    /// The major version (0 when unreadable).
-    pub fn major(&self) -> u32 {
-        self.version
-            .split('.')
-            .next()
-            .and_then(|m| m.parse().ok())
-            .unwrap_or(0)
-    }
-}
-
-/// The environment the shipped configs' variables expect, with the values
-/// the real-Fluent-Bit benches give them when they run a config as it is.
-pub fn config_env() -> Vec<(String, String)> {
-    [
-        ("SELFSCRAPE_ROOT", env!("CARGO_MANIFEST_DIR").to_string()),
-        ("SELFSCRAPE_TARGET", target_dir().display().to_string()),
-        ("AWS_REGION", "eu-west-2".into()),
-        ("LOG_GROUP_NAME", "selfscrape-check".into()),
-        ("LOG_STREAM_PREFIX", "check-".into()),
-        (
-            "NODE_NAME",
-            "fargate-ip-10-6-194-69.eu-west-2.compute.internal".into(),
-        ),
-        ("POD_NAME", "metrics-server-6d94bc8694-x7kqp".into()),
-        ("POD_NAMESPACE", "kube-system".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
-}
-
-/// The paths in a directory, sorted (none when it cannot be read).
-pub fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    paths.sort();
-    paths
-}
-
-/// The plugins a config names (`Name x` classic, `name: x` YAML).
-pub fn plugin_names(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|l| {
-            let l = l.trim().trim_start_matches("- ").to_ascii_lowercase();
-            let (k, v) = l.split_once([' ', ':'])?;
-            let v = v.trim_start_matches(':').trim();
-            (k == "name" && !v.is_empty() && !v.contains(' ')).then(|| v.to_string())
-        })
-        .collect()
 }

@@ -3,7 +3,7 @@
 //! something where Fluent Bit refuses?
 //!
 //! ```text
-//! cargo bench --bench check_dry_run -- /path/to/fluent-bit [--start-seconds S] [--configs DIR]
+//! cargo acceptance check /path/to/fluent-bit [--start-seconds S] [--configs DIR]
 //! scripts/real-fluent-bit-check /path/to/fluent-bit --only check
 //! ```
 //!
@@ -11,7 +11,7 @@
 //! and every shipped config (fluent-bit-conf/*/fluent-bit.conf|yaml, and the
 //! router ConfigMaps run as the router runs them), and with `--configs DIR`
 //! every config under DIR (in place, no module), goes, with the module path
-//! and the environment filled in as the real-Fluent-Bit bench's dry-run part
+//! and the environment filled in as the `dry-run` run
 //! fills them, through
 //! - the binary: `--dry-run -c FILE` (which checks plugin keys only from
 //!   5.x), then, if that passes, a real start of S seconds (default 2): it
@@ -26,26 +26,20 @@
 //! (YAML before 2.0, a plugin this build lacks) are listed, not compared.
 //! Exit status: 0 they agree, 1 they disagree, 2 bad arguments.
 
-mod common;
-
-use common::FluentBit;
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::env::{self, write};
+use crate::fluent_bit::{FluentBit, free_port};
 
 /// The findings that say Fluent Bit will not start.
 const START_CLAIMS: &[&str] = &["unknown-plugin", "unknown-key", "log-level-invalid"];
 
 /// What the module path in a config is replaced with.
 const SHIPPED_MODULE: &str = "/fluent-bit/selfscrape/selfscrape_filter.wasm";
-
-fn usage(message: &str) -> ! {
-    eprintln!(
-        "check_dry_run: {message}\nusage: cargo bench --bench check_dry_run -- FLUENT_BIT [--start-seconds S] [--configs DIR]"
-    );
-    std::process::exit(2);
-}
 
 /// One file to judge: what the check reads, what the binary runs, where.
 struct Case {
@@ -57,23 +51,6 @@ struct Case {
     /// Extra arguments to the check (`--wasm`).
     check_args: Vec<PathBuf>,
     yaml: bool,
-}
-
-fn write(path: &Path, text: &str) {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .unwrap_or_else(|e| common::fail(&format!("{}: {e}", dir.display())));
-    }
-    std::fs::write(path, text)
-        .unwrap_or_else(|e| common::fail(&format!("{}: {e}", path.display())));
-}
-
-/// A port nothing listens on now, so that two benches do not collide.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(24224)
 }
 
 /// The text with the module path replaced and every listening port moved
@@ -131,14 +108,14 @@ fn fill(text: &str, module: Option<&Path>) -> String {
 fn corpus(root: &Path, work: &Path) -> Vec<Case> {
     let src = root.join("tests/check");
     let dst = work.join("corpus");
-    let module = common::module_path();
+    let module = env::module_path();
     // Included files point at the shipped module.
-    for f in common::sorted_entries(&src.join("include")) {
+    for f in env::sorted_entries(&src.join("include")) {
         let text = std::fs::read_to_string(&f).unwrap_or_default();
         let name = f.file_name().unwrap_or_default();
-        write(&dst.join("include").join(name), &fill(&text, Some(&module)));
+        write(&dst.join("include").join(name), fill(&text, Some(&module)));
     }
-    let files: Vec<PathBuf> = common::sorted_entries(&src)
+    let files: Vec<PathBuf> = env::sorted_entries(&src)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "conf" || e == "yaml"))
         .collect();
@@ -158,16 +135,16 @@ fn corpus(root: &Path, work: &Path) -> Vec<Case> {
             "text" => Some(copy.clone()),
             fixture => {
                 let wat = root.join("tests/fixtures/host").join(fixture);
-                let bytes = wat::parse_file(&wat)
-                    .unwrap_or_else(|e| common::fail(&format!("{fixture}: {e}")));
+                let bytes =
+                    wat::parse_file(&wat).unwrap_or_else(|e| env::fail(&format!("{fixture}: {e}")));
                 let out = work.join("fixtures").join(format!("{fixture}.wasm"));
                 std::fs::create_dir_all(out.parent().unwrap()).ok();
                 std::fs::write(&out, bytes)
-                    .unwrap_or_else(|e| common::fail(&format!("{}: {e}", out.display())));
+                    .unwrap_or_else(|e| env::fail(&format!("{}: {e}", out.display())));
                 Some(out)
             }
         };
-        write(&copy, &fill(&text, module.as_deref()));
+        write(&copy, fill(&text, module.as_deref()));
         cases.push(Case {
             name: format!("tests/check/{name}"),
             check: copy.clone(),
@@ -183,12 +160,12 @@ fn corpus(root: &Path, work: &Path) -> Vec<Case> {
 /// conf/ and its tests' configs): every .conf and .yaml file under DIR that
 /// has a section, judged in place (relative paths stay right) without a
 /// module.
-fn others(dir: &Path) -> Vec<Case> {
+fn others(dir: &Path) -> Result<Vec<Case>, String> {
     let mut files = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
     while let Some(d) = todo.pop() {
         for e in std::fs::read_dir(&d)
-            .unwrap_or_else(|e| usage(&format!("{}: {e}", d.display())))
+            .map_err(|e| format!("--configs {}: {e}", d.display()))?
             .flatten()
         {
             let p = e.path();
@@ -207,7 +184,7 @@ fn others(dir: &Path) -> Vec<Case> {
         }
     }
     files.sort();
-    files
+    Ok(files
         .into_iter()
         .map(|p| Case {
             name: p.display().to_string(),
@@ -216,7 +193,7 @@ fn others(dir: &Path) -> Vec<Case> {
             check_args: Vec::new(),
             yaml: p.extension().is_some_and(|e| e == "yaml"),
         })
-        .collect()
+        .collect())
 }
 
 /// The shipped configs: each deployment's directory copied (its parsers
@@ -224,12 +201,12 @@ fn others(dir: &Path) -> Vec<Case> {
 /// them (parsers.conf as the parsers file, a tail input, filters.conf and
 /// output.conf).
 fn shipped(root: &Path, work: &Path) -> Vec<Case> {
-    let module = common::module_path();
+    let module = env::module_path();
     let mut cases = Vec::new();
-    let dirs = common::sorted_entries(&root.join("fluent-bit-conf"));
+    let dirs = env::sorted_entries(&root.join("fluent-bit-conf"));
     for dir in dirs.iter().filter(|p| p.is_dir()) {
         let dname = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let files: Vec<PathBuf> = common::sorted_entries(dir)
+        let files: Vec<PathBuf> = env::sorted_entries(dir)
             .into_iter()
             .filter(|p| p.is_file())
             .collect();
@@ -239,7 +216,7 @@ fn shipped(root: &Path, work: &Path) -> Vec<Case> {
                 continue;
             };
             let fname = f.file_name().unwrap().to_string_lossy().into_owned();
-            write(&dst.join(&fname), &fill(&text, Some(&module)));
+            write(&dst.join(&fname), fill(&text, Some(&module)));
         }
         for f in &files {
             let fname = f.file_name().unwrap().to_string_lossy().into_owned();
@@ -304,7 +281,7 @@ fn router_config(text: &str, dir: &Path) -> Option<PathBuf> {
         }
     }
     let path = dir.join("fluent-bit.conf");
-    write(&path, &fill(&conf, None));
+    write(&path, fill(&conf, None));
     Some(path)
 }
 
@@ -358,14 +335,7 @@ fn reason(text: &str) -> String {
 
 fn verdict(fb: &FluentBit, conf: &Path, start: Duration) -> Verdict {
     let cwd = conf.parent().unwrap_or(Path::new("/"));
-    let dry = Command::new(&fb.bin)
-        .args(["--dry-run", "-c"])
-        .arg(conf)
-        .current_dir(cwd)
-        .envs(common::config_env())
-        .stdin(Stdio::null())
-        .output();
-    match dry {
+    match fb.dry_run(conf, cwd) {
         // A dry run killed by a signal is Fluent Bit's own crash (5.1.1's
         // --dry-run aborts on its processors test config, which starts):
         // the start below judges.
@@ -378,41 +348,16 @@ fn verdict(fb: &FluentBit, conf: &Path, start: Duration) -> Verdict {
                 refused_plugin(&text),
             );
         }
-        Err(e) => common::fail(&format!("cannot run {}: {e}", fb.bin.display())),
+        Err(e) => env::fail(&format!("cannot run {}: {e}", fb.bin.display())),
     }
     // A real start: --dry-run before 5.x does not check plugin keys, and no
     // version loads the module in a dry run.
     let log = conf.with_extension("start.log");
-    let out = std::fs::File::create(&log)
-        .unwrap_or_else(|e| common::fail(&format!("{}: {e}", log.display())));
-    let err = out
-        .try_clone()
-        .unwrap_or_else(|e| common::fail(&format!("{}: {e}", log.display())));
-    let mut child = Command::new(&fb.bin)
-        .arg("-c")
-        .arg(conf)
-        .current_dir(cwd)
-        .envs(common::config_env())
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .unwrap_or_else(|e| common::fail(&format!("cannot run {}: {e}", fb.bin.display())));
-    let deadline = Instant::now() + start;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-        }
-    };
-    match status {
+    let mut child = fb.start(conf, &log, cwd).unwrap_or_else(|e| env::fail(&e));
+    // Still running at the end (killed when dropped), or exited 0: starts.
+    match child.wait_exit(start, Duration::from_millis(50)) {
         Some(s) if !s.success() => {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let text = child.log_text();
             Verdict::Refuses(
                 format!("start ({s}): {}", reason(&text)),
                 refused_plugin(&text),
@@ -423,8 +368,8 @@ fn verdict(fb: &FluentBit, conf: &Path, start: Duration) -> Verdict {
 }
 
 /// `selfscrape check --fluent-bit V --format json`.
-fn check(version: &str, case: &Case) -> Value {
-    let mut cmd = Command::new(common::selfscrape_path());
+fn selfscrape_check(version: &str, case: &Case) -> Value {
+    let mut cmd = Command::new(env::selfscrape_path());
     cmd.args(["check", "--format", "json", "--fluent-bit", version]);
     for w in &case.check_args {
         cmd.arg("--wasm").arg(w);
@@ -432,12 +377,12 @@ fn check(version: &str, case: &Case) -> Value {
     let out = cmd
         .arg(&case.check)
         .current_dir(case.check.parent().unwrap_or(Path::new("/")))
-        .envs(common::config_env())
+        .envs(env::config_env())
         .stdin(Stdio::null())
         .output()
-        .unwrap_or_else(|e| common::fail(&format!("cannot run selfscrape: {e}")));
+        .unwrap_or_else(|e| env::fail(&format!("cannot run selfscrape: {e}")));
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        common::fail(&format!(
+        env::fail(&format!(
             "{}: the check's output is not JSON ({e}): {}",
             case.name,
             String::from_utf8_lossy(&out.stderr)
@@ -445,38 +390,104 @@ fn check(version: &str, case: &Case) -> Value {
     })
 }
 
-fn main() {
-    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
-    let mut bin = None;
-    let mut start = Duration::from_secs(2);
-    let mut extra = Vec::new();
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--start-seconds" => {
-                let s: f64 = args
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or_else(|| usage("--start-seconds takes a number"));
-                start = Duration::from_secs_f64(s);
-            }
-            "--configs" => extra.push(PathBuf::from(
-                args.next()
-                    .unwrap_or_else(|| usage("--configs takes a directory")),
+/// What the check run takes from the command line.
+pub struct Options {
+    /// How long a config runs to count as started.
+    pub start: Duration,
+    /// `--configs DIR`: configs of one's own, judged in place.
+    pub configs: Vec<PathBuf>,
+}
+
+/// What the check and the binary said of one file.
+enum Outcome {
+    Agree(String),
+    Disagree(String),
+    /// The binary cannot judge it (the reason).
+    Skip(String),
+    /// Fluent Bit refuses for a plugin whose keys the check does not judge.
+    NotJudged(String),
+}
+
+/// The check's findings on `case` in a few words, whether they claim Fluent
+/// Bit will not start, and whether the check could not read it.
+fn said(report: &Value) -> (String, bool, bool, bool) {
+    let findings = report["findings"].as_array().cloned().unwrap_or_default();
+    let codes = |severity: &str| -> Vec<String> {
+        findings
+            .iter()
+            .filter(|f| f["severity"] == severity)
+            .filter_map(|f| f["code"].as_str().map(str::to_string))
+            .collect()
+    };
+    let (errors, warnings) = (codes("error"), codes("warning"));
+    let claims = errors.iter().any(|c| START_CLAIMS.contains(&c.as_str()));
+    let failed = report["failures"].as_array().is_some_and(|f| !f.is_empty());
+    let said = if failed {
+        "could not check".to_string()
+    } else if errors.is_empty() && warnings.is_empty() {
+        "clean".to_string()
+    } else {
+        let mut all: Vec<String> = errors.iter().map(|c| format!("error {c}")).collect();
+        all.extend(warnings.iter().map(|c| format!("warning {c}")));
+        all.join(", ")
+    };
+    let silent = errors.is_empty() && warnings.is_empty() && !failed;
+    (said, claims, failed, silent)
+}
+
+/// The check and the binary on one file.
+fn judge(fb: &FluentBit, case: &Case, start: Duration) -> Outcome {
+    if case.yaml && fb.major() < 2 {
+        return Outcome::Skip("YAML configs need Fluent Bit 2.0+".into());
+    }
+    let (said, claims, failed, silent) = said(&selfscrape_check(&fb.version, case));
+    let text = std::fs::read_to_string(&case.run).unwrap_or_default();
+    let lacking: Vec<String> = env::plugin_names(&text)
+        .into_iter()
+        .filter(|p| !fb.has(p))
+        .collect();
+    if !lacking.is_empty() && !claims {
+        return Outcome::Skip(format!("this build has no {} plugin", lacking.join(", ")));
+    }
+    let v = fb.version.as_str();
+    match verdict(fb, &case.run, start) {
+        Verdict::Starts if claims => Outcome::Disagree(format!(
+            "the check says it will not start ({said}), Fluent Bit {v} starts"
+        )),
+        Verdict::Starts if failed => Outcome::Disagree(format!(
+            "the check could not read it, Fluent Bit {v} starts"
+        )),
+        Verdict::Starts => Outcome::Agree(format!("Fluent Bit starts; check: {said}")),
+        Verdict::Refuses(why, plugin) if silent => match plugin {
+            // Silence about a plugin whose keys it does not judge is what
+            // the check promises (docs/check.md).
+            Some(p) if !judged(&p) => Outcome::NotJudged(format!(
+                "Fluent Bit refuses ({why}); the check judges no key of {p}"
             )),
-            _ if bin.is_none() && !a.starts_with('-') => bin = Some(PathBuf::from(a)),
-            _ => usage(&format!("unexpected argument {a}")),
+            _ => Outcome::Disagree(format!(
+                "Fluent Bit {v} refuses ({why}), the check says nothing"
+            )),
+        },
+        Verdict::Refuses(why, _) => {
+            Outcome::Agree(format!("Fluent Bit refuses ({why}); check: {said}"))
         }
     }
-    let bin = bin.unwrap_or_else(|| usage("give the Fluent Bit binary"));
-    let fb = FluentBit::probe(&bin).unwrap_or_else(|e| usage(&e));
-    common::build(true);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let work = common::bench_dir().join(format!("check-dry-run-{}", fb.version));
+}
+
+/// Every file through the check and the binary; exits 0 when they agree
+/// on all, 1 when they disagree on one, 2 when `--configs` cannot be read.
+pub fn run(fb: &FluentBit, o: &Options) -> ! {
+    env::build(true);
+    let root = env::root();
+    let work = env::work_dir().join(format!("check-dry-run-{}", fb.version));
     let _ = std::fs::remove_dir_all(&work);
     let mut cases = corpus(root, &work);
     cases.extend(shipped(root, &work));
-    for dir in &extra {
-        cases.extend(others(dir));
+    for dir in &o.configs {
+        match others(dir) {
+            Ok(c) => cases.extend(c),
+            Err(e) => crate::bad_arguments(&e),
+        }
     }
     println!(
         "selfscrape check --fluent-bit {v} against Fluent Bit {v} ({}): {} files",
@@ -484,104 +495,30 @@ fn main() {
         cases.len(),
         v = fb.version
     );
-    let (mut agree, mut skipped, mut unjudged, mut disagree) = (0, 0, 0, Vec::new());
+    let (mut agree, mut skipped, mut unjudged, mut disagree) = (0, 0, 0, 0);
     for case in &cases {
-        if case.yaml && fb.major() < 2 {
-            println!("  skip  {}: YAML configs need Fluent Bit 2.0+", case.name);
-            skipped += 1;
-            continue;
-        }
-        let report = check(&fb.version, case);
-        let findings = report["findings"].as_array().cloned().unwrap_or_default();
-        let codes = |severity: &str| -> Vec<String> {
-            findings
-                .iter()
-                .filter(|f| f["severity"] == severity)
-                .filter_map(|f| f["code"].as_str().map(str::to_string))
-                .collect()
-        };
-        let (errors, warnings) = (codes("error"), codes("warning"));
-        let claims: Vec<&String> = errors
-            .iter()
-            .filter(|c| START_CLAIMS.contains(&c.as_str()))
-            .collect();
-        let failed = report["failures"].as_array().is_some_and(|f| !f.is_empty());
-        let text = std::fs::read_to_string(&case.run).unwrap_or_default();
-        let lacking: Vec<String> = common::plugin_names(&text)
-            .into_iter()
-            .filter(|p| !fb.has(p))
-            .collect();
-        if !lacking.is_empty() && claims.is_empty() {
-            println!(
-                "  skip  {}: this build has no {} plugin",
-                case.name,
-                lacking.join(", ")
-            );
-            skipped += 1;
-            continue;
-        }
-        let said = if failed {
-            "could not check".to_string()
-        } else if errors.is_empty() && warnings.is_empty() {
-            "clean".to_string()
-        } else {
-            let mut all: Vec<String> = errors.iter().map(|c| format!("error {c}")).collect();
-            all.extend(warnings.iter().map(|c| format!("warning {c}")));
-            all.join(", ")
-        };
-        let v = verdict(&fb, &case.run, start);
-        let problem = match &v {
-            Verdict::Starts if !claims.is_empty() => Some(format!(
-                "the check says it will not start ({said}), Fluent Bit {} starts",
-                fb.version
-            )),
-            Verdict::Starts if failed => Some(format!(
-                "the check could not read it, Fluent Bit {} starts",
-                fb.version
-            )),
-            Verdict::Refuses(why, plugin)
-                if errors.is_empty() && warnings.is_empty() && !failed =>
-            {
-                match plugin {
-                    // Silence about a plugin whose keys it does not judge
-                    // is what the check promises (docs/check.md).
-                    Some(p) if !judged(p) => {
-                        println!(
-                            "  not judged  {}: Fluent Bit refuses ({why}); the check judges no key of {p}",
-                            case.name
-                        );
-                        unjudged += 1;
-                        continue;
-                    }
-                    _ => Some(format!(
-                        "Fluent Bit {} refuses ({why}), the check says nothing",
-                        fb.version
-                    )),
-                }
-            }
-            _ => None,
-        };
-        let binary = match &v {
-            Verdict::Starts => "starts".to_string(),
-            Verdict::Refuses(why, _) => format!("refuses ({why})"),
-        };
-        match problem {
-            Some(p) => {
-                println!("  FAIL  {}: {p}", case.name);
-                disagree.push(case.name.clone());
-            }
-            None => {
-                println!("  ok    {}: Fluent Bit {binary}; check: {said}", case.name);
+        match judge(fb, case, o.start) {
+            Outcome::Agree(what) => {
+                println!("  ok    {}: {what}", case.name);
                 agree += 1;
+            }
+            Outcome::Disagree(what) => {
+                println!("  FAIL  {}: {what}", case.name);
+                disagree += 1;
+            }
+            Outcome::Skip(why) => {
+                println!("  skip  {}: {why}", case.name);
+                skipped += 1;
+            }
+            Outcome::NotJudged(what) => {
+                println!("  not judged  {}: {what}", case.name);
+                unjudged += 1;
             }
         }
     }
     println!(
-        "Fluent Bit {}: {agree} agree, {} disagree, {unjudged} refused for a plugin the check does not judge, {skipped} not for this binary",
-        fb.version,
-        disagree.len()
+        "Fluent Bit {}: {agree} agree, {disagree} disagree, {unjudged} refused for a plugin the check does not judge, {skipped} not for this binary",
+        fb.version
     );
-    if !disagree.is_empty() {
-        std::process::exit(1);
-    }
+    std::process::exit(i32::from(disagree > 0));
 }

@@ -60,32 +60,32 @@ pub struct Record {
     pub kind: Kind,
 }
 
-/// The tests' generator (crates/testkit/src/rng.rs), with what the workloads draw.
-pub struct Rng(selfscrape_testkit::Rng);
+/// The tests' generator ([`crate::Rng`]), with what the workloads draw.
+struct Rng(crate::Rng);
 
 impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(selfscrape_testkit::Rng::new(seed))
+    fn new(seed: u64) -> Rng {
+        Rng(crate::Rng::new(seed))
     }
 
-    pub fn next(&mut self) -> u64 {
+    fn next(&mut self) -> u64 {
         self.0.next()
     }
 
     /// Uniform in `0..n` (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
+    fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.below(hi - lo + 1)
     }
 
-    pub fn chance(&mut self, percent: u64) -> bool {
+    fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
 
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
 
@@ -469,57 +469,91 @@ fn path(rng: &mut Rng) -> String {
         .replace("{id}", &rng.below(1_000_000).to_string())
 }
 
+/// An nginx access line.
+fn access_line(rng: &mut Rng) -> String {
+    let status = *rng.pick(&[200, 200, 200, 201, 204, 301, 304, 400, 404, 500, 502]);
+    let ip = random_ip(rng);
+    format!(
+        "{}.{}.{}.{} - - [28/Nov/2026:10:{:02}:{:02} +0000] \"{} {} HTTP/1.1\" {status} {} \"-\" \"{}\" rt={}.{:03} uct=\"0.000\" uht=\"0.{:03}\"",
+        ip[0],
+        ip[1],
+        ip[2],
+        ip[3],
+        rng.below(60),
+        rng.below(60),
+        rng.pick(&["GET", "GET", "GET", "POST", "PUT", "DELETE"]),
+        path(rng),
+        rng.range(0, 90_000),
+        rng.pick(AGENTS),
+        rng.below(2),
+        rng.below(1000),
+        rng.below(1000),
+    )
+}
+
+/// Structured JSON logging as a string in `log`.
+fn json_logging_line(rng: &mut Rng, ts: &str, pod: &Pod) -> String {
+    let mut m = Map::new();
+    m.insert(
+        "level".into(),
+        json!(rng.pick(&["info", "info", "debug", "warn", "error"])),
+    );
+    m.insert("ts".into(), json!(ts));
+    m.insert("logger".into(), json!(pod.container));
+    m.insert("msg".into(), json!(words(rng, 2, 8)));
+    m.insert("trace_id".into(), json!(rng.hex(32)));
+    m.insert("span_id".into(), json!(rng.hex(16)));
+    m.insert("duration_ms".into(), json!(rng.range(0, 4000)));
+    if rng.chance(40) {
+        m.insert(
+            "http".into(),
+            json!({"method": "POST", "path": path(rng), "status": rng.pick(&[200, 201, 409, 503])}),
+        );
+    }
+    if rng.chance(20) {
+        m.insert("user".into(), json!(rng.pick(UNICODE)));
+    }
+    Value::Object(m).to_string()
+}
+
+/// A Java exception joined by the multiline parser.
+fn java_exception(rng: &mut Rng, ts: &str, pod: &Pod) -> String {
+    let mut s = format!(
+        "{} ERROR 1 --- [pool-{}-thread-{}] c.e.{}.Worker : Failed to process {}\njava.lang.IllegalStateException: {}\n",
+        &ts[..23].replace('T', " "),
+        rng.range(1, 9),
+        rng.range(1, 32),
+        pod.container,
+        words(rng, 2, 2),
+        words(rng, 3, 7),
+    );
+    for _ in 0..rng.range(3, 9) {
+        s.push_str(&format!(
+            "\tat com.example.{}.{}.{}(Worker.java:{})\n",
+            pod.container,
+            rng.pick(&["Worker", "Service", "Repository", "Client"]),
+            rng.pick(&["run", "process", "handle", "call"]),
+            rng.range(10, 500),
+        ));
+    }
+    s
+}
+
+/// A big JSON payload log (2 to 3 KiB lines happen).
+fn cart_payload(rng: &mut Rng) -> String {
+    let mut items = Vec::new();
+    for _ in 0..rng.range(3, 12) {
+        items.push(json!({"sku": rng.alnum(10), "qty": rng.range(1, 9), "price": rng.range(100, 99_999) as f64 / 100.0, "name": words(rng, 3, 3)}));
+    }
+    json!({"event": "cart.updated", "cart": rng.hex(16), "items": items}).to_string()
+}
+
 /// An ordinary application line and its stream.
 fn app_line(rng: &mut Rng, clock: &Clock, pod: &Pod) -> (String, &'static str) {
     let ts = clock.rfc3339();
     match rng.below(12) {
-        0 | 1 => {
-            let status = *rng.pick(&[200, 200, 200, 201, 204, 301, 304, 400, 404, 500, 502]);
-            let ip = random_ip(rng);
-            (
-                format!(
-                    "{}.{}.{}.{} - - [28/Nov/2026:10:{:02}:{:02} +0000] \"{} {} HTTP/1.1\" {status} {} \"-\" \"{}\" rt={}.{:03} uct=\"0.000\" uht=\"0.{:03}\"",
-                    ip[0],
-                    ip[1],
-                    ip[2],
-                    ip[3],
-                    rng.below(60),
-                    rng.below(60),
-                    rng.pick(&["GET", "GET", "GET", "POST", "PUT", "DELETE"]),
-                    path(rng),
-                    rng.range(0, 90_000),
-                    rng.pick(AGENTS),
-                    rng.below(2),
-                    rng.below(1000),
-                    rng.below(1000),
-                ),
-                "stdout",
-            )
-        }
-        2 | 3 => {
-            // Structured JSON logging as a string in `log`.
-            let mut m = Map::new();
-            m.insert(
-                "level".into(),
-                json!(rng.pick(&["info", "info", "debug", "warn", "error"])),
-            );
-            m.insert("ts".into(), json!(ts));
-            m.insert("logger".into(), json!(pod.container));
-            m.insert("msg".into(), json!(words(rng, 2, 8)));
-            m.insert("trace_id".into(), json!(rng.hex(32)));
-            m.insert("span_id".into(), json!(rng.hex(16)));
-            m.insert("duration_ms".into(), json!(rng.range(0, 4000)));
-            if rng.chance(40) {
-                m.insert(
-                    "http".into(),
-                    json!({"method": "POST", "path": path(rng), "status": rng.pick(&[200, 201, 409, 503])}),
-                );
-            }
-            if rng.chance(20) {
-                m.insert("user".into(), json!(rng.pick(UNICODE)));
-            }
-            (Value::Object(m).to_string(), "stdout")
-        }
+        0 | 1 => (access_line(rng), "stdout"),
+        2 | 3 => (json_logging_line(rng, &ts, pod), "stdout"),
         4 | 5 => (
             format!(
                 "{} {:>5} 1 --- [nio-8080-exec-{}] c.e.{}.{}Controller : {} {} for customer {} in {} ms",
@@ -559,39 +593,8 @@ fn app_line(rng: &mut Rng, clock: &Clock, pod: &Pod) -> (String, &'static str) {
             ),
             "stdout",
         ),
-        8 => {
-            // A Java exception joined by the multiline parser.
-            let mut s = format!(
-                "{} ERROR 1 --- [pool-{}-thread-{}] c.e.{}.Worker : Failed to process {}\njava.lang.IllegalStateException: {}\n",
-                &ts[..23].replace('T', " "),
-                rng.range(1, 9),
-                rng.range(1, 32),
-                pod.container,
-                words(rng, 2, 2),
-                words(rng, 3, 7),
-            );
-            for _ in 0..rng.range(3, 9) {
-                s.push_str(&format!(
-                    "\tat com.example.{}.{}.{}(Worker.java:{})\n",
-                    pod.container,
-                    rng.pick(&["Worker", "Service", "Repository", "Client"]),
-                    rng.pick(&["run", "process", "handle", "call"]),
-                    rng.range(10, 500),
-                ));
-            }
-            (s, "stderr")
-        }
-        9 => {
-            // A big JSON payload log (2 to 3 KiB lines happen).
-            let mut items = Vec::new();
-            for _ in 0..rng.range(3, 12) {
-                items.push(json!({"sku": rng.alnum(10), "qty": rng.range(1, 9), "price": rng.range(100, 99_999) as f64 / 100.0, "name": words(rng, 3, 3)}));
-            }
-            (
-                json!({"event": "cart.updated", "cart": rng.hex(16), "items": items}).to_string(),
-                "stdout",
-            )
-        }
+        8 => (java_exception(rng, &ts, pod), "stderr"),
+        9 => (cart_payload(rng), "stdout"),
         10 => (
             format!(
                 "[{}] {} worker {}: {} (attempt {}/5, backoff {}ms)",
@@ -653,6 +656,31 @@ const SHAPES: &[Shape] = &[
     Shape::JsonInLog,
 ];
 
+/// The Go error of a failed scrape of `url` (at `ip`:`port`) of this kind.
+fn scrape_error(rng: &mut Rng, kind: Kind, url: &str, ip: &str, port: u16) -> String {
+    match kind {
+        Kind::OwnRefused | Kind::OtherRefused => {
+            format!("Get \"{url}\": dial tcp {ip}:{port}: connect: connection refused")
+        }
+        Kind::Timeout => {
+            if rng.chance(50) {
+                format!("Get \"{url}\": context deadline exceeded")
+            } else {
+                format!(
+                    "Get \"{url}\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+                )
+            }
+        }
+        _ => {
+            if rng.chance(50) {
+                format!("Get \"{url}\": dial tcp {ip}:{port}: connect: no route to host")
+            } else {
+                format!("Get \"{url}\": dial tcp {ip}:{port}: i/o timeout")
+            }
+        }
+    }
+}
+
 /// A metrics-server failed-scrape record body.
 fn scrape_record(rng: &mut Rng, clock: &Clock, pod: &Pod, kind: Kind) -> Value {
     // On Fargate the own node's kubelet port is local and closed: its scrape
@@ -675,27 +703,7 @@ fn scrape_record(rng: &mut Rng, clock: &Clock, pod: &Pod, kind: Kind) -> Value {
     let url = format!("https://{ip}:{port}{path}");
     let shape = *rng.pick(SHAPES);
     let timeout_msg = kind == Kind::Timeout && !matches!(shape, Shape::KlogV06);
-    let err = match kind {
-        Kind::OwnRefused | Kind::OtherRefused => {
-            format!("Get \"{url}\": dial tcp {ip}:{port}: connect: connection refused")
-        }
-        Kind::Timeout => {
-            if rng.chance(50) {
-                format!("Get \"{url}\": context deadline exceeded")
-            } else {
-                format!(
-                    "Get \"{url}\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
-                )
-            }
-        }
-        _ => {
-            if rng.chance(50) {
-                format!("Get \"{url}\": dial tcp {ip}:{port}: connect: no route to host")
-            } else {
-                format!("Get \"{url}\": dial tcp {ip}:{port}: i/o timeout")
-            }
-        }
-    };
+    let err = scrape_error(rng, kind, &url, &ip, port);
     let msg = if timeout_msg {
         "Failed to scrape node, timeout to access kubelet"
     } else {

@@ -8,12 +8,15 @@
 
 use std::io::Write as _;
 use std::net::TcpStream;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
-use super::http::{bulk_request, get, send_raw};
-use super::proc::Running;
-use super::*;
+use crate::fluent_bit::{Running, tail};
+use crate::http::{bulk_request, get, send_raw};
+use crate::outputs::read_outputs;
+use crate::summary::{Summary, excerpt};
 // The forged records' tag, an application pod's container log: the one
 // `selfscrape check`'s aggregator-open probe sends.
 use selfscrape_check::rules::FORGED_TAG;
@@ -22,10 +25,10 @@ use selfscrape_check::rules::FORGED_TAG;
 const MARK: &str = "selfscrape-forged";
 
 /// Where the aggregator under test listens and writes.
-pub(super) struct Aggregator<'a> {
-    pub(super) port: u16,
-    pub(super) http_port: u16,
-    pub(super) out: &'a Path,
+pub struct Aggregator<'a> {
+    pub port: u16,
+    pub http_port: u16,
+    pub out: &'a Path,
 }
 
 /// One bulk body of `n` records: each an `index` action and a document.
@@ -48,7 +51,7 @@ fn forged(i: usize) -> String {
 /// Forged records each sent alone: under another pod's tag, with no tag
 /// key, with a tag key that is not a string. Each must be answered (the
 /// input takes it) and then go nowhere.
-pub(super) fn forged_records(a: &Aggregator, summary: &mut Summary) {
+pub fn forged_records(a: &Aggregator, summary: &mut Summary) {
     let docs = [
         ("another pod's tag", forged(0)),
         (
@@ -218,7 +221,7 @@ fn drop_counter(http_port: u16, path: &str) -> Option<u64> {
 
 /// The flood, `seconds` long, while `send` appends metrics-server lines
 /// (it returns the lines the module keeps, which must arrive once each).
-pub(super) fn flood(
+pub fn flood(
     a: &Aggregator,
     agg: &mut Running,
     seconds: u64,

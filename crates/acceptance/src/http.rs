@@ -1,4 +1,4 @@
-//! A loopback HTTP peer for the real-Fluent-Bit runs: a sink standing in
+//! A loopback HTTP peer for the acceptance runs: a sink standing in
 //! for an output's endpoint (it refuses with 503 until a moment, then keeps
 //! every request's lines with the tag header Fluent Bit's `http` output
 //! sets), and a raw client that sends what it is told (the flood run).
@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The header the `http` output stand-in puts the tag in (`Header_Tag`).
-pub(super) const TAG_HEADER: &str = "X-Selfscrape-Tag";
+pub const TAG_HEADER: &str = "X-Selfscrape-Tag";
 
 #[derive(Default)]
 struct Shared {
@@ -22,14 +22,14 @@ struct Shared {
 
 /// An endpoint that answers 503 until `up_at`, then 200, keeping each
 /// request's lines.
-pub(super) struct Sink {
-    pub(super) port: u16,
+pub struct Sink {
+    pub port: u16,
     shared: Arc<Shared>,
 }
 
 impl Sink {
     /// Listens on a free loopback port; down (503) until `up_at`.
-    pub(super) fn start(up_at: Instant) -> Result<Sink, String> {
+    pub fn start(up_at: Instant) -> Result<Sink, String> {
         let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("sink: {e}"))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let shared = Arc::new(Shared::default());
@@ -48,7 +48,7 @@ impl Sink {
     }
 
     /// Every line received so far, with its tag.
-    pub(super) fn lines(&self) -> Vec<(String, String)> {
+    pub fn lines(&self) -> Vec<(String, String)> {
         self.shared
             .lines
             .lock()
@@ -56,12 +56,12 @@ impl Sink {
             .unwrap_or_default()
     }
 
-    pub(super) fn count(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.shared.lines.lock().map(|l| l.len()).unwrap_or(0)
     }
 
     /// Requests answered 503.
-    pub(super) fn refused(&self) -> usize {
+    pub fn refused(&self) -> usize {
         self.shared.refused.load(Ordering::Relaxed)
     }
 }
@@ -139,7 +139,7 @@ fn header(headers: &[String], name: &str) -> Option<String> {
 /// Sends `request` (whole, as given) on a new connection to 127.0.0.1:`port`
 /// and reads the answer's status code; the connection is closed after.
 /// Err when the server closed or reset it, or did not answer in `wait`.
-pub(super) fn send_raw(port: u16, request: &[u8], wait: Duration) -> Result<u16, String> {
+pub fn send_raw(port: u16, request: &[u8], wait: Duration) -> Result<u16, String> {
     let mut c = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
     c.set_read_timeout(Some(wait)).map_err(|e| e.to_string())?;
     c.set_write_timeout(Some(wait)).map_err(|e| e.to_string())?;
@@ -164,7 +164,7 @@ pub(super) fn send_raw(port: u16, request: &[u8], wait: Duration) -> Result<u16,
 
 /// The text of `GET path` on 127.0.0.1:`port` (head and body). The server
 /// may keep the connection open: what came within 3 s of quiet is the answer.
-pub(super) fn get(port: u16, path: &str) -> Option<String> {
+pub fn get(port: u16, path: &str) -> Option<String> {
     let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     let mut c = TcpStream::connect(("127.0.0.1", port)).ok()?;
     c.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
@@ -175,7 +175,7 @@ pub(super) fn get(port: u16, path: &str) -> Option<String> {
 }
 
 /// A `POST /_bulk` request carrying `body`, as an Elasticsearch client sends it.
-pub(super) fn bulk_request(body: &[u8]) -> Vec<u8> {
+pub fn bulk_request(body: &[u8]) -> Vec<u8> {
     let mut r = format!(
         "POST /_bulk HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()

@@ -11,28 +11,35 @@
 //! deliver everything the user's delivers but the own-node refusals, the dry
 //! run everything, those marked. Peak and steady RSS of each process.
 
-use super::http::{Sink, TAG_HEADER};
-use super::proc::Running;
-use super::router::{Pod, config, configmap, write_pods};
-use super::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::classic::{self, configmap};
+use crate::env;
+use crate::fluent_bit::{FluentBit, Running, error_lines};
+use crate::http::{Sink, TAG_HEADER};
+use crate::layout::{Pod, config, write_pods};
+use crate::summary::{Summary, excerpt};
 
 const OWN: (&str, &str) = ("fargate-ip-10-6-7-8.eu-west-2.compute.internal", "10.6.7.8");
 const MS_POD: &str = "metrics-server-6d94bc8694-burst";
 const APP_POD: &str = "web-7d4b9c8f6-burst";
 
 /// What the burst run takes from the command line.
-#[derive(Default)]
-pub(super) struct Burst {
+pub struct Burst {
     /// Other-node refusals, and application lines: each this many.
-    pub(super) lines: usize,
+    pub lines: usize,
     /// Seconds the output answers 503.
-    pub(super) outage: u64,
+    pub outage: u64,
     /// How many other nodes the refusals name (each pair of the pod's node
     /// and a failing node is a tag of its own in the rule's first emitter).
-    pub(super) nodes: usize,
+    pub nodes: usize,
     /// The merged ConfigMap and its dry run (default: the shipped ones).
-    pub(super) merged: Option<PathBuf>,
-    pub(super) dry_run: Option<PathBuf>,
+    pub merged: Option<PathBuf>,
+    pub dry_run: Option<PathBuf>,
 }
 
 /// The kinds of line in the burst.
@@ -235,7 +242,7 @@ impl Run {
         let text = std::fs::read_to_string(&conf).map_err(|e| e.to_string())?;
         let text = text.replacen("[SERVICE]\n", "[SERVICE]\n    scheduler.cap 30\n", 1);
         std::fs::write(&conf, text).map_err(|e| e.to_string())?;
-        let fb = Running::start(fb, &conf, &dir.join("fluent-bit.log"))?;
+        let fb = fb.start(&conf, &dir.join("fluent-bit.log"), env::root())?;
         Ok(Run {
             name,
             sink,
@@ -321,12 +328,12 @@ fn configmaps(root: &Path, b: &Burst) -> [(&'static str, PathBuf); 3] {
     ]
 }
 
-pub(super) fn check(fb: &FluentBit, root: &Path, work: &Path, b: &Burst, summary: &mut Summary) {
+pub fn check(fb: &FluentBit, work: &Path, b: &Burst, summary: &mut Summary) {
     let (pods, counts) = pods(b.lines, b.nodes);
     let all: usize = counts.values().sum();
     let own = counts[&Kind::OwnNode];
     let mut runs = Vec::new();
-    let configmaps = configmaps(root, b);
+    let configmaps = configmaps(env::root(), b);
     let dir = |name: &str| work.join(name.replace(' ', "-"));
     for (name, _) in &configmaps {
         write_pods(&dir(name), &pods);

@@ -1,0 +1,186 @@
+//! Where things are and what is measured: this checkout, cargo's target
+//! directory, what the runs build from the checkout's sources, the machine,
+//! the environment the shipped configs expect, small statistics.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub use selfscrape_testkit::report::{machine, median, min_max};
+
+/// The checkout's root (the workspace's).
+pub fn root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .nth(2)
+            .expect("crates/acceptance is two levels below the root")
+            .to_path_buf()
+    })
+}
+
+/// Stops the run with a message and exit status 1 (something the run needs
+/// failed: not a check that failed, which the summary reports).
+pub fn fail(message: &str) -> ! {
+    eprintln!("acceptance: {message}");
+    std::process::exit(1);
+}
+
+/// Cargo's target directory as `cargo metadata` resolves it
+/// (`$CARGO_TARGET_DIR`, `build.target-dir`, or `./target`).
+pub fn target_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = Command::new(cargo())
+            .args(["metadata", "--no-deps", "--format-version", "1"])
+            .current_dir(root())
+            .output()
+            .unwrap_or_else(|e| fail(&format!("cannot run cargo metadata: {e}")));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .ok()
+            .and_then(|m| m["target_directory"].as_str().map(PathBuf::from))
+            .unwrap_or_else(|| fail("cargo metadata names no target_directory"))
+    })
+}
+
+/// The shipped module, where cargo built it.
+pub fn module_path() -> PathBuf {
+    target_dir().join("wasm32-unknown-unknown/release/selfscrape_filter.wasm")
+}
+
+/// The passthrough comparator: the module crate built with `--features
+/// passthrough` into its own target dir.
+pub fn passthrough_path() -> PathBuf {
+    target_dir().join("passthrough/wasm32-unknown-unknown/release/selfscrape_filter.wasm")
+}
+
+/// The release `selfscrape` (the check and the router).
+pub fn selfscrape_path() -> PathBuf {
+    target_dir().join("release/selfscrape")
+}
+
+/// Which sources were measured: this checkout's commit, and whether it had
+/// uncommitted changes.
+pub fn source_state() -> String {
+    selfscrape_testkit::report::source_state(root())
+}
+
+/// Where the runs write their inputs and outputs.
+pub fn work_dir() -> PathBuf {
+    let dir = target_dir().join("bench");
+    mkdir(&dir);
+    dir
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+fn run_cargo(args: &[&str]) {
+    eprintln!("acceptance: cargo {}", args.join(" "));
+    let status = Command::new(cargo())
+        .args(args)
+        .current_dir(root())
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        Ok(s) => fail(&format!("`cargo {}` failed ({s})", args.join(" "))),
+        Err(e) => fail(&format!("cannot run cargo: {e}")),
+    }
+}
+
+/// Builds from this checkout's sources (a no-op when up to date): the
+/// module, the passthrough module, and with `selfscrape` the release
+/// `selfscrape`. `SELFSCRAPE_BENCH_NO_BUILD=1` skips it (the files must then
+/// exist).
+pub fn build(selfscrape: bool) {
+    if std::env::var_os("SELFSCRAPE_BENCH_NO_BUILD").is_none() {
+        const WASM: [&str; 6] = [
+            "build",
+            "--release",
+            "-p",
+            "selfscrape-filter",
+            "--target",
+            "wasm32-unknown-unknown",
+        ];
+        run_cargo(&WASM);
+        let dir = target_dir().join("passthrough");
+        let dir = dir.to_string_lossy();
+        let mut args = WASM.to_vec();
+        args.extend(["--features", "passthrough", "--target-dir", &dir]);
+        run_cargo(&args);
+        if selfscrape {
+            run_cargo(&["build", "--release", "--bin", "selfscrape"]);
+        }
+    }
+    let mut needed = vec![module_path(), passthrough_path()];
+    if selfscrape {
+        needed.push(selfscrape_path());
+    }
+    for path in needed {
+        if !path.is_file() {
+            fail(&format!(
+                "{} is missing (unset SELFSCRAPE_BENCH_NO_BUILD to build it)",
+                path.display()
+            ));
+        }
+    }
+}
+
+pub fn mkdir(p: &Path) {
+    std::fs::create_dir_all(p)
+        .unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", p.display())));
+}
+
+pub fn write(p: &Path, text: impl AsRef<[u8]>) {
+    if let Some(dir) = p.parent() {
+        mkdir(dir);
+    }
+    std::fs::write(p, text).unwrap_or_else(|e| fail(&format!("cannot write {}: {e}", p.display())));
+}
+
+/// The paths in a directory, sorted (none when it cannot be read).
+pub fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// The plugins a config names (`Name x` classic, `name: x` YAML).
+pub fn plugin_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim().trim_start_matches("- ").to_ascii_lowercase();
+            let (k, v) = l.split_once([' ', ':'])?;
+            let v = v.trim_start_matches(':').trim();
+            (k == "name" && !v.is_empty() && !v.contains(' ')).then(|| v.to_string())
+        })
+        .collect()
+}
+
+/// The environment the shipped configs' variables expect, with the values
+/// the runs give them when they run a config as it is.
+pub fn config_env() -> Vec<(String, String)> {
+    [
+        ("SELFSCRAPE_ROOT", root().display().to_string()),
+        ("SELFSCRAPE_TARGET", target_dir().display().to_string()),
+        ("AWS_REGION", "eu-west-2".into()),
+        ("LOG_GROUP_NAME", "selfscrape-check".into()),
+        ("LOG_STREAM_PREFIX", "check-".into()),
+        (
+            "NODE_NAME",
+            "fargate-ip-10-6-194-69.eu-west-2.compute.internal".into(),
+        ),
+        ("POD_NAME", "metrics-server-6d94bc8694-x7kqp".into()),
+        ("POD_NAMESPACE", "kube-system".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
