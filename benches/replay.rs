@@ -22,13 +22,70 @@ fn main() {
 mod bench {
     use super::common::{self, fail, median, min_max, workload};
     use selfscrape_rule::{self as rule, Scratch};
+    use std::ffi::OsStr;
     use std::fs::File;
     use std::io::{BufWriter, Write};
-    use std::process::{Command, Stdio};
+    use std::path::Path;
+    use std::process::{Command, Output, Stdio};
     use std::time::Instant;
 
     /// The throughput target of the performance issue, records per second.
     const TARGET: f64 = 100_000.0;
+
+    /// The records as NDJSON in `input`; its bytes.
+    fn write_input(records: &[workload::Record], input: &Path) -> usize {
+        let mut bytes = 0usize;
+        let file = File::create(input)
+            .unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", input.display())));
+        let mut out = BufWriter::new(file);
+        for r in records {
+            bytes += r.json.len() + 1;
+            let written = out.write_all(&r.json).and_then(|()| out.write_all(b"\n"));
+            if let Err(e) = written {
+                fail(&format!("cannot write {}: {e}", input.display()));
+            }
+        }
+        if let Err(e) = out.flush() {
+            fail(&format!("cannot write {}: {e}", input.display()));
+        }
+        bytes
+    }
+
+    /// One `selfscrape replay` over `input` into `output`: wall and CPU
+    /// seconds, and what it printed.
+    fn replay(
+        tool: &Path,
+        wasm: Option<&OsStr>,
+        input: &Path,
+        output: &Path,
+    ) -> (f64, f64, Output) {
+        let out = File::create(output)
+            .unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", output.display())));
+        let cpu0 = common::children_cpu_seconds();
+        let t = Instant::now();
+        let mut command = Command::new(tool);
+        command.arg("replay");
+        if let Some(w) = wasm {
+            command.arg("--wasm").arg(w);
+        }
+        let result = command
+            .arg(input)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap_or_else(|e| fail(&format!("cannot run {}: {e}", tool.display())));
+        let wall = t.elapsed().as_secs_f64();
+        let cpu = common::children_cpu_seconds() - cpu0;
+        if !result.status.success() {
+            fail(&format!(
+                "selfscrape replay failed ({}):\n{}",
+                result.status,
+                String::from_utf8_lossy(&result.stderr)
+            ));
+        }
+        (wall, cpu, result)
+    }
 
     pub fn main() {
         common::build(true);
@@ -44,22 +101,7 @@ mod bench {
             .iter()
             .filter(|r| !rule::evaluate(&r.json, &mut scratch).drops())
             .count();
-        let mut bytes = 0usize;
-        {
-            let file = File::create(&input)
-                .unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", input.display())));
-            let mut out = BufWriter::new(file);
-            for r in &records {
-                bytes += r.json.len() + 1;
-                let written = out.write_all(&r.json).and_then(|()| out.write_all(b"\n"));
-                if let Err(e) = written {
-                    fail(&format!("cannot write {}: {e}", input.display()));
-                }
-            }
-            if let Err(e) = out.flush() {
-                fail(&format!("cannot write {}: {e}", input.display()));
-            }
-        }
+        let bytes = write_input(&records, &input);
         drop(records);
 
         let tool = common::selfscrape_path();
@@ -87,31 +129,7 @@ mod bench {
         let mut cpus = Vec::new();
         let mut summary = String::new();
         for run in 0..runs {
-            let out = File::create(&output)
-                .unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", output.display())));
-            let cpu0 = common::children_cpu_seconds();
-            let t = Instant::now();
-            let mut command = Command::new(&tool);
-            command.arg("replay");
-            if let Some(w) = &wasm {
-                command.arg("--wasm").arg(w);
-            }
-            let result = command
-                .arg(&input)
-                .stdin(Stdio::null())
-                .stdout(out)
-                .stderr(Stdio::piped())
-                .output()
-                .unwrap_or_else(|e| fail(&format!("cannot run {}: {e}", tool.display())));
-            let wall = t.elapsed().as_secs_f64();
-            let cpu = common::children_cpu_seconds() - cpu0;
-            if !result.status.success() {
-                fail(&format!(
-                    "selfscrape replay failed ({}):\n{}",
-                    result.status,
-                    String::from_utf8_lossy(&result.stderr)
-                ));
-            }
+            let (wall, cpu, result) = replay(&tool, wasm.as_deref(), &input, &output);
             summary = String::from_utf8_lossy(&result.stderr).into_owned();
             eprintln!(
                 "bench: run {}/{runs}: {wall:.2}s wall, {cpu:.2}s CPU, {:.0} records/s",

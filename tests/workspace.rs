@@ -328,3 +328,43 @@ fn the_router_and_the_check_under_it_need_no_wasm_runtime() {
         Some("dep:selfscrape-host")
     );
 }
+
+#[test]
+fn every_crate_takes_the_workspace_lints_and_functions_stay_under_100_lines() {
+    // CI's clippy runs with -D warnings: `too_many_lines` on everywhere.
+    let root_manifest = manifest(".");
+    let lints = root_manifest
+        .get("workspace")
+        .and_then(|w| w.get("lints"))
+        .and_then(|l| l.get("clippy"))
+        .and_then(|c| c.get("too_many_lines"))
+        .and_then(|v| v.as_str());
+    assert_eq!(lints, Some("warn"), "Cargo.toml: [workspace.lints.clippy]");
+    assert!(
+        read(&root().join("clippy.toml")).contains("too-many-lines-threshold = 100"),
+        "clippy.toml holds the limit"
+    );
+    let mut dirs = vec![".".to_string()];
+    for (_, dir, _) in workspace_edges() {
+        dirs.push(dir);
+    }
+    dirs.dedup();
+    for dir in dirs {
+        let m = manifest(&dir);
+        let takes = m
+            .get("lints")
+            .and_then(|l| l.get("workspace"))
+            .and_then(toml::Value::as_bool);
+        assert_eq!(takes, Some(true), "{dir}/Cargo.toml: [lints] workspace = true");
+    }
+    let playground = manifest("playground");
+    assert_eq!(
+        playground
+            .get("lints")
+            .and_then(|l| l.get("clippy"))
+            .and_then(|c| c.get("too_many_lines"))
+            .and_then(|v| v.as_str()),
+        Some("warn"),
+        "playground/Cargo.toml: [lints.clippy] too_many_lines"
+    );
+}

@@ -1,12 +1,15 @@
 //! Fluent Bit config text as the runs edit it: classic-format sections (an
 //! aws-logging ConfigMap's files) changed in place and written back with
 //! every line that is not touched as it was (indentation, key case,
-//! comments), and the `data:` of an aws-logging ConfigMap (through
-//! `selfscrape-check`'s YAML reader). Moved here as they were from the
-//! benches; a config model of the product's is to replace them.
+//! comments), and the `data:` of an aws-logging ConfigMap. Both are read by
+//! the product's config model (`selfscrape-fbconf`); only the edits are
+//! this file's.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+
+use selfscrape_fbconf::Document;
+use selfscrape_fbconf::yaml::parse_yaml_documents;
 
 use crate::env;
 
@@ -15,82 +18,69 @@ pub struct Section {
     pub lines: Vec<String>,
 }
 
-fn key_of(line: &str) -> Option<(&str, &str)> {
-    let t = line.trim();
-    if t.is_empty() || t.starts_with('#') || t.starts_with('[') {
-        return None;
-    }
-    Some(
-        t.split_once([' ', '\t'])
-            .map_or((t, ""), |(k, v)| (k, v.trim())),
-    )
-}
-
 impl Section {
+    /// The section as the model reads it (lines relative to `lines`).
+    fn model(&self) -> selfscrape_fbconf::Section {
+        Document::parse(&self.lines.join("\n"), Path::new(""))
+            .sections
+            .into_iter()
+            .next()
+            .expect("a section starts with its header")
+    }
+
     /// `FILTER`, `OUTPUT`, ...
     pub fn kind(&self) -> String {
-        self.lines[0]
-            .trim()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .trim()
-            .to_ascii_uppercase()
+        self.model().kind.to_ascii_uppercase()
     }
 
     /// The first value of `key` (case-insensitive).
     pub fn get(&self, key: &str) -> Option<String> {
-        self.lines
-            .iter()
-            .filter_map(|l| key_of(l))
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.to_string())
+        self.model().get(key).map(str::to_string)
     }
 
     /// `Name`, lower case.
     pub fn name(&self) -> String {
-        self.get("name").unwrap_or_default().to_ascii_lowercase()
+        self.model().name()
     }
 
     /// The indentation of the section's keys.
     fn indent(&self) -> String {
-        self.lines
-            .iter()
-            .skip(1)
-            .find(|l| key_of(l).is_some())
-            .map_or("    ".into(), |l| {
-                l[..l.len() - l.trim_start().len()].to_string()
-            })
+        self.model().entries.first().map_or("    ".into(), |e| {
+            let l = &self.lines[e.line - 1];
+            l[..l.len() - l.trim_start().len()].to_string()
+        })
     }
 
     /// Replaces every `key` line by one `key value` (the key as first
     /// written), or adds it after the last key line.
     pub fn set(&mut self, key: &str, value: &str) {
         let indent = self.indent();
-        let at = self
-            .lines
-            .iter()
-            .position(|l| key_of(l).is_some_and(|(k, _)| k.eq_ignore_ascii_case(key)));
-        let written = at
-            .and_then(|i| key_of(&self.lines[i]).map(|(k, _)| k.to_string()))
-            .unwrap_or_else(|| key.to_string());
+        let model = self.model();
+        let first = model.entry(key);
+        let at = first.map(|e| e.line - 1);
+        let written = first.map_or(key.to_string(), |e| e.key.clone());
+        let last = model.entries.last().map_or(0, |e| e.line - 1);
         self.remove(key);
         let line = format!("{indent}{written} {value}");
         match at {
             Some(i) => self.lines.insert(i, line),
-            None => {
-                let last = self
-                    .lines
-                    .iter()
-                    .rposition(|l| key_of(l).is_some())
-                    .unwrap_or(0);
-                self.lines.insert(last + 1, line);
-            }
+            None => self.lines.insert(last + 1, line),
         }
     }
 
     pub fn remove(&mut self, key: &str) {
-        self.lines
-            .retain(|l| !key_of(l).is_some_and(|(k, _)| k.eq_ignore_ascii_case(key)));
+        let gone: Vec<usize> = self
+            .model()
+            .entries
+            .iter()
+            .filter(|e| e.is(key))
+            .map(|e| e.line - 1)
+            .collect();
+        let mut i = 0;
+        self.lines.retain(|_| {
+            i += 1;
+            !gone.contains(&(i - 1))
+        });
     }
 
     /// The output's stand-in: `out_file` into `dir` (a file per tag),
@@ -105,14 +95,11 @@ impl Section {
         let indent = self.indent();
         let mut lines = vec![self.lines[0].clone(), format!("{indent}Name {name}")];
         lines.extend(
-            self.lines
+            self.model()
+                .entries
                 .iter()
-                .filter(|l| {
-                    key_of(l).is_some_and(|(k, _)| {
-                        k.eq_ignore_ascii_case("match") || k.eq_ignore_ascii_case("match_regex")
-                    })
-                })
-                .cloned(),
+                .filter(|e| e.is("match") || e.is("match_regex"))
+                .map(|e| self.lines[e.line - 1].clone()),
         );
         lines.extend(keys.iter().map(|(k, v)| format!("{indent}{k} {v}")));
         self.lines = lines;
@@ -121,24 +108,24 @@ impl Section {
 
 /// `text` with `f` applied to each section.
 pub fn map(text: &str, mut f: impl FnMut(&mut Section)) -> String {
-    let mut head: Vec<String> = Vec::new();
-    let mut sections: Vec<Section> = Vec::new();
-    for line in text.lines() {
-        if line.trim_start().starts_with('[') {
-            sections.push(Section {
-                lines: vec![line.to_string()],
-            });
-        } else if let Some(s) = sections.last_mut() {
-            s.lines.push(line.to_string());
-        } else {
-            head.push(line.to_string());
-        }
-    }
+    let doc = Document::parse(text, Path::new(""));
+    let headers: Vec<usize> = doc.sections.iter().map(|s| s.line - 1).collect();
+    let first = headers.first().copied().unwrap_or(doc.lines.len());
+    let mut sections: Vec<Section> = headers
+        .iter()
+        .enumerate()
+        .map(|(n, &h)| Section {
+            lines: doc.lines[h..headers.get(n + 1).copied().unwrap_or(doc.lines.len())].to_vec(),
+        })
+        .collect();
     for s in &mut sections {
         f(s);
     }
     let mut out = String::new();
-    for l in head.iter().chain(sections.iter().flat_map(|s| &s.lines)) {
+    for l in doc.lines[..first]
+        .iter()
+        .chain(sections.iter().flat_map(|s| &s.lines))
+    {
         out.push_str(l);
         out.push('\n');
     }
@@ -155,30 +142,14 @@ pub fn configmap(path: &Path) -> BTreeMap<String, String> {
 /// The `data:` entries of the aws-logging ConfigMap in a YAML text
 /// (one document, or the ConfigMap among `---`-separated ones).
 pub fn configmap_data(text: &str) -> Result<BTreeMap<String, String>, String> {
-    let mut docs = vec![String::new()];
-    for line in text.lines() {
-        if line.trim_end() == "---" || line.starts_with("--- ") {
-            docs.push(String::new());
-        } else {
-            let d = docs.last_mut().expect("a document");
-            d.push_str(line);
-            d.push('\n');
-        }
-    }
-    let mut first_error = None;
-    for d in docs.iter().filter(|d| !d.trim().is_empty()) {
-        match selfscrape_check::yaml::parse_yaml(d) {
-            Ok(doc) if selfscrape_check::router::is_router_configmap(&doc) => {
-                return Ok(selfscrape_check::router::data_entries(&doc)
-                    .into_iter()
-                    .filter_map(|(k, v, _)| Some((k, v?)))
-                    .collect());
-            }
-            Ok(_) => {}
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    Err(first_error.unwrap_or_else(|| "no aws-logging ConfigMap in it".into()))
+    let docs = parse_yaml_documents(text)?;
+    let doc = docs
+        .iter()
+        .map(|(d, _)| d)
+        .find(|d| selfscrape_check::router::is_router_configmap(d))
+        .ok_or("no aws-logging ConfigMap in it")?;
+    Ok(selfscrape_check::router::data_entries(doc)
+        .into_iter()
+        .filter_map(|(k, v, _)| Some((k, v?)))
+        .collect())
 }

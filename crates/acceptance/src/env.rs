@@ -152,16 +152,29 @@ pub fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
     paths
 }
 
-/// The plugins a config names (`Name x` classic, `name: x` YAML).
+/// The plugins a config names (its inputs, filters, outputs and customs),
+/// classic or YAML, as the config model reads it (its includes left out).
 pub fn plugin_names(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|l| {
-            let l = l.trim().trim_start_matches("- ").to_ascii_lowercase();
-            let (k, v) = l.split_once([' ', ':'])?;
-            let v = v.trim_start_matches(':').trim();
-            (k == "name" && !v.is_empty() && !v.contains(' ')).then(|| v.to_string())
-        })
-        .collect()
+    use selfscrape_fbconf::config::{NoFiles, is_yaml_config, read_yaml_config};
+    let plugin = |s: &&selfscrape_fbconf::Section| {
+        matches!(s.kind.as_str(), "input" | "filter" | "output" | "custom")
+    };
+    let names = |sections: &[selfscrape_fbconf::Section]| -> Vec<String> {
+        sections
+            .iter()
+            .filter(plugin)
+            .map(selfscrape_fbconf::Section::name)
+            .filter(|n| !n.is_empty())
+            .collect()
+    };
+    if let Ok(doc) = selfscrape_fbconf::yaml::parse_yaml(text) {
+        if is_yaml_config(&doc) {
+            if let Ok(config) = read_yaml_config(Path::new(""), &doc, &NoFiles) {
+                return names(&config.plugins);
+            }
+        }
+    }
+    names(&selfscrape_fbconf::Document::parse(text, Path::new("")).sections)
 }
 
 /// The environment the shipped configs' variables expect, with the values
