@@ -355,7 +355,11 @@ fn every_crate_takes_the_workspace_lints_and_functions_stay_under_100_lines() {
             .get("lints")
             .and_then(|l| l.get("workspace"))
             .and_then(toml::Value::as_bool);
-        assert_eq!(takes, Some(true), "{dir}/Cargo.toml: [lints] workspace = true");
+        assert_eq!(
+            takes,
+            Some(true),
+            "{dir}/Cargo.toml: [lints] workspace = true"
+        );
     }
     let playground = manifest("playground");
     assert_eq!(

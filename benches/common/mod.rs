@@ -22,18 +22,17 @@ pub fn module_path() -> PathBuf {
 }
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// The passthrough comparator: the module crate built with `--features
 /// passthrough` into its own target dir.
 pub fn passthrough_path() -> PathBuf {
-    target_dir().join("passthrough/wasm32-unknown-unknown/release/selfscrape_filter.wasm")
+    selfscrape_testkit::build::comparator_path(&target_dir(), "passthrough")
 }
 
 /// The read-once floor: the passthrough built with `--features read-floor`
 /// (reads every byte of each record once before returning it).
 pub fn read_floor_path() -> PathBuf {
-    target_dir().join("read-floor/wasm32-unknown-unknown/release/selfscrape_filter.wasm")
+    selfscrape_testkit::build::comparator_path(&target_dir(), "read-floor")
 }
 
 /// The replay tool, release build.
@@ -56,58 +55,15 @@ pub fn fail(message: &str) -> ! {
     std::process::exit(1);
 }
 
-fn cargo(args: &[&str]) {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("bench: cargo {}", args.join(" "));
-    let status = Command::new(&cargo)
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status();
-    match status {
-        Ok(s) if s.success() => {}
-        Ok(s) => fail(&format!("`cargo {}` failed ({s})", args.join(" "))),
-        Err(e) => fail(&format!("cannot run {cargo}: {e}")),
-    }
-}
-
 /// Builds from this checkout's sources (a no-op when up to date): the module,
-/// the passthrough module, and with `replay_tool` the release `selfscrape`.
-/// `SELFSCRAPE_BENCH_NO_BUILD=1` skips it (the files must then exist).
+/// the passthrough and read-floor comparators, and with `replay_tool` the
+/// release `selfscrape` (testkit's `build`).
 pub fn build(replay_tool: bool) {
-    if std::env::var_os("SELFSCRAPE_BENCH_NO_BUILD").is_none() {
-        const WASM: [&str; 6] = [
-            "build",
-            "--release",
-            "-p",
-            "selfscrape-filter",
-            "--target",
-            "wasm32-unknown-unknown",
-        ];
-        cargo(&WASM);
-        // The comparators: the same crate with a feature, in their own dirs.
-        for feature in ["passthrough", "read-floor"] {
-            let dir = target_dir().join(feature);
-            let dir = dir.to_string_lossy();
-            let mut args = WASM.to_vec();
-            args.extend(["--features", feature, "--target-dir", &dir]);
-            cargo(&args);
-        }
-        if replay_tool {
-            cargo(&["build", "--release", "--bin", "selfscrape"]);
-        }
-    }
-    let mut needed = vec![module_path(), passthrough_path(), read_floor_path()];
-    if replay_tool {
-        needed.push(selfscrape_path());
-    }
-    for path in needed {
-        if !path.is_file() {
-            fail(&format!(
-                "{} is missing (run scripts/bench)",
-                path.display()
-            ));
-        }
-    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let comparators = ["passthrough", "read-floor"];
+    let built =
+        selfscrape_testkit::build::build(root, &target_dir(), &comparators, replay_tool, "bench");
+    built.unwrap_or_else(|e| fail(&e));
 }
 
 pub fn read(path: &Path) -> Vec<u8> {

@@ -52,7 +52,7 @@ pub fn module_path() -> PathBuf {
 /// The passthrough comparator: the module crate built with `--features
 /// passthrough` into its own target dir.
 pub fn passthrough_path() -> PathBuf {
-    target_dir().join("passthrough/wasm32-unknown-unknown/release/selfscrape_filter.wasm")
+    selfscrape_testkit::build::comparator_path(target_dir(), "passthrough")
 }
 
 /// The release `selfscrape` (the check and the router).
@@ -77,55 +77,18 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
-fn run_cargo(args: &[&str]) {
-    eprintln!("acceptance: cargo {}", args.join(" "));
-    let status = Command::new(cargo())
-        .args(args)
-        .current_dir(root())
-        .status();
-    match status {
-        Ok(s) if s.success() => {}
-        Ok(s) => fail(&format!("`cargo {}` failed ({s})", args.join(" "))),
-        Err(e) => fail(&format!("cannot run cargo: {e}")),
-    }
-}
-
 /// Builds from this checkout's sources (a no-op when up to date): the
 /// module, the passthrough module, and with `selfscrape` the release
-/// `selfscrape`. `SELFSCRAPE_BENCH_NO_BUILD=1` skips it (the files must then
-/// exist).
+/// `selfscrape` (testkit's `build`).
 pub fn build(selfscrape: bool) {
-    if std::env::var_os("SELFSCRAPE_BENCH_NO_BUILD").is_none() {
-        const WASM: [&str; 6] = [
-            "build",
-            "--release",
-            "-p",
-            "selfscrape-filter",
-            "--target",
-            "wasm32-unknown-unknown",
-        ];
-        run_cargo(&WASM);
-        let dir = target_dir().join("passthrough");
-        let dir = dir.to_string_lossy();
-        let mut args = WASM.to_vec();
-        args.extend(["--features", "passthrough", "--target-dir", &dir]);
-        run_cargo(&args);
-        if selfscrape {
-            run_cargo(&["build", "--release", "--bin", "selfscrape"]);
-        }
-    }
-    let mut needed = vec![module_path(), passthrough_path()];
-    if selfscrape {
-        needed.push(selfscrape_path());
-    }
-    for path in needed {
-        if !path.is_file() {
-            fail(&format!(
-                "{} is missing (unset SELFSCRAPE_BENCH_NO_BUILD to build it)",
-                path.display()
-            ));
-        }
-    }
+    let built = selfscrape_testkit::build::build(
+        root(),
+        target_dir(),
+        &["passthrough"],
+        selfscrape,
+        "acceptance",
+    );
+    built.unwrap_or_else(|e| fail(&e));
 }
 
 pub fn mkdir(p: &Path) {

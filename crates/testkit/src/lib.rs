@@ -14,6 +14,7 @@
 //! The oracle the corpus and the fuzzers hold the rule to is the rule's own
 //! plain statement, `selfscrape_rule::spec`.
 
+pub mod build;
 pub mod corpus;
 pub mod differences;
 pub mod paths;
