@@ -8,14 +8,14 @@
 //! and the router's es output agree, the local config tails every example.
 use crate::common;
 
-use selfscrape_check::config::{Config, header, read_classic, read_yaml_config};
 use selfscrape_check::files::Disk;
 use selfscrape_check::module::function_exports;
-use selfscrape_check::tables::{ImageFluentBit, Version, image_fluent_bit};
-use selfscrape_check::yaml::{Yaml, parse_yaml, parse_yaml_documents};
 use selfscrape_check::{self as check, Options, Severity, image_tag};
 use selfscrape_fbconf::Section;
 use selfscrape_fbconf::classic::parse_sections as parse_classic;
+use selfscrape_fbconf::config::{Config, header, read_classic, read_yaml_config};
+use selfscrape_fbconf::tables::{ImageFluentBit, Version, image_fluent_bit};
+use selfscrape_fbconf::yaml::{Yaml, parse_yaml, parse_yaml_documents};
 use std::path::{Path, PathBuf};
 
 /// The exports a shipped config may name, and the one it must use.
@@ -198,7 +198,7 @@ fn shipped(dir: &str) -> Vec<Shipped> {
             let [doc] = docs.as_slice() else {
                 continue;
             };
-            if !check::config::is_yaml_config(doc) {
+            if !selfscrape_fbconf::config::is_yaml_config(doc) {
                 continue;
             }
             read_yaml_config(&file, doc, &Disk).expect("a YAML config")
@@ -893,7 +893,7 @@ fn local_configs_tail_every_example() {
             .and_then(|w| w.get("wasm_path"))
             .unwrap_or("");
         let built = common::module_path();
-        let resolved = check::config::expand(path, &[], &env).unwrap_or_default();
+        let resolved = selfscrape_fbconf::config::expand(path, &[], &env).unwrap_or_default();
         if Path::new(&resolved) != built {
             errs.push(format!(
                 "{what}: WASM_Path {path} is not {}",

@@ -324,7 +324,7 @@ fn listed_figures() -> Vec<String> {
     listed.push(format!("{MODULE_KB} KB"));
     listed.push(format!(
         "{} characters",
-        selfscrape_check::tables::ROUTER_MAX_CHARS
+        selfscrape_fbconf::tables::ROUTER_MAX_CHARS
     ));
     listed.push(format!("{} characters", selfscrape_router::RULE_BUDGET));
     for group in STATED {

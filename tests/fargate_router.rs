@@ -47,14 +47,14 @@ fn configmap_text() -> String {
 /// The `data:` entries of the ConfigMap (the first aws-logging ConfigMap
 /// of a YAML stream), read by the product's own YAML reader.
 fn configmap_data(yaml: &str) -> BTreeMap<String, String> {
-    let docs = selfscrape_check::yaml::parse_yaml_documents(yaml).expect("a YAML ConfigMap");
+    let docs = selfscrape_fbconf::yaml::parse_yaml_documents(yaml).expect("a YAML ConfigMap");
     let cm = docs
         .iter()
         .map(|(d, _)| d)
         .find(|d| selfscrape_check::router::is_router_configmap(d))
         .expect("an aws-logging ConfigMap");
     match cm.get("data") {
-        Some(selfscrape_check::yaml::Yaml::Map(m)) => m
+        Some(selfscrape_fbconf::yaml::Yaml::Map(m)) => m
             .iter()
             .map(|(k, v, _)| (k.clone(), v.as_str().expect("string data").to_string()))
             .collect(),
@@ -1865,7 +1865,8 @@ fn dry_run_marks_exactly_what_the_shipped_config_drops() {
 
 #[test]
 fn selfscrape_check_finds_every_selfscrape_filter_unscoped_when_it_is() {
-    use selfscrape_check::{router, yaml};
+    use selfscrape_check::router;
+    use selfscrape_fbconf::yaml;
     let shipped = configmap_text();
     let scoped = shipped.matches("Match kube.*_metrics-server-*").count();
     assert!(scoped >= 5, "{scoped} scoped filters");

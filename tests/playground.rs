@@ -222,7 +222,7 @@ fn playground_page_in_headless_chromium() {
 /// Pages with the permissions Pages needs.
 #[test]
 fn the_pages_workflow_publishes_what_playground_build_makes() {
-    use selfscrape_check::yaml::{Yaml, parse_yaml};
+    use selfscrape_fbconf::yaml::{Yaml, parse_yaml};
     let path = root().join(".github/workflows/pages.yml");
     let text = std::fs::read_to_string(&path).expect(".github/workflows/pages.yml");
     let wf = parse_yaml(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -11,8 +11,8 @@
 //! [`Report::to_text`]. The check is built without its `module` feature
 //! (no WAMR host): a ConfigMap runs no module, so nothing it finds differs.
 
-use selfscrape_check::tables::ROUTER_MAX_CHARS;
 use selfscrape_check::{Options as CheckOptions, Report, check_text_against};
+use selfscrape_fbconf::tables::ROUTER_MAX_CHARS;
 use selfscrape_router::{Merged, Options, error_text, merge, parse_aggregator, parse_release};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -277,7 +277,7 @@ mod tests {
 
     #[test]
     fn kubectl_json_output_merges_as_its_yaml_does() {
-        use selfscrape_check::yaml::{Yaml, parse_yaml};
+        use selfscrape_fbconf::yaml::{Yaml, parse_yaml};
         let yaml = run(AWS_DEFAULT, &Request::default());
         let json = run(&kubectl_json(), &Request::default());
         assert_eq!(json.exit_code, 0, "{}", json.stderr);

@@ -250,7 +250,8 @@ fn shipped(root: &Path, work: &Path) -> Vec<Case> {
 
 /// A ConfigMap's data as the router runs it; `None` when it is none.
 fn router_config(text: &str, dir: &Path) -> Option<PathBuf> {
-    use selfscrape_check::{router, yaml};
+    use selfscrape_check::router;
+    use selfscrape_fbconf::yaml;
     let docs = yaml::parse_yaml_documents(text).ok()?;
     let doc = docs
         .iter()
@@ -315,7 +316,7 @@ fn refused_plugin(text: &str) -> Option<String> {
 
 /// Whether `selfscrape check` judges the keys of a plugin of this name.
 fn judged(plugin: &str) -> bool {
-    selfscrape_check::tables::PLUGINS
+    selfscrape_fbconf::tables::PLUGINS
         .iter()
         .any(|(scope, _, _)| scope.split_once(':').is_some_and(|(_, n)| n == plugin))
 }

@@ -3,8 +3,7 @@
 //! starting, or cost more than it should, found before deploying.
 //!
 //! - the config model, its tag routing, size syntax and tables are
-//!   `selfscrape-fbconf`'s (re-exported here as [`config`], [`yaml`],
-//!   [`tag`], [`tables`]); [`files`] reads included files from disk;
+//!   `selfscrape-fbconf`'s; [`files`] reads included files from disk;
 //! - [`module`]: the module's exports, and probes on the project's host
 //!   (the `module` feature, on by default; without it the checks that run
 //!   the module say the CLI runs them, and the crate builds for wasm32);
@@ -22,17 +21,16 @@ pub mod module;
 pub mod route;
 pub mod router;
 pub mod rules;
-pub use selfscrape_fbconf::{config, tables, tag, yaml};
 
 pub use router::router_rule_violations;
-pub use tables::Version;
+pub use selfscrape_fbconf::Version;
 
-use config::{ReadError, header, is_yaml, is_yaml_config};
 use files::{Disk, read_text};
+use selfscrape_fbconf::config::{self, ReadError, header, is_yaml, is_yaml_config};
+use selfscrape_fbconf::tables::{self, ImageFluentBit, image_fluent_bit};
+use selfscrape_fbconf::yaml::{self, Yaml};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use tables::{ImageFluentBit, image_fluent_bit};
-use yaml::Yaml;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

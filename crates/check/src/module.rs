@@ -97,7 +97,7 @@ pub fn load(wasm: &[u8], stack: u32, heap: u32) -> Result<Host, HostError> {
 pub fn probe(wasm: &[u8], function: &str, stack: u32, heap: u32) -> Result<ProbeRun, HostError> {
     let mut host = load(wasm, stack, heap)?;
     let mut run = ProbeRun::default();
-    let tag = super::tag::METRICS_SERVER_TAG;
+    let tag = selfscrape_fbconf::tag::METRICS_SERVER_TAG;
     for record in probe_records() {
         if let Outcome::Lost(loss) = host.filter_json(function, tag, 1_764_309_605, 0, &record) {
             match &loss {

@@ -3,9 +3,9 @@
 //! scoping rule for its own filters.
 
 use super::route::Route;
-use super::tables::{ROUTER_FILTERS, ROUTER_MAX_CHARS, ROUTER_OUTPUTS};
-use super::tag::APP_TAG;
-use super::yaml::{Yaml, parse_yaml};
+use selfscrape_fbconf::tables::{ROUTER_FILTERS, ROUTER_MAX_CHARS, ROUTER_OUTPUTS};
+use selfscrape_fbconf::tag::APP_TAG;
+use selfscrape_fbconf::yaml::{Yaml, parse_yaml};
 use selfscrape_fbconf::{Document, Section};
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -2,17 +2,17 @@
 //! and its module, scoping, the node the module compares with), for the
 //! router's ConfigMap, and for images in manifests.
 
-use super::config::{Config, expand};
 use super::route::{self as route, Route};
-use super::tables::{
+use super::{Finding, Options, Severity, Target, image_tag, router};
+use selfscrape_fbconf::config::{Config, expand};
+use selfscrape_fbconf::tables::{
     self, ES_INPUT_IDLE_TIMEOUT, ES_INPUT_IDLE_TIMEOUT_SINCE, ImageFluentBit,
     KEEPALIVE_IDLE_TIMEOUT, KEEPALIVE_SLACK, Known, LEAKY_HOSTS, PROPERTY_ERROR_FATAL_SINCE,
     REWRITE_TAG_EMITTER_BUFFER, REWRITE_TAG_KEEPS_ON_ERROR_SINCE, REWRITE_TAG_PAUSES_INPUT_SINCE,
     Version, image_fluent_bit, key_known, plugin_known,
 };
-use super::tag::{APP_TAG, METRICS_SERVER_TAG};
-use super::yaml::Yaml;
-use super::{Finding, Options, Severity, Target, image_tag, router};
+use selfscrape_fbconf::tag::{APP_TAG, METRICS_SERVER_TAG};
+use selfscrape_fbconf::yaml::Yaml;
 use selfscrape_fbconf::{Entry, Section};
 use std::path::Path;
 
@@ -854,9 +854,11 @@ fn kubernetes_keys(filters: &[&Section]) -> Option<Vec<String>> {
         {
             let wildcards = f.all("wildcard");
             let prefix = f.get("remove_prefix").unwrap_or("");
-            let (moved, kept): (Vec<String>, Vec<String>) = flat
-                .into_iter()
-                .partition(|k| wildcards.iter().any(|w| super::tag::wildcard(w, k)));
+            let (moved, kept): (Vec<String>, Vec<String>) = flat.into_iter().partition(|k| {
+                wildcards
+                    .iter()
+                    .any(|w| selfscrape_fbconf::tag::wildcard(w, k))
+            });
             nested.extend(
                 moved
                     .into_iter()
@@ -1179,10 +1181,11 @@ mod tests {
             // The fix quotes the shipped filter.
             assert!(text.contains(AGGREGATOR_GREP_REGEX), "{file}");
             let config = if file.ends_with(".conf") {
-                crate::config::read_classic(&path, &text, &crate::files::Disk).unwrap()
+                selfscrape_fbconf::config::read_classic(&path, &text, &crate::files::Disk).unwrap()
             } else {
-                let doc = crate::yaml::parse_yaml(&text).unwrap();
-                crate::config::read_yaml_config(&path, &doc, &crate::files::Disk).unwrap()
+                let doc = selfscrape_fbconf::yaml::parse_yaml(&text).unwrap();
+                selfscrape_fbconf::config::read_yaml_config(&path, &doc, &crate::files::Disk)
+                    .unwrap()
             };
             let mut out = Vec::new();
             check_aggregator_open(&config, &mut out);

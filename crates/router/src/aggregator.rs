@@ -10,7 +10,7 @@ use crate::edit::{replaced, without};
 use crate::plan::{Common, takes, user_kubernetes};
 use crate::read::Input;
 use crate::{Error, Merged};
-use selfscrape_check::tables::ROUTER_MAX_CHARS;
+use selfscrape_fbconf::tables::ROUTER_MAX_CHARS;
 use selfscrape_fbconf::{Document, Section};
 
 /// The `es` output's settings besides Name, Match, Host and Port: the

@@ -2,7 +2,7 @@
 //! without the fields the API server sets (they would fail the apply or, for
 //! the last-applied annotation, carry the old data along).
 
-use selfscrape_check::yaml::Yaml;
+use selfscrape_fbconf::yaml::Yaml;
 
 /// Metadata fields the API server owns.
 const SERVER_METADATA: &[&str] = &[
@@ -211,7 +211,7 @@ fn quoted(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use selfscrape_check::yaml::parse_yaml;
+    use selfscrape_fbconf::yaml::parse_yaml;
 
     #[test]
     fn data_reads_back_as_written() {

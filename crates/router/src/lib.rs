@@ -29,7 +29,7 @@ pub use stderr::error_text;
 use plan::Plan;
 use read::Input;
 use rule::RuleOptions;
-use selfscrape_check::tables::ROUTER_MAX_CHARS;
+use selfscrape_fbconf::tables::ROUTER_MAX_CHARS;
 
 /// AWS's documented `aws-logging` ConfigMap (EKS user guide, "Fargate
 /// logging", CloudWatch Logs): what `selfscrape router` merges into when it

@@ -5,7 +5,7 @@ use crate::Error;
 use crate::plan::shapes_for;
 use crate::rule::Shape;
 use selfscrape_check::router::data_rules;
-use selfscrape_check::tables::ROUTER_MAX_CHARS;
+use selfscrape_fbconf::tables::ROUTER_MAX_CHARS;
 
 /// The merged data must pass the router's rules (a failure here is a bug
 /// of this command: the input passed them).

@@ -195,9 +195,9 @@ mod run {
     use super::{BUILD_COMMAND, Module, function_missing, no_allocator};
     use crate::figures;
     use crate::module::{self, least_size, probe};
-    use crate::tables::{Known, REFERENCE_TYPES_SINCE, Version, key_known};
     use crate::{Finding, Severity, Target};
     use selfscrape_fbconf::size::FLUENT_BIT_MIN_SIZE;
+    use selfscrape_fbconf::tables::{Known, REFERENCE_TYPES_SINCE, Version, key_known};
 
     /// Stack and heap sizes above this are not probed.
     const MAX_PROBED_SIZE: u32 = 256 << 20;
