@@ -384,6 +384,69 @@ pub fn expand(value: &str, vars: &[(String, String)], env: &[(String, String)]) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
+
+    /// Files held in memory, as a browser or a test gives them.
+    struct InMemory(BTreeMap<PathBuf, String>);
+
+    impl Files for InMemory {
+        fn read(&self, path: &Path) -> Result<String, ReadError> {
+            self.0
+                .get(path)
+                .cloned()
+                .ok_or_else(|| ReadError::at(path, None, "no such file"))
+        }
+        fn list(&self, dir: &Path) -> Result<Vec<PathBuf>, String> {
+            Ok(self
+                .0
+                .keys()
+                .filter(|p| p.parent() == Some(dir))
+                .cloned()
+                .collect())
+        }
+        fn is_file(&self, path: &Path) -> bool {
+            self.0.contains_key(path)
+        }
+    }
+
+    #[test]
+    fn includes_come_through_the_callers_files_in_order() {
+        let files = InMemory(BTreeMap::from([
+            (
+                PathBuf::from("/c/inputs/a.conf"),
+                "[INPUT]\n    Name tail\n".to_string(),
+            ),
+            (
+                PathBuf::from("/c/inputs/b.conf"),
+                "[INPUT]\n    Name forward\n".to_string(),
+            ),
+            (
+                PathBuf::from("/c/out.yaml"),
+                "pipeline:\n  outputs:\n    - name: stdout\n      match: '*'\n".to_string(),
+            ),
+        ]));
+        let main = "[SERVICE]\n    Flush 1\n@INCLUDE inputs/*.conf\n@SET x=1\n[OUTPUT]\n    Name null\n    Match *\n";
+        let c = read_classic(Path::new("/c/main.conf"), main, &files).unwrap();
+        let names: Vec<String> = c
+            .plugins
+            .iter()
+            .map(|p| format!("{}:{}", p.kind, p.name()))
+            .collect();
+        assert_eq!(
+            names,
+            ["service:", "input:tail", "input:forward", "output:null"]
+        );
+        assert_eq!(c.plugins[1].file, PathBuf::from("/c/inputs/a.conf"));
+        assert_eq!(c.vars, vec![("x".to_string(), "1".to_string())]);
+        let missing = read_classic(Path::new("/c/main.conf"), "@INCLUDE gone.conf\n", &files);
+        assert_eq!(missing.unwrap_err().line, Some(1));
+        let doc = parse_yaml("includes:\n  - out.yaml\n").unwrap();
+        let y = read_yaml_config(Path::new("/c/main.yaml"), &doc, &files).unwrap();
+        assert_eq!(y.plugins[0].name(), "stdout");
+        assert_eq!(y.plugins[0].get("Match"), Some("*"));
+        // Without files, an include is refused, not skipped.
+        assert!(read_classic(Path::new("/c/main.conf"), main, &NoFiles).is_err());
+    }
 
     #[test]
     fn variables_expand_or_say_unset() {

@@ -94,9 +94,4 @@ impl Section {
             None => default,
         }
     }
-
-    /// Whether it has a `Match` or `Match_Regex`.
-    pub fn routing(&self) -> (Option<&str>, Option<&str>) {
-        (self.get("match"), self.get("match_regex"))
-    }
 }
