@@ -260,3 +260,25 @@ pub fn plan(input: &Input, opts: &Options, mut common: Common) -> Plan {
         warnings,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{AWS_DEFAULT, Error, Options, merge};
+
+    #[test]
+    fn a_routing_the_model_cannot_read_is_refused_by_name() {
+        let cm = AWS_DEFAULT.replacen(
+            "    [FILTER]\n",
+            "    [FILTER]\n        Name grep\n        Match zz.none\n        Match_Regex kube\\.(?~x)\n        Exclude log ^$\n    [FILTER]\n",
+            1,
+        );
+        assert_ne!(cm, AWS_DEFAULT, "the default has a filter to put one before");
+        match merge(Some(&cm), &Options::default()) {
+            Err(Error::Refused(m)) => {
+                assert!(m.contains("your filter grep (filters.conf line"), "{m}");
+                assert!(m.contains("absence operator"), "{m}");
+            }
+            other => panic!("merged or another error: {other:?}"),
+        }
+    }
+}
