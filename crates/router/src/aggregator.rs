@@ -232,7 +232,7 @@ pub fn merge(
     crate::verify::rules(chars, &data)?;
     Ok(Merged {
         yaml,
-        report: report_lines(report, out, at, &regex, host, port, chars),
+        report: report_lines(report, out, &regex, host, port, chars),
         warnings: Vec::new(),
         chars,
         rule_chars: chars.saturating_sub(original),
@@ -243,7 +243,6 @@ pub fn merge(
 fn report_lines(
     mut report: Vec<String>,
     out: &Section,
-    at: usize,
     regex: &str,
     host: &str,
     port: u16,
@@ -261,7 +260,7 @@ fn report_lines(
         format!(
             "output.conf: your {} output (line {}) no longer takes them: Match zz.never, Match_Regex {regex}",
             out.name(),
-            at + 1
+            out.line
         ),
     );
     report.push(format!(
