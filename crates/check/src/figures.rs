@@ -228,6 +228,12 @@ pub const STATED: &[Stated] = &[
                wabt's `wasm-interp --trace`, and `rule::evaluate` on it natively under perf",
     },
     Stated {
+        texts: &["1,166 bytes", "1,156 bytes", "988 bytes"],
+        what: "issue 28's instruction counts (docs/performance.md, `scripts/wasm-instructions`, \
+               2026-12-08): the sizes of the bench workload's records counted (a klog own-node \
+               and other-node refusal, a JSON-logging own-node refusal, an application line)",
+    },
+    Stated {
         texts: &[
             "4.7 us",
             "26.9 us",

@@ -48,7 +48,9 @@ fn dialled_ip(t: &[u8], exact: bool) -> Option<&[u8]> {
         .unwrap_or(t);
     let t = t.strip_prefix(b" ")?;
     let hostport = if exact { t } else { t.get(..find(t, b": ")?)? };
-    if hostport.is_empty() || hostport.contains(&b' ') {
+    // `find2`, not `contains`, which is a call to the library's `memchr` in
+    // wasm: 43 interpreted instructions fewer for a 19-byte host and port.
+    if hostport.is_empty() || bytes::find2(hostport, 0, b' ', b' ').is_some() {
         return None;
     }
     let colon = hostport.iter().rposition(|&c| c == b':')?;
