@@ -272,7 +272,10 @@ mod tests {
             "    [FILTER]\n        Name grep\n        Match zz.none\n        Match_Regex kube\\.(?~x)\n        Exclude log ^$\n    [FILTER]\n",
             1,
         );
-        assert_ne!(cm, AWS_DEFAULT, "the default has a filter to put one before");
+        assert_ne!(
+            cm, AWS_DEFAULT,
+            "the default has a filter to put one before"
+        );
         match merge(Some(&cm), &Options::default()) {
             Err(Error::Refused(m)) => {
                 assert!(m.contains("your filter grep (filters.conf line"), "{m}");
