@@ -5,21 +5,15 @@
 
 use selfscrape_fbconf::Section;
 use selfscrape_fbconf::onig::{Onig, Untranslatable};
-use selfscrape_fbconf::tag::{TagMatch, wildcard};
+use selfscrape_fbconf::tag::TagMatch;
 
 /// A plugin's `Match`/`Match_Regex`, or the doubt its regex leaves.
 #[derive(Debug, Clone)]
-pub struct Route {
-    wildcard: Option<String>,
-    matcher: Result<TagMatch, Untranslatable>,
-}
+pub struct Route(Result<TagMatch, Untranslatable>);
 
 impl Route {
     pub fn new(wildcard: Option<&str>, regex: Option<&str>) -> Route {
-        Route {
-            wildcard: wildcard.map(str::to_string),
-            matcher: TagMatch::new(wildcard, regex),
-        }
+        Route(TagMatch::new(wildcard, regex))
     }
 
     /// The routing of `p`.
@@ -29,29 +23,16 @@ impl Route {
 
     /// Whether `tag` goes to the plugin, or may (a refused regex).
     pub fn matches(&self, tag: &str) -> bool {
-        match &self.matcher {
+        match &self.0 {
             Ok(m) => m.matches(tag),
             Err(_) => true,
         }
     }
 
-    /// Whether `tag` surely goes there: by the wildcard when the regex was
-    /// refused.
-    pub fn surely_matches(&self, tag: &str) -> bool {
-        match &self.matcher {
-            Ok(m) => m.matches(tag),
-            Err(_) => self.wildcard.as_deref().is_some_and(|w| wildcard(w, tag)),
-        }
-    }
-
-    /// The refused regex, if it was.
+    /// The refused regex, if it was: then a "matches" may be wider than
+    /// Fluent Bit's.
     pub fn refused(&self) -> Option<&Untranslatable> {
-        self.matcher.as_ref().err()
-    }
-
-    /// Whether a "matches" may be wider than Fluent Bit's.
-    pub fn approximate(&self) -> bool {
-        self.matcher.is_err()
+        self.0.as_ref().err()
     }
 }
 

@@ -4,6 +4,7 @@
 
 use super::route::{self as route, Route};
 use super::{Finding, Options, Severity, Target, image_tag, router};
+use selfscrape_fbconf::Section;
 use selfscrape_fbconf::config::{Config, expand};
 use selfscrape_fbconf::tables::{
     self, ES_INPUT_IDLE_TIMEOUT, ES_INPUT_IDLE_TIMEOUT_SINCE, ImageFluentBit,
@@ -13,7 +14,6 @@ use selfscrape_fbconf::tables::{
 };
 use selfscrape_fbconf::tag::{APP_TAG, METRICS_SERVER_TAG};
 use selfscrape_fbconf::yaml::Yaml;
-use selfscrape_fbconf::{Entry, Section};
 use std::path::Path;
 
 mod wasm_module;
@@ -158,54 +158,48 @@ fn check_versions(config: &Config, target: &Target, out: &mut Vec<Finding>) {
         }
         for entry in &p.entries {
             // Messages name keys as Fluent Bit compares them.
-            let prop = Entry {
-                key: entry.key.to_ascii_lowercase(),
-                ..entry.clone()
-            };
-            if prop.key == "name" {
+            let key = entry.key.to_ascii_lowercase();
+            if key == "name" {
                 continue;
             }
             let mut unknown = Vec::new();
             let mut doubts = Vec::new();
             for v in &versions {
-                match key_known(&scope, &prop.key, *v) {
+                match key_known(&scope, &key, *v) {
                     Known::No => unknown.push(*v),
                     Known::Doubt(why) => doubts.push(why),
                     Known::Yes | Known::NotTabulated => {}
                 }
             }
             if !unknown.is_empty() {
-                let fix = match key_since(&scope, &prop.key) {
+                let fix = match key_since(&scope, &key) {
                     Some(since) => format!(
                         "remove {}, or run Fluent Bit {since} or later, where it exists",
-                        prop.key
+                        key
                     ),
-                    None => format!(
-                        "remove {} (no tabulated Fluent Bit knows it: a typo?)",
-                        prop.key
-                    ),
+                    None => format!("remove {} (no tabulated Fluent Bit knows it: a typo?)", key),
                 };
                 out.push(finding(
                     p,
-                    prop.line,
+                    entry.line,
                     Severity::Error,
                     "unknown-key",
                     format!(
                         "Fluent Bit {} does not know the {scope} key {}: it will not start",
                         list(&unknown),
-                        prop.key
+                        key
                     ),
                     fix,
                 ));
             } else if let Some(why) = doubts.first() {
                 out.push(finding(
                     p,
-                    prop.line,
+                    entry.line,
                     Severity::Warning,
                     "version-doubt",
                     format!(
                         "whether this Fluent Bit knows the {scope} key {} is not tabulated: {why}",
-                        prop.key
+                        key
                     ),
                     "check the key in the documentation of your exact version, or target a tabulated version (docs/check.md)",
                 ));
@@ -447,7 +441,7 @@ fn reaches_cloudwatch<'a>(
 ) -> Option<&'a Section> {
     for f in config.plugins.iter().filter(|f| f.is("filter", "grep")) {
         let m = Route::of(f);
-        if m.matches(tag) && !m.approximate() && !grep_keeps(f, tag_key, value) {
+        if m.matches(tag) && m.refused().is_none() && !grep_keeps(f, tag_key, value) {
             return None;
         }
     }
@@ -1034,6 +1028,7 @@ pub fn check_images(path: &Path, text: &str, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use selfscrape_fbconf::Entry;
 
     fn plugin(kind: &str, props: &[(&str, &str)]) -> Section {
         Section {

@@ -6,7 +6,7 @@
 //! leaves them out (its `Match` becomes a `Match_Regex` with a negative
 //! lookahead for metrics-server's tag). Everything else stays as it was.
 
-use crate::edit::{replaced, without};
+use crate::edit::{replaced_existing, without};
 use crate::plan::{Common, takes, user_kubernetes};
 use crate::read::Input;
 use crate::{Error, Merged};
@@ -199,8 +199,8 @@ pub fn merge(
     let at = users_output(outputs, &old_outputs, &tag)?;
     let out = &outputs.sections[at];
     let regex = all_but_metrics_server(out, container);
-    let data = replaced(
-        &input.data,
+    let data = replaced_existing(
+        input,
         vec![
             (
                 "output.conf",
@@ -208,10 +208,7 @@ pub fn merge(
             ),
             ("filters.conf", without(&input.filters, &old_filters)),
             ("parsers.conf", without(&input.parsers, &old_parsers)),
-        ]
-        .into_iter()
-        .filter(|(k, _)| input.get(k).is_some())
-        .collect(),
+        ],
     );
     if !old_filters.is_empty() || !old_parsers.is_empty() || !old_outputs.is_empty() {
         report.push(format!(

@@ -93,23 +93,31 @@ pub fn merged_data(
     )
 }
 
+/// The data with `edits` in place of the entries they name that the
+/// ConfigMap has (none added).
+pub fn replaced_existing(input: &Input, edits: Vec<(&str, String)>) -> Vec<(String, String)> {
+    let present = edits
+        .into_iter()
+        .filter(|(k, _)| input.get(k).is_some())
+        .collect();
+    replaced(&input.data, present)
+}
+
 /// The user's ConfigMap without an earlier rule: the characters that are
 /// theirs.
 pub fn users_chars(input: &Input, plan: &Plan) -> usize {
-    let mut data = input.data.clone();
-    for (key, text) in [
-        (
-            "filters.conf",
-            without(&input.filters, &plan.common.old_filters),
-        ),
-        (
-            "parsers.conf",
-            without(&input.parsers, &plan.common.old_parsers),
-        ),
-    ] {
-        if let Some(e) = data.iter_mut().find(|(k, _)| k == key) {
-            e.1 = text;
-        }
-    }
+    let data = replaced_existing(
+        input,
+        vec![
+            (
+                "filters.conf",
+                without(&input.filters, &plan.common.old_filters),
+            ),
+            (
+                "parsers.conf",
+                without(&input.parsers, &plan.common.old_parsers),
+            ),
+        ],
+    );
     input.with_data(&data).chars().count()
 }

@@ -220,6 +220,18 @@ mod run {
         probes(m, f, target, out);
     }
 
+    /// The module loads neither to check it nor to probe it.
+    fn does_not_load(m: &Module<'_>, e: &dyn std::fmt::Display) -> Finding {
+        finding(
+            m.p,
+            m.line,
+            Severity::Error,
+            "wasm-not-a-module",
+            format!("the module does not load: {e}"),
+            format!("rebuild selfscrape_filter.wasm with `{BUILD_COMMAND}`"),
+        )
+    }
+
     /// Loads the module: `Some(true)` loaded, `Some(false)` refused for
     /// reference types (said), `None` refused otherwise (said; nothing more
     /// to check).
@@ -228,14 +240,7 @@ mod run {
             return Some(true);
         };
         if !module::is_reference_types_error(&e) {
-            out.push(finding(
-                m.p,
-                m.line,
-                Severity::Error,
-                "wasm-not-a-module",
-                format!("the module does not load: {e}"),
-                format!("rebuild selfscrape_filter.wasm with `{BUILD_COMMAND}`"),
-            ));
+            out.push(does_not_load(m, &e));
             return None;
         }
         let old: Vec<Version> = target
@@ -273,14 +278,7 @@ mod run {
         let run = match probe(m.wasm, f, m.stack, m.heap) {
             Ok(r) => r,
             Err(e) => {
-                out.push(finding(
-                    m.p,
-                    m.line,
-                    Severity::Error,
-                    "wasm-not-a-module",
-                    format!("the module does not load: {e}"),
-                    "rebuild the module",
-                ));
+                out.push(does_not_load(m, &e));
                 return;
             }
         };
