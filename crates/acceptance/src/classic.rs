@@ -13,39 +13,46 @@ use selfscrape_fbconf::yaml::parse_yaml_documents;
 
 use crate::env;
 
-/// One `[SECTION]`: its header line and the lines up to the next.
+/// One `[SECTION]`: its header line and the lines up to the next, and the
+/// section as the model reads them (read again after each edit).
 pub struct Section {
-    pub lines: Vec<String>,
+    lines: Vec<String>,
+    model: selfscrape_fbconf::Section,
 }
 
 impl Section {
-    /// The section as the model reads it (lines relative to `lines`).
-    fn model(&self) -> selfscrape_fbconf::Section {
-        Document::parse(&self.lines.join("\n"), Path::new(""))
+    fn new(lines: Vec<String>) -> Section {
+        let model = Document::parse(&lines.join("\n"), Path::new(""))
             .sections
             .into_iter()
             .next()
-            .expect("a section starts with its header")
+            .expect("a section starts with its header");
+        Section { lines, model }
+    }
+
+    /// The section with `lines` in place of its own.
+    fn reread(&mut self, lines: Vec<String>) {
+        *self = Section::new(lines);
     }
 
     /// `FILTER`, `OUTPUT`, ...
     pub fn kind(&self) -> String {
-        self.model().kind.to_ascii_uppercase()
+        self.model.kind.to_ascii_uppercase()
     }
 
     /// The first value of `key` (case-insensitive).
     pub fn get(&self, key: &str) -> Option<String> {
-        self.model().get(key).map(str::to_string)
+        self.model.get(key).map(str::to_string)
     }
 
     /// `Name`, lower case.
     pub fn name(&self) -> String {
-        self.model().name()
+        self.model.name()
     }
 
     /// The indentation of the section's keys.
     fn indent(&self) -> String {
-        self.model().entries.first().map_or("    ".into(), |e| {
+        self.model.entries.first().map_or("    ".into(), |e| {
             let l = &self.lines[e.line - 1];
             l[..l.len() - l.trim_start().len()].to_string()
         })
@@ -54,33 +61,33 @@ impl Section {
     /// Replaces every `key` line by one `key value` (the key as first
     /// written), or adds it after the last key line.
     pub fn set(&mut self, key: &str, value: &str) {
-        let indent = self.indent();
-        let model = self.model();
-        let first = model.entry(key);
-        let at = first.map(|e| e.line - 1);
-        let written = first.map_or(key.to_string(), |e| e.key.clone());
-        let last = model.entries.last().map_or(0, |e| e.line - 1);
-        self.remove(key);
-        let line = format!("{indent}{written} {value}");
-        match at {
-            Some(i) => self.lines.insert(i, line),
-            None => self.lines.insert(last + 1, line),
-        }
+        let line = format!(
+            "{}{} {value}",
+            self.indent(),
+            self.model.entry(key).map_or(key, |e| &e.key)
+        );
+        let at = match self.model.entry(key) {
+            Some(e) => e.line - 1,
+            None => self.model.entries.last().map_or(0, |e| e.line - 1) + 1,
+        };
+        let mut lines = self.without(key);
+        lines.insert(at, line);
+        self.reread(lines);
     }
 
-    pub fn remove(&mut self, key: &str) {
+    /// The lines without those of `key`.
+    fn without(&self, key: &str) -> Vec<String> {
         let gone: Vec<usize> = self
-            .model()
+            .model
             .entries
             .iter()
             .filter(|e| e.is(key))
             .map(|e| e.line - 1)
             .collect();
-        let mut i = 0;
-        self.lines.retain(|_| {
-            i += 1;
-            !gone.contains(&(i - 1))
-        });
+        (0..self.lines.len())
+            .filter(|i| !gone.contains(i))
+            .map(|i| self.lines[i].clone())
+            .collect()
     }
 
     /// The output's stand-in: `out_file` into `dir` (a file per tag),
@@ -95,14 +102,14 @@ impl Section {
         let indent = self.indent();
         let mut lines = vec![self.lines[0].clone(), format!("{indent}Name {name}")];
         lines.extend(
-            self.model()
+            self.model
                 .entries
                 .iter()
                 .filter(|e| e.is("match") || e.is("match_regex"))
                 .map(|e| self.lines[e.line - 1].clone()),
         );
         lines.extend(keys.iter().map(|(k, v)| format!("{indent}{k} {v}")));
-        self.lines = lines;
+        self.reread(lines);
     }
 }
 
@@ -114,8 +121,10 @@ pub fn map(text: &str, mut f: impl FnMut(&mut Section)) -> String {
     let mut sections: Vec<Section> = headers
         .iter()
         .enumerate()
-        .map(|(n, &h)| Section {
-            lines: doc.lines[h..headers.get(n + 1).copied().unwrap_or(doc.lines.len())].to_vec(),
+        .map(|(n, &h)| {
+            Section::new(
+                doc.lines[h..headers.get(n + 1).copied().unwrap_or(doc.lines.len())].to_vec(),
+            )
         })
         .collect();
     for s in &mut sections {
@@ -152,4 +161,26 @@ pub fn configmap_data(text: &str) -> Result<BTreeMap<String, String>, String> {
         .into_iter()
         .filter_map(|(k, v, _)| Some((k, v?)))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::map;
+
+    #[test]
+    fn edits_touch_only_their_lines() {
+        let text = "# head\n[FILTER]\n    Name kubernetes\n    BUFFER_SIZE 0\n    Match kube.*\n\n# out\n[OUTPUT]\n    Name cloudwatch_logs\n    Match kube.*\n    Match_Regex ^x\n    region eu\n";
+        let out = map(text, |s| match s.kind().as_str() {
+            "FILTER" => {
+                s.set("buffer_size", "32k");
+                s.set("Kube_URL", "https://127.0.0.1:1");
+            }
+            _ => s.make_file_output(std::path::Path::new("/o")),
+        });
+        assert_eq!(
+            out,
+            "# head\n[FILTER]\n    Name kubernetes\n    BUFFER_SIZE 32k\n    Match kube.*\n    Kube_URL https://127.0.0.1:1\n\n# out\n[OUTPUT]\n    Name file\n    Match kube.*\n    Match_Regex ^x\n    Path /o\n"
+        );
+        assert_eq!(map(text, |_| {}), text);
+    }
 }
