@@ -112,20 +112,13 @@
     setText(text, `${file.name}: ${buf.length.toLocaleString()} bytes, ${lines.toLocaleString()} lines`);
   }
 
-  function wire() {
-    $("run").addEventListener("click", run);
-    $("sample").addEventListener("change", (e) => loadSample(e.target.value));
-    $("input").addEventListener("input", () => {
-      fileText = null;
-      $("file-note").hidden = true;
+  // A file chosen in the input `inputId` or dropped on `dropId` goes to
+  // `take` (both tabs read files so).
+  function acceptFiles(inputId, dropId, take) {
+    $(inputId).addEventListener("change", async (e) => {
+      if (e.target.files[0]) await take(e.target.files[0]);
     });
-    $("file").addEventListener("change", async (e) => {
-      if (e.target.files[0]) {
-        await readFile(e.target.files[0]);
-        run();
-      }
-    });
-    const drop = $("drop");
+    const drop = $(dropId);
     drop.addEventListener("dragover", (e) => {
       e.preventDefault();
       drop.classList.add("over");
@@ -135,10 +128,20 @@
       e.preventDefault();
       drop.classList.remove("over");
       const f = e.dataTransfer.files[0];
-      if (f) {
-        await readFile(f);
-        run();
-      }
+      if (f) await take(f);
+    });
+  }
+
+  function wire() {
+    $("run").addEventListener("click", run);
+    $("sample").addEventListener("change", (e) => loadSample(e.target.value));
+    $("input").addEventListener("input", () => {
+      fileText = null;
+      $("file-note").hidden = true;
+    });
+    acceptFiles("file", "drop", async (f) => {
+      await readFile(f);
+      run();
     });
     $("price").addEventListener("change", () => {
       if (!playground) return;
@@ -402,26 +405,9 @@
         if (agg) $("cm-aggregator").focus();
       });
     }
-    $("cm-file").addEventListener("change", async (e) => {
-      if (e.target.files[0]) {
-        await readCmFile(e.target.files[0]);
-        merge();
-      }
-    });
-    const drop = $("cm-drop");
-    drop.addEventListener("dragover", (e) => {
-      e.preventDefault();
-      drop.classList.add("over");
-    });
-    drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-    drop.addEventListener("drop", async (e) => {
-      e.preventDefault();
-      drop.classList.remove("over");
-      const f = e.dataTransfer.files[0];
-      if (f) {
-        await readCmFile(f);
-        merge();
-      }
+    acceptFiles("cm-file", "cm-drop", async (f) => {
+      await readCmFile(f);
+      merge();
     });
     $("cm-copy").addEventListener("click", copyMerged);
     $("cm-download").addEventListener("click", () => {
