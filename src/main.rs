@@ -94,15 +94,7 @@ mod cli {
         file: Option<PathBuf>,
     }
 
-    fn parse_aggregator(s: &str) -> Result<(String, u16), String> {
-        selfscrape_router::parse_aggregator(s)
-            .ok_or_else(|| format!("{s:?} is not HOST or HOST:PORT"))
-    }
-
-    fn parse_release(s: &str) -> Result<(u32, u32), String> {
-        selfscrape_router::parse_release(s)
-            .ok_or_else(|| format!("{s:?} is not a metrics-server release (e.g. 0.7 or v0.6.4)"))
-    }
+    use selfscrape_router::{parse_aggregator, parse_release};
 
     fn run_router(args: RouterArgs) -> ExitCode {
         let fail = |code: u8, message: &str| {

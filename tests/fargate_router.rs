@@ -2248,7 +2248,7 @@ fn router_options_scope_and_shapes() {
         ),
     ] {
         let opts = selfscrape_router::Options {
-            metrics_server: selfscrape_router::parse_release(release),
+            metrics_server: selfscrape_router::parse_release(release).ok(),
             ..selfscrape_router::Options::default()
         };
         let m = selfscrape_router::merge(None, &opts).expect("merged");

@@ -71,11 +71,8 @@ impl Request {
         }
         let release = self.metrics_server.trim();
         if !release.is_empty() {
-            opts.metrics_server = Some(parse_release(release).ok_or_else(|| {
-                format!(
-                    "--metrics-server: {release:?} is not a metrics-server release (e.g. 0.7 or v0.6.4)"
-                )
-            })?);
+            opts.metrics_server =
+                Some(parse_release(release).map_err(|e| format!("--metrics-server: {e}"))?);
         }
         let aggregator = self.aggregator.trim();
         if !aggregator.is_empty() {
@@ -85,9 +82,7 @@ impl Request {
                 );
             }
             opts.aggregator =
-                Some(parse_aggregator(aggregator).ok_or_else(|| {
-                    format!("--aggregator: {aggregator:?} is not HOST or HOST:PORT")
-                })?);
+                Some(parse_aggregator(aggregator).map_err(|e| format!("--aggregator: {e}"))?);
         }
         opts.dry_run = self.dry_run;
         Ok(opts)

@@ -205,28 +205,36 @@ fn report(
 }
 
 /// `--aggregator` values: `HOST` or `HOST:PORT` (9200, the aggregator
-/// Service's port, when left out).
-pub fn parse_aggregator(s: &str) -> Option<(String, u16)> {
-    let (host, port) = match s.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse().ok().filter(|p| *p > 0)?),
-        None => (s, 9200),
+/// Service's port, when left out); the error is the command's and the
+/// page's.
+pub fn parse_aggregator(s: &str) -> Result<(String, u16), String> {
+    let read = || {
+        let (host, port) = match s.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse().ok().filter(|p| *p > 0)?),
+            None => (s, 9200),
+        };
+        let ok = !host.is_empty()
+            && host.len() <= 253
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+        ok.then(|| (host.to_string(), port))
     };
-    let ok = !host.is_empty()
-        && host.len() <= 253
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
-    ok.then(|| (host.to_string(), port))
+    read().ok_or_else(|| format!("{s:?} is not HOST or HOST:PORT"))
 }
 
-/// `--metrics-server` values: `0.7`, `v0.7.2`, `0.6.4`.
-pub fn parse_release(s: &str) -> Option<(u32, u32)> {
-    let t = s.strip_prefix('v').unwrap_or(s);
-    let mut parts = t.split('.');
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.parse().ok()?;
-    if parts.clone().count() > 1 || !parts.all(|p| p.parse::<u32>().is_ok()) {
-        return None;
-    }
-    Some((major, minor))
+/// `--metrics-server` values: `0.7`, `v0.7.2`, `0.6.4`; the error is the
+/// command's and the page's.
+pub fn parse_release(s: &str) -> Result<(u32, u32), String> {
+    let read = || {
+        let t = s.strip_prefix('v').unwrap_or(s);
+        let mut parts = t.split('.');
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts.next()?.parse().ok()?;
+        if parts.clone().count() > 1 || !parts.all(|p| p.parse::<u32>().is_ok()) {
+            return None;
+        }
+        Some((major, minor))
+    };
+    read().ok_or_else(|| format!("{s:?} is not a metrics-server release (e.g. 0.7 or v0.6.4)"))
 }
