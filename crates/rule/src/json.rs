@@ -148,7 +148,12 @@ impl Nesting {
 fn value_end(b: &[u8], i: usize) -> Result<usize, Malformed> {
     match b.get(i).ok_or(Malformed)? {
         b'"' => return Ok(string_end(b, i + 1)?.0 + 1),
-        b'{' | b'[' => {}
+        b'{' => {
+            if let Some(end) = flat_object_end(b, i) {
+                return Ok(end);
+            }
+        }
+        b'[' => {}
         _ => return scalar_end(b, i),
     }
     let mut nesting = Nesting {
@@ -203,6 +208,36 @@ fn value_end(b: &[u8], i: usize) -> Result<usize, Malformed> {
             }
             nesting.depth -= 1;
             j += 1;
+        }
+    }
+}
+
+/// The index past the object at `b[i]` (a `{`) when it is an object of
+/// string members printed compactly, as Fluent Bit prints `labels` and
+/// `annotations`, with its grammar checked; `None` at the first thing that
+/// is not that (a blank, a nested value, a malformed string), where
+/// [`value_end`] walks it in general instead. Three branches a member, not
+/// the general walk's dozen.
+#[inline(always)]
+fn flat_object_end(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    if b.get(j) == Some(&b'}') {
+        return Some(j + 1);
+    }
+    loop {
+        if b.get(j) != Some(&b'"') {
+            return None;
+        }
+        // The key's closing quote, then `:"`.
+        j = string_end(b, j + 1).ok()?.0;
+        if b.get(j + 1) != Some(&b':') || b.get(j + 2) != Some(&b'"') {
+            return None;
+        }
+        j = string_end(b, j + 3).ok()?.0;
+        match b.get(j + 1) {
+            Some(b',') => j += 2,
+            Some(b'}') => return Some(j + 2),
+            _ => return None,
         }
     }
 }
@@ -273,8 +308,8 @@ fn scalar_end(b: &[u8], i: usize) -> Result<usize, Malformed> {
 /// A member's key: its raw contents, and whether they hold an escape.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Key<'a> {
-    raw: &'a [u8],
-    escaped: bool,
+    pub raw: &'a [u8],
+    pub escaped: bool,
 }
 
 impl Key<'_> {
@@ -424,6 +459,31 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// The string value at the cursor (it must start with `"`), skipped
+    /// with its grammar checked: its raw contents and whether they hold an
+    /// escape.
+    #[inline(always)]
+    pub(crate) fn string(&mut self) -> Result<Key<'a>, Malformed> {
+        let (end, escaped) = string_end(self.b, self.i + 1)?;
+        let raw = self.b.get(self.i + 1..end).ok_or(Malformed)?;
+        self.i = end + 1;
+        Ok(Key { raw, escaped })
+    }
+
+    /// The string value at the cursor (it must start with `"`), decoded
+    /// into `out` in the same pass that skips it: true when it decoded,
+    /// false when there was no memory for it (the string is then skipped
+    /// with its grammar checked, and `out` holds a part of it).
+    pub(crate) fn decoded_string(&mut self, out: &mut Vec<u8>) -> Result<bool, Malformed> {
+        let (end, decoded) = match decode_string(self.b, self.i + 1, out) {
+            Ok(end) => (end, true),
+            Err(Undecoded::NoRoom) => (string_end(self.b, self.i + 1)?.0, false),
+            Err(Undecoded::Malformed) => return Err(Malformed),
+        };
+        self.i = end + 1;
+        Ok(decoded)
+    }
+
     /// After a member's value: true at `,` (the cursor moves to the next
     /// key), false at the object's `}` (the cursor moves past it).
     #[inline(always)]
@@ -512,55 +572,97 @@ fn decode_to(raw: &[u8], first: usize, buf: &mut [u8]) -> (usize, Result<(), Mal
             // A raw control byte: not from a JSON string.
             return (o, Err(Malformed));
         }
-        let Some(&esc) = raw.get(j + 1) else {
+        let Some((utf8, n, next)) = unescape(raw, j) else {
             return (o, Err(Malformed));
         };
-        i = j + 2;
-        let simple = match esc {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            b'/' => b'/',
-            b'b' => 0x08,
-            b'f' => 0x0c,
-            b'n' => b'\n',
-            b'r' => b'\r',
-            b't' => b'\t',
-            b'u' => {
-                let Some(mut cp) = hex4(raw, i) else {
-                    return (o, Err(Malformed));
-                };
-                i += 4;
-                if (0xD800..0xDC00).contains(&cp)
-                    && raw.get(i..i + 2) == Some(b"\\u")
-                    && let Some(lo) = hex4(raw, i + 2).filter(|lo| (0xDC00..0xE000).contains(lo))
-                {
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                    i += 6;
-                }
-                let c = char::from_u32(cp).unwrap_or('\u{FFFD}');
-                let mut utf8 = [0u8; 4];
-                let bytes = c.encode_utf8(&mut utf8).as_bytes();
-                match buf.get_mut(o..o + bytes.len()) {
-                    Some(dst) => dst.copy_from_slice(bytes),
-                    None => return (o, Err(Malformed)),
-                }
-                o += bytes.len();
-                stop = find_string_stop(raw, i);
-                continue;
-            }
+        match (buf.get_mut(o..o + n), utf8.get(..n)) {
+            (Some(dst), Some(src)) => dst.copy_from_slice(src),
             _ => return (o, Err(Malformed)),
-        };
-        match buf.get_mut(o) {
-            Some(d) => *d = simple,
-            None => return (o, Err(Malformed)),
         }
-        o += 1;
+        o += n;
+        i = next;
         stop = find_string_stop(raw, i);
     }
     if !copy_run(raw, i, raw.len(), buf, &mut o) {
         return (o, Err(Malformed));
     }
     (o, Ok(()))
+}
+
+/// The escape whose backslash is at `b[j]`: the UTF-8 bytes it decodes to
+/// (the first `n` of four), `n`, and the index past it. `None`: an escape
+/// JSON does not have. A lone surrogate decodes to U+FFFD.
+#[inline(always)]
+fn unescape(b: &[u8], j: usize) -> Option<([u8; 4], usize, usize)> {
+    let simple = match *b.get(j + 1)? {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'/' => b'/',
+        b'b' => 0x08,
+        b'f' => 0x0c,
+        b'n' => b'\n',
+        b'r' => b'\r',
+        b't' => b'\t',
+        b'u' => return unescape_u(b, j + 2),
+        _ => return None,
+    };
+    Some(([simple, 0, 0, 0], 1, j + 2))
+}
+
+/// The `\uXXXX` escape (with its low surrogate, when it is a pair) whose
+/// hex digits start at `b[i]`; as [`unescape`].
+fn unescape_u(b: &[u8], mut i: usize) -> Option<([u8; 4], usize, usize)> {
+    let mut cp = hex4(b, i)?;
+    i += 4;
+    if (0xD800..0xDC00).contains(&cp)
+        && b.get(i..i + 2) == Some(b"\\u")
+        && let Some(lo) = hex4(b, i + 2).filter(|lo| (0xDC00..0xE000).contains(lo))
+    {
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        i += 6;
+    }
+    let mut utf8 = [0u8; 4];
+    let n = char::from_u32(cp)
+        .unwrap_or('\u{FFFD}')
+        .encode_utf8(&mut utf8)
+        .len();
+    Some((utf8, n, i))
+}
+
+/// Why [`decode_string`] stopped short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Undecoded {
+    /// Not a JSON string (a raw control byte, a bad escape, no end).
+    Malformed,
+    /// No memory for the decoded text: a doubt, not a trap.
+    NoRoom,
+}
+
+/// Decodes the JSON string whose contents start at `b[i]` (just past its
+/// opening quote) into `out` (cleared first), in the one pass that also
+/// finds its end: the index of the closing quote. Accepts exactly what
+/// [`string_end`] accepts and decodes as [`decode_into`] does.
+pub(crate) fn decode_string(b: &[u8], mut i: usize, out: &mut Vec<u8>) -> Result<usize, Undecoded> {
+    out.clear();
+    loop {
+        let j = find_string_stop(b, i).ok_or(Undecoded::Malformed)?;
+        let run = b.get(i..j).ok_or(Undecoded::Malformed)?;
+        // Room for the run and one escape, so that nothing below grows
+        // the buffer without asking.
+        if out.capacity() - out.len() < run.len() + 4 && out.try_reserve(run.len() + 4).is_err() {
+            return Err(Undecoded::NoRoom);
+        }
+        out.extend_from_slice(run);
+        if b.get(j) != Some(&b'\\') {
+            return match b.get(j) {
+                Some(b'"') => Ok(j),
+                _ => Err(Undecoded::Malformed),
+            };
+        }
+        let (utf8, n, next) = unescape(b, j).ok_or(Undecoded::Malformed)?;
+        out.extend_from_slice(utf8.get(..n).unwrap_or_default());
+        i = next;
+    }
 }
 
 /// Copies `raw[from..to]` to `buf` at `*o`, advancing it; false when either

@@ -74,7 +74,7 @@ pub fn explain(record: &[u8], scratch: &mut Scratch) -> Reason {
 
 /// The structural verdict: the record walked, then its messages judged.
 fn judge_record(record: &[u8], scratch: &mut Scratch) -> Reason {
-    let Ok(found) = walk::record(record) else {
+    let Ok(found) = walk::record(record, &mut scratch.text) else {
         return Reason::NotJsonObject;
     };
     judge_found(&found, scratch)
@@ -99,8 +99,12 @@ fn judge_found(found: &Found<'_>, scratch: &mut Scratch) -> Reason {
     // A `log` that is some other line means merged fields did not come from
     // it (the kubernetes filter keeps the merged line itself in `log`).
     let mut log_is_other = false;
-    if let Some(raw) = found.log {
-        let reason = judge_raw_text(raw, own, text, decoded);
+    if let Some(decoded_log) = found.log {
+        let reason = if decoded_log {
+            judge_text(text, own, decoded)
+        } else {
+            Some(Reason::Ambiguous)
+        };
         log_is_other = reason.is_none();
         verdicts.add(reason);
     }
@@ -151,22 +155,23 @@ impl Verdicts {
     }
 }
 
-/// Decodes `kubernetes.host` and `kubernetes.pod_ip` (found by the walk).
+/// `kubernetes.host` and `kubernetes.pod_ip` (found by the walk) as they
+/// decode: their raw contents when they hold no escape (almost always),
+/// else decoded into `host` and `ip`.
 fn own_node<'s>(
-    host_raw: Option<&[u8]>,
-    ip_raw: Option<&[u8]>,
+    host_raw: Option<json::Key<'s>>,
+    ip_raw: Option<json::Key<'s>>,
     host: &'s mut Vec<u8>,
     ip: &'s mut Vec<u8>,
 ) -> Result<Own<'s>, Malformed> {
-    if let Some(raw) = host_raw {
-        json::decode_into(raw, host)?;
-    }
-    if let Some(raw) = ip_raw {
-        json::decode_into(raw, ip)?;
-    }
+    let decode = |raw: Option<json::Key<'s>>, out: &'s mut Vec<u8>| match raw {
+        Some(k) if k.escaped => json::decode_into(k.raw, out).map(|()| Some(out.as_slice())),
+        Some(k) => Ok(Some(k.raw)),
+        None => Ok(None),
+    };
     Ok(Own {
-        host: host_raw.map(|_| host.as_slice()),
-        ip: ip_raw.map(|_| ip.as_slice()),
+        host: decode(host_raw, host)?,
+        ip: decode(ip_raw, ip)?,
     })
 }
 
@@ -272,28 +277,43 @@ fn judge_structured(
     forced: Option<Cause>,
 ) -> Reason {
     let Decoded { node, err, .. } = decoded;
-    let (mut err_pair, mut node_pair, mut repeated) = (None, None, false);
-    let well_formed = text::pairs(kvs, |p| match p.key {
-        b"err" => repeated |= err_pair.replace(p).is_some(),
-        b"node" => repeated |= node_pair.replace(p).is_some(),
-        _ => {}
+    // Whether each was seen and whether its value decoded: err and node are
+    // Go-unquoted in the pass that finds their ends.
+    let (mut err_ok, mut node_ok, mut repeated) = (None, None, false);
+    let well_formed = text::pairs_with(kvs, |key, value| {
+        let (out, ok) = match key {
+            b"err" => (&mut *err, &mut err_ok),
+            b"node" => (&mut *node, &mut node_ok),
+            _ => return None,
+        };
+        repeated |= ok.is_some();
+        let (end, decoded) = match value {
+            text::PairValue::Quoted(rest) => {
+                let end = text::go_unquote(rest, out, false);
+                (end, end.is_some())
+            }
+            text::PairValue::Bare(value) => {
+                out.clear();
+                let room = out.try_reserve(value.len()).is_ok();
+                if room {
+                    out.extend_from_slice(value);
+                }
+                (None, room)
+            }
+        };
+        *ok = Some(decoded);
+        end
     });
-    let (true, false, Some(e), Some(n)) = (well_formed, repeated, err_pair, node_pair) else {
+    let (true, false, Some(err_ok), Some(node_ok)) = (well_formed, repeated, err_ok, node_ok)
+    else {
+        // No failing node was read (for explanations).
+        node.clear();
         return forced.map_or(Reason::Ambiguous, |cause| not_refused(cause, own, None));
     };
-    let decode = |p: text::Pair<'_>, out: &mut Vec<u8>| {
-        if p.quoted {
-            text::go_unquote_into(p.value, out)
-        } else {
-            out.clear();
-            let room = out.try_reserve(p.value.len()).is_ok();
-            if room {
-                out.extend_from_slice(p.value);
-            }
-            room
+    if !err_ok || !node_ok {
+        if !err_ok {
+            node.clear();
         }
-    };
-    if !decode(e, err) || !decode(n, node) {
         return Reason::Ambiguous;
     }
     judge_one(own, node, err, forced)

@@ -278,6 +278,7 @@ pub(crate) use super::bytes::{find, rfind};
 
 /// One `key=value` of klog's structured output. `quoted` values are Go
 /// string literals, still escaped (without the quotes).
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Pair<'t> {
     pub key: &'t [u8],
@@ -287,7 +288,37 @@ pub(crate) struct Pair<'t> {
 
 /// Calls `f` on each ` key=value` pair of klog structured output. Returns
 /// false when the text is not a well-formed sequence of pairs.
-pub(crate) fn pairs<'t>(mut t: &'t [u8], mut f: impl FnMut(Pair<'t>)) -> bool {
+#[cfg(test)]
+pub(crate) fn pairs<'t>(t: &'t [u8], mut f: impl FnMut(Pair<'t>)) -> bool {
+    pairs_with(t, |key, value| {
+        let (value, quoted) = match value {
+            PairValue::Quoted(rest) => (rest.get(..go_string_end(rest)?)?, true),
+            PairValue::Bare(value) => (value, false),
+        };
+        f(Pair { key, value, quoted });
+        None
+    })
+}
+
+/// A pair's value as [`pairs_with`] hands it over.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PairValue<'t> {
+    /// A Go string literal: the text after its opening quote, to the end
+    /// of the pairs (its closing quote is not looked for yet).
+    Quoted(&'t [u8]),
+    /// An unquoted value.
+    Bare(&'t [u8]),
+}
+
+/// Calls `f(key, value)` on each ` key=value` pair of klog structured
+/// output; for a quoted value, `f` may return the index of its closing
+/// quote, found while it read the value (Go-unquoting it, say), else it is
+/// looked for here. Returns false when the text is not a well-formed
+/// sequence of pairs.
+pub(crate) fn pairs_with<'t>(
+    mut t: &'t [u8],
+    mut f: impl FnMut(&'t [u8], PairValue<'t>) -> Option<usize>,
+) -> bool {
     loop {
         let spaces = t.iter().take_while(|&&c| c == b' ').count();
         t = t.get(spaces..).unwrap_or_default();
@@ -310,26 +341,14 @@ pub(crate) fn pairs<'t>(mut t: &'t [u8], mut f: impl FnMut(Pair<'t>)) -> bool {
         }
         let rest = rest.get(1..).unwrap_or_default();
         if let Some(body) = rest.strip_prefix(b"\"") {
-            let Some(end) = go_string_end(body) else {
+            let Some(end) = f(key, PairValue::Quoted(body)).or_else(|| go_string_end(body)) else {
                 return false;
             };
-            let Some((value, after)) = body.split_at_checked(end) else {
-                return false;
-            };
-            f(Pair {
-                key,
-                value,
-                quoted: true,
-            });
-            t = after.get(1..).unwrap_or_default();
+            t = body.get(end + 1..).unwrap_or_default();
         } else {
             let end = rest.iter().position(|&c| c == b' ').unwrap_or(rest.len());
             let (value, after) = rest.split_at(end);
-            f(Pair {
-                key,
-                value,
-                quoted: false,
-            });
+            f(key, PairValue::Bare(value));
             t = after;
         }
     }
@@ -349,24 +368,34 @@ fn go_string_end(body: &[u8]) -> Option<usize> {
 
 /// Decodes a Go string literal body (`strconv.Quote` output) into `out`.
 /// False on an escape Go would not print.
+#[cfg(test)]
 pub(crate) fn go_unquote_into(body: &[u8], out: &mut Vec<u8>) -> bool {
+    go_unquote(body, out, true) == Some(body.len())
+}
+
+/// Decodes the Go string literal whose body starts `t` into `out`, up to its
+/// closing quote, whose index it returns: the one pass that finds the end
+/// and unquotes. `None` on an escape Go would not print, or no closing
+/// quote. (With `to_end`, the whole of `t` is the body, and a `"` in it is
+/// copied: [`go_unquote_into`].)
+pub(crate) fn go_unquote(t: &[u8], out: &mut Vec<u8>, to_end: bool) -> Option<usize> {
     out.clear();
     // Unquoting never grows a string; out of memory is a doubt, not a trap.
-    if out.try_reserve(body.len()).is_err() {
-        return false;
-    }
+    out.try_reserve(t.len()).ok()?;
+    let quote = if to_end { b'\\' } else { b'"' };
     let mut i = 0;
     loop {
-        // The run up to the next backslash, copied at once.
-        let at = find2(body, i, b'\\', b'\\').unwrap_or(body.len());
-        out.extend_from_slice(body.get(i..at).unwrap_or_default());
-        if at >= body.len() {
-            break;
+        // The run up to the next backslash or quote, copied at once.
+        let at = find2(t, i, b'\\', quote).unwrap_or(t.len());
+        out.extend_from_slice(t.get(i..at).unwrap_or_default());
+        match t.get(at) {
+            None if to_end => return Some(at),
+            Some(b'"') if !to_end => return Some(at),
+            None | Some(b'"') => return None,
+            _ => {}
         }
         i = at + 1;
-        let Some(&e) = body.get(i) else {
-            return false;
-        };
+        let e = *t.get(i)?;
         i += 1;
         let simple = match e {
             b'a' => 0x07,
@@ -385,9 +414,7 @@ pub(crate) fn go_unquote_into(body: &[u8], out: &mut Vec<u8>) -> bool {
                     b'u' => 4,
                     _ => 8,
                 };
-                let Some(v) = body.get(i..i + n).and_then(hex) else {
-                    return false;
-                };
+                let v = t.get(i..i + n).and_then(hex)?;
                 i += n;
                 if e == b'x' {
                     out.push(v as u8);
@@ -398,17 +425,14 @@ pub(crate) fn go_unquote_into(body: &[u8], out: &mut Vec<u8>) -> bool {
                 continue;
             }
             b'0'..=b'7' => {
-                let Some(v) = body.get(i - 1..i + 2).and_then(octal) else {
-                    return false;
-                };
+                let v = t.get(i - 1..i + 2).and_then(octal)?;
                 i += 2;
                 v
             }
-            _ => return false,
+            _ => return None,
         };
         out.push(simple);
     }
-    true
 }
 
 fn hex(d: &[u8]) -> Option<u32> {

@@ -11,8 +11,9 @@ use super::json::{self, Malformed, Value};
 /// node, and the doubts.
 #[derive(Debug, Default)]
 pub(crate) struct Found<'r> {
-    /// `log`, when it is a string: its raw JSON string contents.
-    pub log: Option<&'r [u8]>,
+    /// `log`, when it is a string: whether it decoded (into the buffer
+    /// the walk was given; false: no memory for it).
+    pub log: Option<bool>,
     /// `message`, when it is a string: its raw JSON string contents.
     pub message: Option<&'r [u8]>,
     /// `msg`, `err` and `node` at the root (JSON logging merged by the
@@ -22,9 +23,9 @@ pub(crate) struct Found<'r> {
     /// included, in record order.
     pub merged: [Option<&'r [u8]>; 4],
     /// `kubernetes.host`, when it is a string: its raw JSON string contents.
-    pub host: Option<&'r [u8]>,
+    pub host: Option<json::Key<'r>>,
     /// `kubernetes.pod_ip`, likewise.
-    pub pod_ip: Option<&'r [u8]>,
+    pub pod_ip: Option<json::Key<'r>>,
     /// `_p` (multiline cri) or `logtag` (Parser cri) says the line is cut.
     pub partial: bool,
     /// A key the rule reads appears twice (at the root, or `host` or
@@ -32,8 +33,9 @@ pub(crate) struct Found<'r> {
     pub ambiguous: bool,
 }
 
-/// Walks `record`, which must be one JSON object (blanks around it allowed).
-pub(crate) fn record(record: &[u8]) -> Result<Found<'_>, Malformed> {
+/// Walks `record`, which must be one JSON object (blanks around it allowed),
+/// and decodes its string `log` into `log` on the way.
+pub(crate) fn record<'r>(record: &'r [u8], log: &mut Vec<u8>) -> Result<Found<'r>, Malformed> {
     let mut found = Found::default();
     // The keys the rule reads that were seen: any of them twice is a doubt.
     let mut seen = 0u8;
@@ -61,8 +63,10 @@ pub(crate) fn record(record: &[u8]) -> Result<Found<'_>, Malformed> {
                     }
                 }
             }
+            // The one string the judges always read: decoded as it is
+            // skipped, not read twice.
+            RootKey::Log if c.peek() == Some(b'"') => found.log = Some(c.decoded_string(log)?),
             _ => match (key, c.value()?) {
-                (RootKey::Log, Value::Str(raw)) => found.log = Some(raw),
                 (RootKey::Message, Value::Str(raw)) => found.message = Some(raw),
                 (RootKey::Flag, Value::Str(flag)) => found.partial |= json::decodes_to(flag, b"P"),
                 (key, value) => found.root.take(key, value),
@@ -83,16 +87,19 @@ fn kubernetes_map<'r>(c: &mut json::Cursor<'r>, found: &mut Found<'r>) -> Result
     let mut more = c.enter_object()?;
     while more {
         let key = c.key()?;
-        if let Value::Str(s) = c.value()? {
-            let slot = if key.is(b"host") {
-                Some(&mut found.host)
-            } else if key.is(b"pod_ip") {
-                Some(&mut found.pod_ip)
-            } else {
-                None
-            };
-            if let Some(slot) = slot {
-                found.ambiguous |= slot.replace(s).is_some();
+        let slot = if key.is(b"host") {
+            Some(&mut found.host)
+        } else if key.is(b"pod_ip") {
+            Some(&mut found.pod_ip)
+        } else {
+            None
+        };
+        match slot {
+            Some(slot) if c.peek() == Some(b'"') => {
+                found.ambiguous |= slot.replace(c.string()?).is_some();
+            }
+            _ => {
+                c.value()?;
             }
         }
         more = c.next_member()?;
