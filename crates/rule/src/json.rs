@@ -25,10 +25,10 @@ pub(crate) enum Value<'a> {
     Other,
 }
 
-use super::bytes::splat;
+use super::bytes::{first_flagged, splat};
 
 /// Bit 7 of each byte of `w` that is `"`, `\\` or a control byte (below
-/// 0x20); exact up to the first one, which is all `trailing_zeros` reads.
+/// 0x20); exact up to the first one, which is all `first_flagged` reads.
 /// `"` ^ 0x02 is 0x20 and a control byte ^ 0x02 stays below 0x20, so
 /// `(w ^ 0x02..) - 0x21..` sets bit 7 of each; `\\` ^ `\\` is zero, and
 /// `0 - 1` sets it too. Other ASCII bytes set bit 7 in neither term; bytes
@@ -49,7 +49,7 @@ fn string_stops(w: u64) -> u64 {
 #[inline(always)]
 fn stop_in_word(at: usize, w: u64) -> Option<usize> {
     let m = string_stops(w);
-    (m != 0).then(|| at + (m.trailing_zeros() / 8) as usize)
+    (m != 0).then(|| at + first_flagged(m))
 }
 
 /// Index of the first `"`, `\\` or control byte at or after `i`, eight
