@@ -167,7 +167,11 @@ mod tests {
             let m = (0..8)
                 .filter(|k| set & (1 << k) != 0)
                 .fold(0u64, |m, k| m | 0x80 << (8 * k));
-            assert_eq!(first_flagged(m), (m.trailing_zeros() / 8) as usize, "{m:#x}");
+            assert_eq!(
+                first_flagged(m),
+                (m.trailing_zeros() / 8) as usize,
+                "{m:#x}"
+            );
         }
     }
 
