@@ -20,30 +20,14 @@ use crate::fluent_bit::{self, FluentBit, Until};
 use crate::outputs::{module_drops, read_outputs, record_of};
 use crate::summary::{Summary, excerpt, take};
 
-/// A pipeline: JSON lines from a file through an optional wasm filter.
-fn config(
-    dir: &Path,
-    input: &Path,
-    wasm: Option<&Path>,
-    function: &str,
-    output: &str,
-    exit: bool,
-) -> PathBuf {
+/// A pipeline: JSON lines from a file through `filter` (a filter section,
+/// or nothing), in a config named after `name`.
+fn config(dir: &Path, input: &Path, name: &str, filter: &str, output: &str, exit: bool) -> PathBuf {
     write(
         &dir.join("parsers.conf"),
         "[PARSER]\n    Name json\n    Format json\n",
     );
-    let filter = wasm.map_or(String::new(), |m| {
-        format!(
-            "[FILTER]\n    Name wasm\n    Match *\n    WASM_Path {}\n    Function_Name {function}\n    Accessible_Paths .\n",
-            m.display()
-        )
-    });
-    let conf = dir.join(format!(
-        "fluent-bit-{}.conf",
-        wasm.and_then(|m| m.parent())
-            .map_or("none".into(), |p| p.display().to_string().replace('/', "_"))
-    ));
+    let conf = dir.join(format!("fluent-bit-{name}.conf"));
     write(
         &conf,
         format!(
@@ -55,6 +39,52 @@ fn config(
     );
     conf
 }
+
+/// A `[FILTER] Name wasm` section running `function` of `module`.
+fn wasm_filter(module: &Path, function: &str) -> String {
+    format!(
+        "[FILTER]\n    Name wasm\n    Match *\n    WASM_Path {}\n    Function_Name {function}\n    Accessible_Paths .\n",
+        module.display()
+    )
+}
+
+/// The peers that are not wasm filters, as a user would write them: a
+/// `grep` that drops every refused scrape (other nodes' too: not the rule),
+/// and a Lua filter that drops a klog text line's own-node refusal by
+/// comparing its `node=` with `kubernetes.host` (v0.5+ text only: no JSON
+/// logging, aggregates, raw CRI text or `pod_ip` fallback).
+fn peer_filters(work: &Path) -> [(&'static str, String); 2] {
+    let lua = work.join("own_node.lua");
+    write(&lua, OWN_NODE_LUA);
+    [
+        (
+            "grep",
+            "[FILTER]\n    Name grep\n    Match *\n    Exclude log Failed to scrape node.*connection refused\n".to_string(),
+        ),
+        (
+            "Lua",
+            format!(
+                "[FILTER]\n    Name lua\n    Match *\n    Script {}\n    Call own_node\n",
+                lua.display()
+            ),
+        ),
+    ]
+}
+
+/// The Lua peer's script (see [`peer_filters`]).
+const OWN_NODE_LUA: &str = r#"function own_node(tag, ts, record)
+  local log, k = record["log"], record["kubernetes"]
+  if type(log) == "string" and type(k) == "table" and type(k["host"]) == "string"
+    and string.find(log, '"Failed to scrape node"', 1, true)
+    and string.find(log, ': connect: connection refused" node=', 1, true) then
+    local node = string.match(log, ' node="([^"]*)"')
+    if node == k["host"] then
+      return -1, ts, record
+    end
+  end
+  return 0, ts, record
+end
+"#;
 
 pub fn check(fb: &FluentBit, work: &Path, summary: &mut Summary) {
     mkdir(work);
@@ -82,11 +112,12 @@ pub fn check(fb: &FluentBit, work: &Path, summary: &mut Summary) {
     for (name, wasm) in [("none", None), ("module", Some(env::module_path()))] {
         let out = work.join(format!("out-{name}"));
         mkdir(&out);
+        let filter = wasm.map_or(String::new(), |m| wasm_filter(&m, "drop_self_scrape"));
         let conf = config(
             work,
             &input,
-            wasm.as_deref(),
-            "drop_self_scrape",
+            name,
+            &filter,
             &format!(
                 "[OUTPUT]\n    Name file\n    Match *\n    Path {}\n",
                 out.display()
@@ -128,16 +159,34 @@ pub fn check(fb: &FluentBit, work: &Path, summary: &mut Summary) {
     summary.outcome(what, &wrong);
 }
 
+/// The filters the costs compare, in this order (the indices below); the
+/// last is no filter at all: what any JSON-mode wasm filter costs is the
+/// passthrough against it.
+const PASSTHROUGH: usize = 0;
+const DROP_EVERYTHING: usize = 1;
+const SELFSCRAPE: usize = 2;
+const NO_FILTER: usize = 5;
+
 pub fn bench(fb: &FluentBit, work: &Path, o: &Costs, summary: &mut Summary) {
     mkdir(work);
     let drop_all = drop_everything_module(work);
-    // The last is no wasm filter at all: what any JSON-mode wasm
-    // filter costs is the passthrough against it.
-    let modules = [
-        ("passthrough", Some(env::passthrough_path())),
-        ("drop-everything", Some(drop_all)),
-        ("selfscrape", Some(env::module_path())),
-        ("no filter", None),
+    let [grep, lua] = peer_filters(work);
+    let filters = [
+        (
+            "passthrough",
+            wasm_filter(&env::passthrough_path(), "drop_self_scrape"),
+        ),
+        (
+            "drop-everything",
+            wasm_filter(&drop_all, "drop_self_scrape"),
+        ),
+        (
+            "selfscrape",
+            wasm_filter(&env::module_path(), "drop_self_scrape"),
+        ),
+        grep,
+        lua,
+        ("no filter", String::new()),
     ];
     for (workload, records) in [
         (
@@ -156,57 +205,74 @@ pub fn bench(fb: &FluentBit, work: &Path, o: &Costs, summary: &mut Summary) {
             text.push('\n');
         }
         write(&input, text);
-        let confs: Vec<PathBuf> = modules
+        let confs: Vec<PathBuf> = filters
             .iter()
-            .map(|(_, m)| {
-                config(
-                    work,
-                    &input,
-                    m.as_deref(),
-                    "drop_self_scrape",
-                    "[OUTPUT]\n    Name null\n    Match *\n",
-                    true,
-                )
+            .map(|(name, filter)| {
+                let file_name = name.replace(' ', "-").to_lowercase();
+                let output = "[OUTPUT]\n    Name null\n    Match *\n";
+                config(work, &input, &file_name, filter, output, true)
             })
             .collect();
-        let mut cpu = vec![Vec::new(); confs.len()];
-        for round in 0..o.rounds {
-            let mut order: Vec<usize> = (0..confs.len()).collect();
-            order.rotate_left(round % confs.len());
-            for i in order {
-                match fluent_bit::run(fb, &confs[i], Until::Exit) {
-                    Ok(s) => cpu[i].push(s),
-                    Err(e) => {
-                        summary.fail(format!("module bench: {e}"));
-                        return;
-                    }
-                }
+        match interleaved(fb, &confs, o.rounds) {
+            Ok(cpu) => report(summary, workload, records.len(), &filters, &cpu),
+            Err(e) => {
+                summary.fail(format!("module bench: {e}"));
+                return;
             }
         }
-        let ratios = |a: usize, b: usize| -> Vec<f64> {
-            cpu[a].iter().zip(&cpu[b]).map(|(x, y)| x / y).collect()
-        };
-        let ratio = |a: usize, b: usize| median(&ratios(a, b));
-        let range = |a: usize, b: usize| {
-            let (lo, hi) = env::min_max(&ratios(a, b));
-            format!("{lo:.3} .. {hi:.3}")
-        };
-        summary.note(format!(
-            "module cost, {workload} ({} records): passthrough {:.2} s, drop-everything {:.2} s, selfscrape {:.2} s, no wasm filter {:.2} s CPU; selfscrape / passthrough {:.3} (per round {}), selfscrape / drop-everything {:.3} (per round {}), passthrough / no filter {:.2}, selfscrape / no filter {:.2} ({} rounds)",
-            records.len(),
-            median(&cpu[0]),
-            median(&cpu[1]),
-            median(&cpu[2]),
-            median(&cpu[3]),
-            ratio(2, 0),
-            range(2, 0),
-            ratio(2, 1),
-            range(2, 1),
-            ratio(0, 3),
-            ratio(2, 3),
-            o.rounds
-        ));
     }
+}
+
+/// CPU seconds of each config, `rounds` times, in rotating order.
+fn interleaved(fb: &FluentBit, confs: &[PathBuf], rounds: usize) -> Result<Vec<Vec<f64>>, String> {
+    let mut cpu = vec![Vec::new(); confs.len()];
+    for round in 0..rounds {
+        let mut order: Vec<usize> = (0..confs.len()).collect();
+        order.rotate_left(round % confs.len());
+        for i in order {
+            cpu[i].push(fluent_bit::run(fb, &confs[i], Until::Exit)?);
+        }
+    }
+    Ok(cpu)
+}
+
+/// The module's ratios (median and per-round range over the rounds) and the
+/// peer table: every filter's median CPU against no filter.
+fn report(
+    summary: &mut Summary,
+    workload: &str,
+    records: usize,
+    filters: &[(&str, String)],
+    cpu: &[Vec<f64>],
+) {
+    let ratios = |a: usize, b: usize| -> Vec<f64> {
+        cpu[a].iter().zip(&cpu[b]).map(|(x, y)| x / y).collect()
+    };
+    let ratio = |a: usize, b: usize| median(&ratios(a, b));
+    let range = |a: usize, b: usize| {
+        let (lo, hi) = env::min_max(&ratios(a, b));
+        format!("{lo:.3} .. {hi:.3}")
+    };
+    let peers: Vec<String> = filters
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| {
+            format!(
+                "{name} {:.2} s ({:.2})",
+                median(&cpu[i]),
+                ratio(i, NO_FILTER)
+            )
+        })
+        .collect();
+    summary.note(format!(
+        "module cost, {workload} ({records} records): selfscrape / passthrough {:.3} (per round {}), selfscrape / drop-everything {:.3} (per round {}); CPU, median, and its ratio to no filter: {} ({} rounds)",
+        ratio(SELFSCRAPE, PASSTHROUGH),
+        range(SELFSCRAPE, PASSTHROUGH),
+        ratio(SELFSCRAPE, DROP_EVERYTHING),
+        range(SELFSCRAPE, DROP_EVERYTHING),
+        peers.join(", "),
+        cpu[0].len()
+    ));
 }
 
 /// The cheapest possible dropping filter: Fluent Bit's filter
