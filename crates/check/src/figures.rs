@@ -36,33 +36,55 @@ pub const MODULE_KB: u64 = 132;
 /// The module against a passthrough module, mixed application logs
 /// (200k records of ~1 KiB, 1 in 50 a failed scrape), Fluent Bit 5.1.1.
 /// This and the next three: `scripts/real-fluent-bit-check FLUENT_BIT
-/// --only module --rounds 11`, 2026-12-07, quiet machine (per round 0.991
-/// .. 1.170 here, 3.180 .. 3.773 for the next; a 5-round run gave 1.090
-/// and 3.503).
+/// --only module --rounds 11`, 2026-12-08, after issue 28 (load average
+/// about 0.8; per round 1.029 .. 1.199 here, 3.186 .. 3.641 for the next;
+/// the module before issue 28's second step gave 1.124 and 4.121 in the
+/// same session).
 pub const MODULE_VS_PASSTHROUGH: Figure = Figure {
-    ratio: "1.09x",
+    ratio: "1.10x",
     what: "module / passthrough module, mixed application logs, Fluent Bit 5.1.1",
 };
 
 /// The module against a module that drops everything, on what two Fargate
 /// replicas of metrics-server log, Fluent Bit 5.1.1.
 pub const MODULE_VS_DROP_ALL: Figure = Figure {
-    ratio: "3.5x",
+    ratio: "3.4x",
     what: "module / drop-everything module, metrics-server only, Fluent Bit 5.1.1",
 };
 
 /// Any JSON-mode wasm filter (a passthrough module) against no filter,
 /// mixed application logs, Fluent Bit 5.1.1.
 pub const WASM_FILTER_VS_NONE: Figure = Figure {
-    ratio: "1.71x",
+    ratio: "2.06x",
     what: "passthrough module / no filter, mixed application logs, Fluent Bit 5.1.1",
 };
 
 /// The module against no filter, mixed application logs, Fluent Bit 5.1.1.
 pub const MODULE_VS_NONE: Figure = Figure {
-    ratio: "1.84x",
+    ratio: "2.28x",
     what: "module / no filter, mixed application logs, Fluent Bit 5.1.1",
 };
+
+/// The module against the drop-everything module on metrics-server only,
+/// before and after issue 28's second step, to three places (the same
+/// session's runs; docs/performance.md, "Where the module's time goes"),
+/// and the experiment that is the floor of any check of every byte: the
+/// word test for string stops over the whole record, then a drop, against
+/// the drop-everything module in `scripts/wasm-cost`.
+pub const ISSUE_28: [Figure; 3] = [
+    Figure {
+        ratio: "4.12x",
+        what: "module before issue 28's second step / drop-everything module, metrics-server only, Fluent Bit 5.1.1",
+    },
+    Figure {
+        ratio: "3.41x",
+        what: "module after issue 28 / drop-everything module, metrics-server only, Fluent Bit 5.1.1",
+    },
+    Figure {
+        ratio: "2.11x",
+        what: "every byte through the string-stop word test, then a drop / drop-everything module, scripts/wasm-cost",
+    },
+];
 
 /// The shipped router ConfigMap against AWS's default, on an application
 /// pod's records (200k lines of ~1 KiB), Fluent Bit 1.9.10 and 5.1.1
@@ -105,27 +127,6 @@ pub const ROUTER_UNSCOPED_APP_POD: [Figure; 2] = [
     },
 ];
 
-/// The alternatives against no filter, Fluent Bit 5.1.1, 200k records of
-/// about 1 KiB, an earlier run (2026-12-05, a build with LuaJIT; the
-/// figures of that run, not comparable with today's ratios against no
-/// filter): docs/performance.md, "Against the alternatives".
-pub const GREP_VS_NONE: Figure = Figure {
-    ratio: "1.64x",
-    what: "grep Exclude / no filter, Fluent Bit 5.1.1",
-};
-
-/// See [`GREP_VS_NONE`].
-pub const LUA_VS_NONE: Figure = Figure {
-    ratio: "2.66x",
-    what: "a Lua filter comparing the node with kubernetes.host / no filter, Fluent Bit 5.1.1",
-};
-
-/// The pass-through wasm module in that earlier run.
-pub const PASSTHROUGH_VS_NONE_EARLIER: Figure = Figure {
-    ratio: "2.89x",
-    what: "passthrough module / no filter, Fluent Bit 5.1.1, the alternatives' run of 2026-12-05",
-};
-
 /// The targets the figures above are held to (issue 20; the router's
 /// application-pod cost, issue 19): not met by the module yet, see
 /// docs/performance.md, "Where the module's time goes".
@@ -144,7 +145,7 @@ pub const TARGET_DROP_ALL: Figure = Figure {
 /// counts), grouped by where they come from.
 #[derive(Debug, Clone, Copy)]
 pub struct Stated {
-    /// As the docs write them, e.g. `"27.4 us"`, `"1,160 bytes"`,
+    /// As the docs write them, e.g. `"26.6 us"`, `"1,166 bytes"`,
     /// `"200k records"` (the docs test reads `µs` as `us`, `1,160-byte` as
     /// `1160 bytes`, `45MB` as `45 MB`).
     pub texts: &'static [&'static str],
@@ -193,10 +194,10 @@ pub const STATED: &[Stated] = &[
                pod, 50k records of two replicas)",
     },
     Stated {
-        texts: &["64 bytes", "8-byte"],
+        texts: &["64 bytes", "8-byte", "22 bytes"],
         what: "how the module reads: the read-once floor 64 bytes per loop turn \
-               (crates/filter/src/comparator.rs), the strided scan's 8-byte windows \
-               (crates/rule/src/scan.rs)",
+               (crates/filter/src/comparator.rs), the strided scan's 8-byte windows, one every \
+               22 bytes (crates/rule/src/scan.rs)",
     },
     Stated {
         texts: &[
@@ -216,16 +217,22 @@ pub const STATED: &[Stated] = &[
                cost against its native cost",
     },
     Stated {
-        texts: &["27.4 us", "7.8 us", "11.6 us", "1.2 us", "0.6 us", "20 us"],
+        texts: &[
+            "26.6 us", "7.8 us", "18.8 us", "22.2 us", "9.7 us", "1.25 us", "12.8 us", "11.6 us",
+            "0.38 us", "0.58 us",
+        ],
         what: "CPU per record on real Fluent Bit 5.1.1, the run of MODULE_VS_PASSTHROUGH and \
-               MODULE_VS_DROP_ALL (the module and the drop-everything module on metrics-server \
-               only, the passthrough on mixed logs, the module's extra over it), and the read-once \
-               floor in the in-host bench",
+               MODULE_VS_DROP_ALL (2026-12-08): the module and the drop-everything module on \
+               metrics-server only, the module's own work after and before issue 28's second \
+               step, what the string-stop experiment's instructions come to at the run's rate \
+               (about 6,200 a microsecond), the module's extra over the passthrough on mixed logs \
+               (12.8 us against 11.6 us), the failed scrapes' share of it and what 1.05x leaves",
     },
     Stated {
-        texts: &["1,160 bytes", "0.49 us"],
-        what: "the rule's profile (docs/performance.md): the klog own-node refusal traced with \
-               wabt's `wasm-interp --trace`, and `rule::evaluate` on it natively under perf",
+        texts: &["129,501 bytes", "130,161 bytes", "2,000 records"],
+        what: "issue 28's second step (docs/performance.md, `scripts/wasm-cost`, 2026-12-08): the \
+               module before and after it, and the records counted (the first of the \
+               metrics-server-only workload of the real-Fluent-Bit run)",
     },
     Stated {
         texts: &["1,166 bytes", "1,156 bytes", "988 bytes"],
@@ -372,9 +379,9 @@ pub const ALL: &[Figure] = &[
     ROUTER_METRICS_SERVER_POD[1],
     ROUTER_UNSCOPED_APP_POD[0],
     ROUTER_UNSCOPED_APP_POD[1],
-    GREP_VS_NONE,
-    LUA_VS_NONE,
-    PASSTHROUGH_VS_NONE_EARLIER,
+    ISSUE_28[0],
+    ISSUE_28[1],
+    ISSUE_28[2],
     TARGET_PASSTHROUGH,
     TARGET_DROP_ALL,
 ];

@@ -3,10 +3,11 @@
 //! `crate::walk`), [`members`] calls a closure per member for the few objects
 //! the judges read apart, [`string_end`] skips string contents eight bytes at
 //! a time, values the rule does not read are skipped with their grammar
-//! checked, and [`decode_into`] decodes string contents.
+//! checked, and [`decode_into`] decodes string contents ([`decode_string`]
+//! finds a string's end and decodes it in one pass).
 //!
-//! Nothing here allocates except [`decode_into`], which only grows the
-//! caller's buffer. Nesting inside a skipped value is a counter and a
+//! Nothing here allocates except [`decode_into`] and [`decode_string`], which
+//! only grow the caller's buffer. Nesting inside a skipped value is a counter and a
 //! fixed-size stack of bits, not recursion, so hostile nesting costs time,
 //! never call stack.
 
@@ -46,10 +47,10 @@ fn string_stops(w: u64) -> u64 {
 }
 
 /// Index of the first `"`, `\\` or control byte at or after `i`, eight
-/// bytes per step. (Sixteen per step, two words and one branch, saved 1.2%
-/// of a candidate's interpreted instructions with the older, inexact test,
-/// and cost 543 more of a klog refusal's with [`string_stops`]: most stops
-/// are in a string's first word.)
+/// bytes per step. (Sixteen per step, two words and one branch, cost more:
+/// 543 more of a klog refusal's interpreted instructions, and 2,042 more
+/// x86 instructions per record in WAMR (`scripts/wasm-cost`); most stops are
+/// in a string's first word.)
 #[inline(always)]
 fn find_string_stop(b: &[u8], i: usize) -> Option<usize> {
     // A shrinking slice, not an index: one length check a word.

@@ -1,9 +1,10 @@
 //! The structural walk of a candidate record: one forward pass over the
 //! record's members with a [`json::Cursor`], which checks the JSON grammar of
 //! the whole record and picks up on the way what the judges read
-//! ([`Found`]). It decodes nothing. After it, the judges read again only what
-//! they judge: they decode those strings, and walk a merged object's members
-//! once more ([`Fields::of`]).
+//! ([`Found`]). The one string it decodes is `log`, which every candidate's
+//! judge reads, in the pass that checks it. After it, the judges read again
+//! only what they judge: they decode those strings, and walk a merged
+//! object's members once more ([`Fields::of`]).
 
 use super::json::{self, Malformed, Value};
 
