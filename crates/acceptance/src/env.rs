@@ -55,6 +55,12 @@ pub fn passthrough_path() -> PathBuf {
     selfscrape_testkit::build::comparator_path(target_dir(), "passthrough")
 }
 
+/// The stop-floor comparator (`--features stop-floor`): every byte through
+/// the rule's search for string stops, then a drop.
+pub fn stop_floor_path() -> PathBuf {
+    selfscrape_testkit::build::comparator_path(target_dir(), "stop-floor")
+}
+
 /// The release `selfscrape` (the check and the router).
 pub fn selfscrape_path() -> PathBuf {
     target_dir().join("release/selfscrape")
@@ -78,13 +84,13 @@ fn cargo() -> String {
 }
 
 /// Builds from this checkout's sources (a no-op when up to date): the
-/// module, the passthrough module, and with `selfscrape` the release
-/// `selfscrape` (testkit's `build`).
+/// module, the passthrough and stop-floor modules, and with `selfscrape` the
+/// release `selfscrape` (testkit's `build`).
 pub fn build(selfscrape: bool) {
     let built = selfscrape_testkit::build::build(
         root(),
         target_dir(),
-        &["passthrough"],
+        &["passthrough", "stop-floor"],
         selfscrape,
         "acceptance",
     );

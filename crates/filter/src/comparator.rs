@@ -8,6 +8,10 @@
 //! - `read-floor`: the same, after reading every byte of the record once, as
 //!   cheaply as the interpreter allows: the least any module pays to be sure
 //!   of a whole record, which a correct drop needs.
+//! - `stop-floor`: every byte through the rule's own search for string stops
+//!   (`"`, `\`, control bytes), then a drop: the least a module pays that
+//!   checks the grammar of every string before it drops (measured with
+//!   `scripts/wasm-cost`; docs/performance.md).
 
 use selfscrape_rule::guest::{Export, Guest, HostRecord, Reply};
 
@@ -18,6 +22,10 @@ pub(crate) fn call(guest: &mut Guest, export: Export, input: HostRecord<'_>) -> 
     };
     if cfg!(feature = "read-floor") {
         std::hint::black_box(read_every_byte(bytes));
+    }
+    if cfg!(feature = "stop-floor") {
+        std::hint::black_box(selfscrape_rule::string_stops_in(bytes));
+        return Reply::Empty;
     }
     guest.keep(bytes, terminated)
 }

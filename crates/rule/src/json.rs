@@ -67,6 +67,19 @@ fn find_string_stop(b: &[u8], i: usize) -> Option<usize> {
         .map(|p| b.len() - rest.len() + p)
 }
 
+/// How many bytes of `b` stop a string (`"`, `\\` or a control byte),
+/// every byte looked at once through [`find_string_stop`]: the least work
+/// of any check of a whole record's strings (the `stop-floor` benchmark
+/// comparator, [`crate::string_stops_in`]).
+pub(crate) fn count_string_stops(b: &[u8]) -> usize {
+    let (mut n, mut i) = (0, 0);
+    while let Some(j) = find_string_stop(b, i) {
+        n += 1;
+        i = j + 1;
+    }
+    n
+}
+
 /// `i` is just past an opening quote; returns the index of the closing one
 /// and whether the contents hold an escape. Rejects raw control bytes and
 /// escapes JSON does not have.

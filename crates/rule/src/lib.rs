@@ -72,6 +72,16 @@ pub fn explain(record: &[u8], scratch: &mut Scratch) -> Reason {
     }
 }
 
+/// How many bytes of `record` stop a JSON string, found the way the walk
+/// finds them, eight bytes per word test. Not part of the rule: the
+/// `stop-floor` benchmark comparator of `selfscrape-filter` runs it on every
+/// record and drops it, the least a module that checks every byte pays
+/// (docs/performance.md, "Where the module's time goes").
+#[doc(hidden)]
+pub fn string_stops_in(record: &[u8]) -> usize {
+    json::count_string_stops(record)
+}
+
 /// The structural verdict: the record walked, then its messages judged.
 fn judge_record(record: &[u8], scratch: &mut Scratch) -> Reason {
     let Ok(found) = walk::record(record, &mut scratch.text) else {
