@@ -801,6 +801,25 @@ mod tests {
 
     /// The decoder before it wrote through a slice (Vec pushes), and the
     /// stop search before its ASCII shortcut: the reference for both.
+    #[test]
+    fn the_stop_count_is_every_quote_backslash_and_control_byte() {
+        let mut rng = 0x5EED_u64;
+        for len in 0..200 {
+            let b: Vec<u8> = (0..len)
+                .map(|_| {
+                    rng = rng.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    let alphabet = b"ab\"\\\x01\x1f \xc3\x80{}";
+                    alphabet[(rng >> 33) as usize % alphabet.len()]
+                })
+                .collect();
+            let naive = b
+                .iter()
+                .filter(|&&c| c == b'"' || c == b'\\' || c < 0x20)
+                .count();
+            assert_eq!(count_string_stops(&b), naive, "{b:?}");
+        }
+    }
+
     fn decode_reference(raw: &[u8], out: &mut Vec<u8>) -> Result<(), Malformed> {
         out.clear();
         let stop = |i: usize| {
