@@ -286,14 +286,17 @@ fn judge_structured(
     decoded: &mut Decoded,
     forced: Option<Cause>,
 ) -> Reason {
-    let Decoded { node, err, .. } = decoded;
+    // `node` is decoded into the spare and becomes the failing node only
+    // once `err` has decoded: the failing node an explanation reports is
+    // then what it was when `err` and `node` were decoded one after the other.
+    let Decoded { node, err, tmp } = decoded;
     // Whether each was seen and whether its value decoded: err and node are
     // Go-unquoted in the pass that finds their ends.
     let (mut err_ok, mut node_ok, mut repeated) = (None, None, false);
     let well_formed = text::pairs_with(kvs, |key, value| {
         let (out, ok) = match key {
             b"err" => (&mut *err, &mut err_ok),
-            b"node" => (&mut *node, &mut node_ok),
+            b"node" => (&mut *tmp, &mut node_ok),
             _ => return None,
         };
         repeated |= ok.is_some();
@@ -302,31 +305,30 @@ fn judge_structured(
                 let end = text::go_unquote(rest, out, false);
                 (end, end.is_some())
             }
-            text::PairValue::Bare(value) => {
-                out.clear();
-                let room = out.try_reserve(value.len()).is_ok();
-                if room {
-                    out.extend_from_slice(value);
-                }
-                (None, room)
-            }
+            text::PairValue::Bare(value) => (None, copy_into(value, out)),
         };
         *ok = Some(decoded);
         end
     });
     let (true, false, Some(err_ok), Some(node_ok)) = (well_formed, repeated, err_ok, node_ok)
     else {
-        // No failing node was read (for explanations).
-        node.clear();
         return forced.map_or(Reason::Ambiguous, |cause| not_refused(cause, own, None));
     };
-    if !err_ok || !node_ok {
-        if !err_ok {
-            node.clear();
-        }
+    if !err_ok || !copy_into(tmp, node) || !node_ok {
         return Reason::Ambiguous;
     }
     judge_one(own, node, err, forced)
+}
+
+/// `from` copied into `out` (cleared first); false when there is no memory
+/// for it (a doubt, not a trap).
+fn copy_into(from: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    let room = out.try_reserve(from.len()).is_ok();
+    if room {
+        out.extend_from_slice(from);
+    }
+    room
 }
 
 /// A v0.3/v0.4 aggregate: one failure bare, several as `[e1, e2]`. Go's

@@ -289,3 +289,27 @@ fn other_nodes_refusals_are_kept_every_time() {
         assert_eq!(evaluate(&record(&line, &k), &mut s), Reason::OtherNode);
     }
 }
+
+/// Regression (issue 28's second step, caught before it landed): `err` and
+/// `node` are now unquoted in one pass, and a later message whose `err` does
+/// not unquote, or whose pairs are not well formed, must leave the failing
+/// node of an explanation what the earlier message read.
+#[test]
+fn a_later_message_that_does_not_decode_keeps_the_failing_node() {
+    let k = format!(r#"{{"host":"{OWN}"}}"#);
+    let own = klog(OWN, "10.1.2.3", "connect: connection refused");
+    for later in [
+        // An escape Go never prints.
+        klog(OTHER, "10.9.9.9", r"connect: connection \q refused"),
+        // A pair without its leading blank.
+        klog(OTHER, "10.9.9.9", "connect: connection refused").replace(" node=", "node="),
+    ] {
+        let mut rec = record(&own, &k);
+        let message = serde_json::to_string(&later).unwrap();
+        rec.truncate(rec.len() - 1);
+        rec.extend_from_slice(format!(r#","message":{message}}}"#).as_bytes());
+        let mut scratch = Scratch::new();
+        assert_eq!(explain(&rec, &mut scratch), Reason::Ambiguous, "{later}");
+        assert_eq!(scratch.failing_node(), OWN.as_bytes(), "{later}");
+    }
+}
