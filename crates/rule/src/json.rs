@@ -434,14 +434,13 @@ impl<'a> Cursor<'a> {
         if self.b.get(self.i) != Some(&b'"') {
             return Err(Malformed);
         }
-        let (end, escaped) = string_end(self.b, self.i + 1)?;
-        let raw = self.b.get(self.i + 1..end).ok_or(Malformed)?;
-        let colon = skip_ws(self.b, end + 1);
+        let key = self.string()?;
+        let colon = skip_ws(self.b, self.i);
         if self.b.get(colon) != Some(&b':') {
             return Err(Malformed);
         }
         self.i = skip_ws(self.b, colon + 1);
-        Ok(Key { raw, escaped })
+        Ok(key)
     }
 
     /// The value at the cursor, skipped with its grammar checked.
@@ -449,11 +448,7 @@ impl<'a> Cursor<'a> {
     pub(crate) fn value(&mut self) -> Result<Value<'a>, Malformed> {
         let start = self.i;
         match self.b.get(start) {
-            Some(b'"') => {
-                let (end, _) = string_end(self.b, start + 1)?;
-                self.i = end + 1;
-                Ok(Value::Str(self.b.get(start + 1..end).ok_or(Malformed)?))
-            }
+            Some(b'"') => Ok(Value::Str(self.string()?.raw)),
             Some(b'{') => {
                 self.i = value_end(self.b, start)?;
                 Ok(Value::Obj(self.b.get(start..self.i).ok_or(Malformed)?))

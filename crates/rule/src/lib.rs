@@ -286,9 +286,10 @@ fn judge_structured(
     decoded: &mut Decoded,
     forced: Option<Cause>,
 ) -> Reason {
-    // `node` is decoded into the spare and becomes the failing node only
-    // once `err` has decoded: the failing node an explanation reports is
-    // then what it was when `err` and `node` were decoded one after the other.
+    // `node` is decoded into the spare and becomes the failing node (the
+    // buffers swapped) only once `err` has decoded: the failing node an
+    // explanation reports is then what it was when `err` and `node` were
+    // decoded one after the other.
     let Decoded { node, err, tmp } = decoded;
     // Whether each was seen and whether its value decoded: err and node are
     // Go-unquoted in the pass that finds their ends.
@@ -302,7 +303,7 @@ fn judge_structured(
         repeated |= ok.is_some();
         let (end, decoded) = match value {
             text::PairValue::Quoted(rest) => {
-                let end = text::go_unquote(rest, out, false);
+                let end = text::go_unquote(rest, out);
                 (end, end.is_some())
             }
             text::PairValue::Bare(value) => (None, copy_into(value, out)),
@@ -314,7 +315,11 @@ fn judge_structured(
     else {
         return forced.map_or(Reason::Ambiguous, |cause| not_refused(cause, own, None));
     };
-    if !err_ok || !copy_into(tmp, node) || !node_ok {
+    if !err_ok {
+        return Reason::Ambiguous;
+    }
+    std::mem::swap(tmp, node);
+    if !node_ok {
         return Reason::Ambiguous;
     }
     judge_one(own, node, err, forced)

@@ -370,28 +370,25 @@ fn go_string_end(body: &[u8]) -> Option<usize> {
 /// False on an escape Go would not print.
 #[cfg(test)]
 pub(crate) fn go_unquote_into(body: &[u8], out: &mut Vec<u8>) -> bool {
-    go_unquote(body, out, true) == Some(body.len())
+    go_unquote(&[body, b"\""].concat(), out) == Some(body.len())
 }
 
 /// Decodes the Go string literal whose body starts `t` into `out`, up to its
 /// closing quote, whose index it returns: the one pass that finds the end
 /// and unquotes. `None` on an escape Go would not print, or no closing
-/// quote. (With `to_end`, the whole of `t` is the body, and a `"` in it is
-/// copied: [`go_unquote_into`].)
-pub(crate) fn go_unquote(t: &[u8], out: &mut Vec<u8>, to_end: bool) -> Option<usize> {
+/// quote.
+pub(crate) fn go_unquote(t: &[u8], out: &mut Vec<u8>) -> Option<usize> {
     out.clear();
     // Unquoting never grows a string; out of memory is a doubt, not a trap.
     out.try_reserve(t.len()).ok()?;
-    let quote = if to_end { b'\\' } else { b'"' };
     let mut i = 0;
     loop {
         // The run up to the next backslash or quote, copied at once.
-        let at = find2(t, i, b'\\', quote).unwrap_or(t.len());
+        let at = find2(t, i, b'\\', b'"').unwrap_or(t.len());
         out.extend_from_slice(t.get(i..at).unwrap_or_default());
         match t.get(at) {
-            None if to_end => return Some(at),
-            Some(b'"') if !to_end => return Some(at),
-            None | Some(b'"') => return None,
+            Some(b'"') => return Some(at),
+            None => return None,
             _ => {}
         }
         i = at + 1;
