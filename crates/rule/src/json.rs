@@ -544,50 +544,11 @@ fn hex4(b: &[u8], i: usize) -> Option<u32> {
 /// (cleared first) as UTF-8 bytes. Lone surrogates become U+FFFD. On error,
 /// `out` holds what was decoded before the fault.
 pub(crate) fn decode_into(raw: &[u8], out: &mut Vec<u8>) -> Result<(), Malformed> {
-    out.clear();
-    // Decoding never grows a string; out of memory is a doubt, not a trap.
-    out.try_reserve(raw.len()).map_err(|_| Malformed)?;
-    let Some(first) = find_string_stop(raw, 0) else {
-        // No escape (most strings): the bytes themselves.
-        out.extend_from_slice(raw);
-        return Ok(());
-    };
-    // Written through a slice with a local length (no Vec bookkeeping per
-    // run or escape), then cut to what was written.
-    out.resize(raw.len(), 0);
-    let (written, result) = decode_to(raw, first, out.as_mut_slice());
-    out.truncate(written);
-    result
-}
-
-/// [`decode_into`]'s work: decodes `raw`, whose first stop byte is at
-/// `first`, into the front of `buf` (at least `raw.len()` bytes: an escape
-/// never decodes to more bytes than it takes); how many bytes it wrote, also
-/// on error.
-fn decode_to(raw: &[u8], first: usize, buf: &mut [u8]) -> (usize, Result<(), Malformed>) {
-    let mut i = 0;
-    let mut o = 0;
-    let mut stop = Some(first);
-    while let Some(j) = stop {
-        if !copy_run(raw, i, j, buf, &mut o) || raw.get(j) != Some(&b'\\') {
-            // A raw control byte: not from a JSON string.
-            return (o, Err(Malformed));
-        }
-        let Some((utf8, n, next)) = unescape(raw, j) else {
-            return (o, Err(Malformed));
-        };
-        match (buf.get_mut(o..o + n), utf8.get(..n)) {
-            (Some(dst), Some(src)) => dst.copy_from_slice(src),
-            _ => return (o, Err(Malformed)),
-        }
-        o += n;
-        i = next;
-        stop = find_string_stop(raw, i);
+    match decode_until_quote(raw, 0, out) {
+        // The end of the contents, and no quote in them.
+        Ok(None) => Ok(()),
+        Ok(Some(_)) | Err(_) => Err(Malformed),
     }
-    if !copy_run(raw, i, raw.len(), buf, &mut o) {
-        return (o, Err(Malformed));
-    }
-    (o, Ok(()))
 }
 
 /// The escape whose backslash is at `b[j]`: the UTF-8 bytes it decodes to
@@ -643,10 +604,28 @@ pub(crate) enum Undecoded {
 /// opening quote) into `out` (cleared first), in the one pass that also
 /// finds its end: the index of the closing quote. Accepts exactly what
 /// [`string_end`] accepts and decodes as [`decode_into`] does.
-pub(crate) fn decode_string(b: &[u8], mut i: usize, out: &mut Vec<u8>) -> Result<usize, Undecoded> {
+pub(crate) fn decode_string(b: &[u8], i: usize, out: &mut Vec<u8>) -> Result<usize, Undecoded> {
+    decode_until_quote(b, i, out)?.ok_or(Undecoded::Malformed)
+}
+
+/// The one decoding loop: decodes `b` from `i` into `out` (cleared first) up
+/// to the first unescaped `"`, whose index it returns, or to the end of `b`
+/// (`None`). Runs between escapes are copied at once.
+fn decode_until_quote(
+    b: &[u8],
+    mut i: usize,
+    out: &mut Vec<u8>,
+) -> Result<Option<usize>, Undecoded> {
     out.clear();
     loop {
-        let j = find_string_stop(b, i).ok_or(Undecoded::Malformed)?;
+        let Some(j) = find_string_stop(b, i) else {
+            let rest = b.get(i..).unwrap_or_default();
+            if out.try_reserve(rest.len()).is_err() {
+                return Err(Undecoded::NoRoom);
+            }
+            out.extend_from_slice(rest);
+            return Ok(None);
+        };
         let run = b.get(i..j).ok_or(Undecoded::Malformed)?;
         // Room for the run and one escape, so that nothing below grows
         // the buffer without asking.
@@ -656,30 +635,13 @@ pub(crate) fn decode_string(b: &[u8], mut i: usize, out: &mut Vec<u8>) -> Result
         out.extend_from_slice(run);
         if b.get(j) != Some(&b'\\') {
             return match b.get(j) {
-                Some(b'"') => Ok(j),
+                Some(b'"') => Ok(Some(j)),
                 _ => Err(Undecoded::Malformed),
             };
         }
         let (utf8, n, next) = unescape(b, j).ok_or(Undecoded::Malformed)?;
         out.extend_from_slice(utf8.get(..n).unwrap_or_default());
         i = next;
-    }
-}
-
-/// Copies `raw[from..to]` to `buf` at `*o`, advancing it; false when either
-/// range is out of bounds (never, for [`decode_to`]'s arguments).
-#[inline(always)]
-fn copy_run(raw: &[u8], from: usize, to: usize, buf: &mut [u8], o: &mut usize) -> bool {
-    let (Some(run), Some(end)) = (raw.get(from..to), o.checked_add(to.wrapping_sub(from))) else {
-        return false;
-    };
-    match buf.get_mut(*o..end) {
-        Some(dst) => {
-            dst.copy_from_slice(run);
-            *o = end;
-            true
-        }
-        None => false,
     }
 }
 
