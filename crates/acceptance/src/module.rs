@@ -288,18 +288,7 @@ fn report(
 /// signature returning NULL for every record (and malloc/free, which
 /// Fluent Bit requires), from a few lines of WebAssembly text.
 fn drop_everything_module(work: &Path) -> PathBuf {
-    let wat = r#"(module
-  (memory (export "memory") 64)
-  (global $top (mut i32) (i32.const 1024))
-  (func (export "malloc") (param $n i32) (result i32)
-    (local $p i32)
-    (local.set $p (global.get $top))
-    (global.set $top (i32.add (global.get $top) (local.get $n)))
-    (local.get $p))
-  (func (export "free") (param i32)
-    (global.set $top (i32.const 1024)))
-  (func (export "drop_self_scrape") (param i32 i32 i32 i32 i32 i32) (result i32)
-    (i32.const 0)))"#;
+    let wat = include_str!("drop_everything.wat");
     let bytes =
         wat::parse_str(wat).unwrap_or_else(|e| env::fail(&format!("drop-everything module: {e}")));
     let dir = work.join("drop-everything");
