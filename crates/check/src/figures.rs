@@ -240,7 +240,7 @@ pub const STATED: &[Stated] = &[
         texts: &[
             "129,501 bytes",
             "130,161 bytes",
-            "130,250 bytes",
+            "129,082 bytes",
             "2,000 records",
         ],
         what: "issue 28's second step (docs/performance.md, `scripts/wasm-cost`, 2026-12-08): the \
